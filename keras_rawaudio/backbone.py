@@ -1,0 +1,96 @@
+"""Building blocks of both classifiers, written against the Keras functional API.
+
+Shapes: waveform (batch, samples); frames (batch, T, C); image (batch, C, T, 1), i.e. NHWC
+with the learned channels as the height ("frequency") axis and time as the width.
+"""
+
+import keras
+from keras import layers
+
+from keras_rawaudio.config import ModelConfig, Stage
+from keras_rawaudio.layers import AttentionPooling, LogMelSpectrogram
+
+
+def conv_bn(x, filters, kernel, stride, name, relu=True):
+    """Conv (1D or 2D, by the rank of `x`) → BatchNorm → optional ReLU; 'same' padding."""
+    conv = layers.Conv1D if len(x.shape) == 3 else layers.Conv2D
+    x = conv(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+
+def residual_block(x, filters, kernel, stride, name):
+    """ResNet basic block (two convs + shortcut), 1D or 2D by the rank of `x`."""
+    y = conv_bn(x, filters, kernel, stride, f"{name}_a")
+    y = conv_bn(y, filters, kernel, 1, f"{name}_b", relu=False)
+    if stride not in (1, (1, 1)) or x.shape[-1] != filters:
+        x = conv_bn(x, filters, 1, stride, f"{name}_shortcut", relu=False)
+    return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([x, y]))
+
+
+def residual_stage(x, stage: Stage, name):
+    for block in range(stage.blocks):
+        stride = stage.stride if block == 0 else 1
+        x = residual_block(x, stage.filters, stage.kernel, stride, f"{name}_block{block + 1}")
+    return x
+
+
+def waveform_frontend(waveform, config: ModelConfig):
+    """The learned filterbank: (batch, samples) → (batch, samples / hop, C)."""
+    x = layers.Reshape((-1, 1), name="frontend_channel")(waveform)
+    x = conv_bn(x, config.stem_filters, config.stem_kernel, config.stem_stride, "frontend_stem")
+    for i, stage in enumerate(config.frontend_stages):
+        x = residual_stage(x, stage, f"frontend_stage{i + 1}")
+    return x
+
+
+def log_mel_frontend(waveform, config: ModelConfig):
+    """The fixed filterbank: (batch, samples) → (batch, frames, mel_bins) log-mel."""
+    return LogMelSpectrogram(
+        sample_rate=config.sample_rate,
+        window_samples=round(config.window_ms * config.sample_rate / 1000),
+        hop_samples=round(config.hop_ms * config.sample_rate / 1000),
+        mel_bins=config.mel_bins,
+        lower_hz=config.mel_min_hz,
+        upper_hz=config.mel_max_hz,
+        name="log_mel",
+    )(waveform)
+
+
+def to_image(frames):
+    """(batch, T, C) → (batch, C, T, 1): the paper's C×1×T → 1×C×T transpose, kept NHWC."""
+    bands = frames.shape[-1]
+    x = layers.Permute((2, 1), name="to_image_transpose")(frames)
+    return layers.Reshape((bands, -1, 1), name="to_image")(x)
+
+
+def resnet(image, config: ModelConfig):
+    """2D ResNet over the image; returns every stage's output, (batch, F_s, T_s, filters_s)."""
+    x = conv_bn(image, config.resnet_stem_filters, 3, 1, "resnet_stem")
+    outputs = []
+    for i, stage in enumerate(config.resnet_stages):
+        x = residual_stage(x, stage, f"resnet_stage{i + 1}")
+        outputs.append(x)
+    return outputs
+
+
+def attention_head(feature_map, config: ModelConfig, name):
+    """One prediction level: frequency average, optional hidden layer, attention pooling."""
+    height, channels = feature_map.shape[1], feature_map.shape[-1]
+    x = layers.AveragePooling2D((height, 1), name=f"{name}_frequency_mean")(feature_map)
+    x = layers.Reshape((-1, channels), name=f"{name}_frames")(x)
+    if config.head_units:
+        x = layers.Dense(config.head_units, activation="relu", name=f"{name}_hidden")(x)
+    x = layers.Dropout(config.dropout, name=f"{name}_dropout")(x)
+    return AttentionPooling(config.num_classes, config.attention_clip, name=f"{name}_attention")(x)
+
+
+def multi_level_prediction(stage_outputs, config: ModelConfig):
+    """Heads on the last `num_heads` stages; the clip probability is their mean, (batch, K)."""
+    levels = [
+        attention_head(feature_map, config, f"head{i + 1}")[0]
+        for i, feature_map in enumerate(stage_outputs[-config.num_heads :])
+    ]
+    if len(levels) == 1:
+        return layers.Identity(name="clipwise")(levels[0])
+    return layers.Average(name="clipwise")(levels)

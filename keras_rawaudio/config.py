@@ -1,0 +1,161 @@
+"""Frozen model configuration and named presets.
+
+Every size of the network lives here. A stage table is a tuple of `Stage` rows; the model
+builders turn each row into layers with a loop, as YAMNet does with its layer table.
+"""
+
+import dataclasses
+import json
+
+SAMPLE_RATE = 16000
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One residual stage: `blocks` basic blocks, the first one strided.
+
+    filters: output channels.
+    kernel: kernel length (1D) or side (2D) of the block convolutions.
+    stride: time stride (1D) or (frequency, time) stride (2D) of the stage's first block.
+    """
+
+    filters: int
+    kernel: int
+    stride: int | tuple[int, int]
+    blocks: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a `RawWaveformClassifier` or `LogMelClassifier`.
+
+    Waveform front-end (raw model only): a Conv1D stem then `frontend_stages`; the product of
+    the stem and stage strides is the hop in samples (160 = 10 ms at 16 kHz), and the last
+    stage's filters are the C learned "frequency" bands of the image.
+    Log-mel front-end (log-mel model only): `mel_bins` bands, `window_ms` / `hop_ms` frames.
+    Back-end: a 2D ResNet (`resnet_stem_filters`, `resnet_stages`) over the (C, T, 1) image.
+    Heads: attention pooling on the outputs of the last `num_heads` stages, each with an
+    optional hidden layer of `head_units` (0 = none); attention logits clipped to
+    +/- `attention_clip`.
+    """
+
+    num_classes: int
+    sample_rate: int = SAMPLE_RATE
+    input_samples: int | None = None  # None: any length >= min_samples; fixed for export.
+    min_samples: int = SAMPLE_RATE
+    stem_filters: int = 16
+    stem_kernel: int = 7
+    stem_stride: int = 4
+    frontend_stages: tuple[Stage, ...] = (
+        Stage(32, 5, 2),
+        Stage(48, 9, 4),
+        Stage(64, 11, 5),
+    )
+    mel_bins: int = 64
+    window_ms: float = 25.0
+    hop_ms: float = 10.0
+    mel_min_hz: float = 125.0
+    mel_max_hz: float = 7500.0
+    resnet_stem_filters: int = 16
+    resnet_stages: tuple[Stage, ...] = (
+        Stage(16, 3, (2, 2)),
+        Stage(32, 3, (2, 2)),
+        Stage(64, 3, (2, 2)),
+        Stage(128, 3, (2, 2)),
+    )
+    num_heads: int = 2
+    head_units: int = 0
+    attention_clip: float = 10.0
+    dropout: float = 0.1
+
+    def __post_init__(self):
+        if self.num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
+        if not 1 <= self.num_heads <= len(self.resnet_stages):
+            raise ValueError(
+                f"num_heads must be in [1, {len(self.resnet_stages)}] (the number of ResNet "
+                f"stages), got {self.num_heads}"
+            )
+        if self.input_samples is not None and self.input_samples < self.min_samples:
+            raise ValueError(
+                f"input_samples={self.input_samples} is shorter than min_samples={self.min_samples}"
+            )
+
+    @property
+    def hop_samples(self) -> int:
+        """Samples per frame of the raw front-end's output (its total time stride)."""
+        hop = self.stem_stride
+        for stage in self.frontend_stages:
+            hop *= stage.stride
+        return hop
+
+    @property
+    def frequency_bands(self) -> int:
+        """C: channels of the raw front-end, i.e. the height of the image."""
+        return self.frontend_stages[-1].filters
+
+    def replace(self, **changes) -> "ModelConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ModelConfig":
+        values = dict(values)
+        for key in ("frontend_stages", "resnet_stages"):
+            if key in values:
+                values[key] = tuple(_stage_from_dict(s) for s in values[key])
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")
+        return cls(**values)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def _stage_from_dict(values) -> Stage:
+    if isinstance(values, Stage):
+        return values
+    values = dict(values)
+    if isinstance(values["stride"], list):
+        values["stride"] = tuple(values["stride"])
+    return Stage(**values)
+
+
+# Presets: the sizes that differ from ModelConfig's defaults (which are the `edge` preset).
+PRESETS: dict[str, dict] = {
+    # <= 1 M parameters and <= 75 M multiply-accumulates per second of audio:
+    # trains on a 2-core CPU, runs in real time on a Raspberry Pi.
+    "edge": {},
+    # ResNet widths sized for AudioSet on a GPU.
+    "paper": {
+        "stem_filters": 32,
+        "stem_stride": 2,
+        "frontend_stages": (
+            Stage(64, 5, 2, 2),
+            Stage(96, 5, 2, 2),
+            Stage(128, 9, 4, 2),
+            Stage(128, 11, 5, 2),
+        ),
+        "mel_bins": 128,
+        "resnet_stem_filters": 64,
+        "resnet_stages": (
+            Stage(64, 3, (2, 2), 2),
+            Stage(128, 3, (2, 2), 2),
+            Stage(256, 3, (2, 2), 2),
+            Stage(512, 3, (2, 2), 2),
+        ),
+        "num_heads": 3,
+        "head_units": 512,
+        "dropout": 0.2,
+    },
+}
+
+
+def preset_config(name: str, num_classes: int, **overrides) -> ModelConfig:
+    """The `ModelConfig` of preset `name` with `num_classes` and any field overridden."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return ModelConfig(num_classes=num_classes, **{**PRESETS[name], **overrides})

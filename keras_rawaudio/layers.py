@@ -1,0 +1,156 @@
+"""Custom Keras layers: attention pooling over time and an in-graph log-mel front-end.
+
+Both are registered serialisable, so a `.keras` file loads without `custom_objects`, and both
+convert to TFLite builtin ops.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_rawaudio")
+class AttentionPooling(keras.layers.Layer):
+    """Pools frame features over time with per-class attention.
+
+    For every class k and frame t: cla = sigmoid(W_c·h_t), att = softmax over t of
+    clip(W_a·h_t, ±clip); the clip probability is Σ_t att·cla.
+
+    Input: (batch, frames, features). Returns a tuple
+    (clipwise (batch, classes), framewise cla (batch, frames, classes),
+    attention (batch, frames, classes), which sums to 1 over frames).
+    """
+
+    def __init__(self, num_classes: int, attention_clip: float = 10.0, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.attention_clip = attention_clip
+        self.classifier = keras.layers.Dense(num_classes, name="classifier")
+        self.attention = keras.layers.Dense(num_classes, name="attention")
+
+    def build(self, input_shape):
+        self.classifier.build(input_shape)
+        self.attention.build(input_shape)
+
+    def call(self, frames):
+        framewise = ops.sigmoid(self.classifier(frames))
+        logits = ops.clip(self.attention(frames), -self.attention_clip, self.attention_clip)
+        attention = ops.softmax(logits, axis=1)
+        clipwise = ops.sum(attention * framewise, axis=1)
+        return clipwise, framewise, attention
+
+    def compute_output_shape(self, input_shape):
+        framewise = (*input_shape[:2], self.num_classes)
+        return (input_shape[0], self.num_classes), framewise, framewise
+
+    def multiply_accumulates(self, input_shape) -> int:
+        """MACs of one call on an input of `input_shape` (batch 1)."""
+        return int(np.prod(input_shape[1:])) * 2 * self.num_classes
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "attention_clip": self.attention_clip,
+        }
+
+
+def hertz_to_mel(hertz):
+    """HTK mel scale, as tf.signal uses: 1127·ln(1 + f/700)."""
+    return 1127.0 * np.log1p(np.asarray(hertz, np.float64) / 700.0)
+
+
+def mel_weight_matrix(num_mel_bins, num_spectrogram_bins, sample_rate, lower_hz, upper_hz):
+    """Triangular mel filterbank, (num_spectrogram_bins, num_mel_bins) float64.
+
+    Same definition as tf.signal.linear_to_mel_weight_matrix (the DC bin is zeroed).
+    """
+    bin_hz = np.linspace(0.0, sample_rate / 2.0, num_spectrogram_bins)[1:]
+    bin_mel = hertz_to_mel(bin_hz)[:, None]
+    edges = np.linspace(hertz_to_mel(lower_hz), hertz_to_mel(upper_hz), num_mel_bins + 2)
+    lower, center, upper = edges[:-2], edges[1:-1], edges[2:]
+    rising = (bin_mel - lower) / (center - lower)
+    falling = (upper - bin_mel) / (upper - center)
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return np.concatenate([np.zeros((1, num_mel_bins)), weights], axis=0)
+
+
+def dft_kernel(window_samples: int, fft_length: int) -> np.ndarray:
+    """Periodic-Hann-windowed real DFT as a Conv1D kernel, (window, 1, 2·(fft_length//2+1)).
+
+    Output channels are the real parts of the bins, then the imaginary parts.
+    """
+    n = np.arange(window_samples)
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / window_samples)
+    phase = 2.0 * np.pi * np.outer(n, np.arange(fft_length // 2 + 1)) / fft_length
+    kernel = np.concatenate([np.cos(phase), -np.sin(phase)], axis=1) * window[:, None]
+    return kernel[:, None, :]
+
+
+@keras.saving.register_keras_serializable(package="keras_rawaudio")
+class LogMelSpectrogram(keras.layers.Layer):
+    """log(mel(|STFT|) + offset), built from TFLite builtin ops (a strided convolution).
+
+    Input: (batch, samples) float32 at `sample_rate`. Output: (batch, frames, mel_bins), with
+    frames = 1 + (samples - window) // hop (no centering, like YAMNet).
+    """
+
+    def __init__(
+        self,
+        sample_rate=16000,
+        window_samples=400,
+        hop_samples=160,
+        mel_bins=64,
+        lower_hz=125.0,
+        upper_hz=7500.0,
+        log_offset=1e-3,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.sample_rate = sample_rate
+        self.window_samples = window_samples
+        self.hop_samples = hop_samples
+        self.mel_bins = mel_bins
+        self.lower_hz = lower_hz
+        self.upper_hz = upper_hz
+        self.log_offset = log_offset
+        self.fft_length = 2 ** int(np.ceil(np.log2(window_samples)))
+        self.spectrum_bins = self.fft_length // 2 + 1
+
+    def build(self, input_shape):
+        dft = dft_kernel(self.window_samples, self.fft_length)
+        mel = mel_weight_matrix(
+            self.mel_bins, self.spectrum_bins, self.sample_rate, self.lower_hz, self.upper_hz
+        )
+        self.dft = self.add_weight(shape=dft.shape, initializer="zeros", trainable=False, name="dft")
+        self.mel = self.add_weight(shape=mel.shape, initializer="zeros", trainable=False, name="mel")
+        self.dft.assign(dft.astype("float32"))
+        self.mel.assign(mel.astype("float32"))
+
+    def call(self, waveform):
+        spectrum = ops.conv(waveform[:, :, None], self.dft, strides=self.hop_samples)
+        real, imag = ops.split(spectrum, 2, axis=-1)
+        magnitude = ops.sqrt(ops.square(real) + ops.square(imag))
+        return ops.log(ops.matmul(magnitude, self.mel) + self.log_offset)
+
+    def compute_output_shape(self, input_shape):
+        samples = input_shape[1]
+        frames = None if samples is None else 1 + (samples - self.window_samples) // self.hop_samples
+        return (input_shape[0], frames, self.mel_bins)
+
+    def multiply_accumulates(self, input_shape) -> int:
+        frames = 1 + (input_shape[1] - self.window_samples) // self.hop_samples
+        per_frame = self.window_samples * 2 * self.spectrum_bins + self.spectrum_bins * self.mel_bins
+        return frames * per_frame
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "sample_rate": self.sample_rate,
+            "window_samples": self.window_samples,
+            "hop_samples": self.hop_samples,
+            "mel_bins": self.mel_bins,
+            "lower_hz": self.lower_hz,
+            "upper_hz": self.upper_hz,
+            "log_offset": self.log_offset,
+        }

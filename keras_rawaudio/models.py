@@ -1,0 +1,79 @@
+"""The two classifiers: a raw-waveform network and a log-mel baseline with the same back-end.
+
+Both are Keras functional models: waveform (batch, samples) float32 at 16 kHz in [-1, 1] →
+clip probabilities (batch, num_classes), the mean of the attention heads' outputs.
+"""
+
+import keras
+import numpy as np
+
+from keras_rawaudio import backbone
+from keras_rawaudio.config import ModelConfig, preset_config
+from keras_rawaudio.validation import check_waveform
+
+
+class AudioClassifier(keras.Model):
+    """Shared construction, serialisation, presets and input checks of both classifiers."""
+
+    def __init__(self, config: ModelConfig, **kwargs):
+        waveform = keras.Input((config.input_samples,), name="waveform")
+        image = backbone.to_image(self.frontend(waveform, config))
+        stages = backbone.resnet(image, config)
+        clipwise = backbone.multi_level_prediction(stages, config)
+        super().__init__(waveform, clipwise, **kwargs)
+        self.config = config
+
+    @staticmethod
+    def frontend(waveform, config: ModelConfig):
+        """(batch, samples) → (batch, T, bands)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_preset(cls, name: str, num_classes: int, **overrides):
+        """A new, untrained model of preset `name` ('edge' or 'paper'); any field overridable."""
+        return cls(preset_config(name, num_classes, **overrides))
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, "config": self.config.to_dict()}
+
+    @classmethod
+    def from_config(cls, config):
+        model = cls(ModelConfig.from_dict(config["config"]), name=config.get("name"))
+        model.trainable = config.get("trainable", True)
+        return model
+
+    def predict(self, x, *args, **kwargs):
+        """Keras `predict`; NumPy waveforms are checked first (rank, length, dtype, NaN/Inf)."""
+        if isinstance(x, (np.ndarray, list)):
+            x = check_waveform(x, self.config.min_samples, self.config.input_samples)
+        return super().predict(x, *args, **kwargs)
+
+    def multi_output_model(self) -> keras.Model:
+        """A model sharing these weights that returns every level's view of the clip.
+
+        Outputs a dict: `clipwise` (batch, K); per level l (finest first) `levels` (batch, K),
+        `framewise` (batch, T_l, K) classification probabilities and `attention`
+        (batch, T_l, K) weights that sum to 1 over T_l.
+        """
+        heads = [self.get_layer(f"head{i + 1}_attention").output for i in range(self.config.num_heads)]
+        outputs = {
+            "clipwise": self.output,
+            "levels": [h[0] for h in heads],
+            "framewise": [h[1] for h in heads],
+            "attention": [h[2] for h in heads],
+        }
+        return keras.Model(self.input, outputs, name=f"{self.name}_multi_output")
+
+
+@keras.saving.register_keras_serializable(package="keras_rawaudio")
+class RawWaveformClassifier(AudioClassifier):
+    """1D CNN learned filterbank → (C, T, 1) image → 2D ResNet → multi-level attention."""
+
+    frontend = staticmethod(backbone.waveform_frontend)
+
+
+@keras.saving.register_keras_serializable(package="keras_rawaudio")
+class LogMelClassifier(AudioClassifier):
+    """In-graph log-mel spectrogram → the same 2D ResNet and attention heads."""
+
+    frontend = staticmethod(backbone.log_mel_frontend)

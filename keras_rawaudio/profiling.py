@@ -1,0 +1,42 @@
+"""Model cost: parameters and multiply-accumulates (MACs) per second of audio."""
+
+import keras
+import numpy as np
+
+
+def _layer_macs(layer, input_shape, output_shape) -> int:
+    if hasattr(layer, "multiply_accumulates"):
+        return layer.multiply_accumulates(input_shape)
+    if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D)):
+        kernel = int(np.prod(layer.kernel_size)) * input_shape[-1] // layer.groups
+        return int(np.prod(output_shape[1:])) * kernel
+    if isinstance(layer, keras.layers.Dense):
+        return int(np.prod(output_shape[1:])) * input_shape[-1]
+    return 0
+
+
+def macs_per_second(model, seconds: float = 1.0) -> float:
+    """Multiply-accumulates per second of audio of one forward pass (batch 1).
+
+    Counts convolutions, dense layers and layers with a `multiply_accumulates` method;
+    BatchNorm (folded at inference), activations and pooling are not counted. A model with a
+    fixed input length is measured on that length.
+    """
+    samples = model.config.input_samples or int(round(seconds * model.config.sample_rate))
+    counted = [
+        layer
+        for layer in model.layers
+        if hasattr(layer, "multiply_accumulates")
+        or isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Dense))
+    ]
+    outputs = [layer.output for layer in counted]
+    outputs = [out[0] if isinstance(out, (tuple, list)) else out for out in outputs]
+    probe = keras.Model(model.input, [[layer.input for layer in counted], outputs])
+    inputs, results = probe(np.zeros((1, samples), np.float32))
+    total = sum(_layer_macs(l, i.shape, o.shape) for l, i, o in zip(counted, inputs, results))
+    return total * model.config.sample_rate / samples
+
+
+def model_summary(model) -> dict:
+    """Parameters and MACs per second of audio of `model`."""
+    return {"parameters": int(model.count_params()), "macs_per_second": macs_per_second(model)}

@@ -1,0 +1,47 @@
+import numpy as np
+import tensorflow as tf
+
+from keras_rawaudio.layers import AttentionPooling, LogMelSpectrogram, mel_weight_matrix
+
+
+def test_attention_pooling_matches_definition():
+    layer = AttentionPooling(num_classes=2, attention_clip=3.0)
+    frames = np.random.default_rng(0).normal(size=(2, 7, 5)).astype("float32")
+    clipwise, framewise, attention = (t.numpy() for t in layer(frames))
+    weights = lambda dense: frames @ dense.kernel.numpy() + dense.bias.numpy()  # noqa: E731
+    cla = 1 / (1 + np.exp(-weights(layer.classifier)))
+    logits = np.clip(weights(layer.attention), -3.0, 3.0)
+    att = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(framewise, cla, atol=1e-6)
+    np.testing.assert_allclose(attention, att, atol=1e-6)
+    np.testing.assert_allclose(clipwise, (att * cla).sum(axis=1), atol=1e-6)
+
+
+def test_attention_pooling_config_round_trip():
+    layer = AttentionPooling(num_classes=4, attention_clip=5.0, name="pool")
+    clone = AttentionPooling.from_config(layer.get_config())
+    assert (clone.num_classes, clone.attention_clip, clone.name) == (4, 5.0, "pool")
+
+
+def test_mel_matrix_matches_tf_signal():
+    ours = mel_weight_matrix(64, 257, 16000, 125.0, 7500.0)
+    theirs = tf.signal.linear_to_mel_weight_matrix(64, 257, 16000, 125.0, 7500.0).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+def test_log_mel_matches_numpy_reference():
+    rng = np.random.default_rng(1)
+    t = np.arange(16000 + 123) / 16000
+    waveform = (0.5 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.normal(size=t.size)).astype("float32")
+    layer = LogMelSpectrogram(mel_bins=64)
+    ours = layer(waveform[None])[0].numpy()
+
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 400)  # periodic Hann
+    starts = np.arange(0, waveform.size - 400 + 1, 160)
+    frames = np.stack([waveform[s : s + 400] for s in starts]).astype(np.float64) * window
+    magnitude = np.abs(np.fft.rfft(frames, n=512))
+    reference = np.log(magnitude @ mel_weight_matrix(64, 257, 16000, 125.0, 7500.0) + 1e-3)
+
+    assert ours.shape == reference.shape == (1 + (16123 - 400) // 160, 64)
+    np.testing.assert_allclose(ours, reference, atol=1e-4)
+    assert layer.compute_output_shape((None, 16123)) == (None, ours.shape[0], 64)

@@ -1,0 +1,102 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_rawaudio import LogMelClassifier, RawWaveformClassifier, macs_per_second
+
+MODELS = [RawWaveformClassifier, LogMelClassifier]
+
+
+def noise(batch, samples, seed=0):
+    return np.random.default_rng(seed).uniform(-0.5, 0.5, (batch, samples)).astype("float32")
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("samples", [16000, 24001, 48000])
+def test_clip_probabilities_for_any_length(cls, samples, tiny_config):
+    model = cls(tiny_config)
+    probabilities = model.predict(noise(2, samples), verbose=0)
+    assert probabilities.shape == (2, 3)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_levels_and_attention(cls, tiny_config):
+    model = cls(tiny_config.replace(num_heads=2))
+    outputs = model.multi_output_model()(noise(2, 32000))
+    assert len(outputs["levels"]) == 2
+    np.testing.assert_allclose(np.mean(outputs["levels"], axis=0), outputs["clipwise"], atol=1e-6)
+    for framewise, attention in zip(outputs["framewise"], outputs["attention"]):
+        assert framewise.shape == attention.shape and framewise.shape[-1] == 3
+        np.testing.assert_allclose(np.sum(attention, axis=1), 1.0, atol=1e-5)
+        assert np.all((framewise.numpy() >= 0) & (framewise.numpy() <= 1))
+    # A finer level has at least as many frames as a coarser one.
+    assert outputs["framewise"][0].shape[1] > outputs["framewise"][1].shape[1]
+
+
+def test_raw_frontend_hop_gives_10ms_frames(tiny_config):
+    model = RawWaveformClassifier(tiny_config)
+    frames = keras.Model(model.input, model.get_layer("to_image").output)(noise(1, 16000))
+    assert tiny_config.hop_samples == 160
+    assert frames.shape == (1, 16, 100, 1)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_keras_file_round_trip(cls, tiny_config, tmp_path):
+    model = cls(tiny_config)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is cls and loaded.config == model.config
+    x = noise(2, 20000)
+    np.testing.assert_array_equal(model(x), loaded(x))
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_presets_within_budgets(cls):
+    edge = cls.from_preset("edge", num_classes=10)
+    assert edge.count_params() <= 1_000_000
+    assert macs_per_second(edge) <= 75e6
+    paper = cls.from_preset("paper", num_classes=527)
+    assert paper.count_params() > 5 * edge.count_params()
+    with pytest.raises(ValueError, match="unknown preset 'tiny'"):
+        cls.from_preset("tiny", num_classes=2)
+
+
+def test_macs_count_convolutions_exactly(tiny_config):
+    # Only the stem kernel differs: the difference is frames × filters × extra taps.
+    wide = macs_per_second(RawWaveformClassifier(tiny_config.replace(stem_kernel=7)))
+    narrow = macs_per_second(RawWaveformClassifier(tiny_config.replace(stem_kernel=3)))
+    assert wide - narrow == 16000 // 4 * 4 * (7 - 3)
+
+
+def test_training_step_reaches_the_stem(tiny_config):
+    model = RawWaveformClassifier(tiny_config)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+    stem = model.get_layer("frontend_stem_conv")
+    before = stem.kernel.numpy().copy()
+    labels = np.eye(3, dtype="float32")[[0, 1]]
+    model.train_on_batch(noise(2, 16000), labels)
+    assert np.abs(stem.kernel.numpy() - before).max() > 1e-4
+
+
+@pytest.mark.parametrize(
+    "waveform, message",
+    [
+        (np.zeros((1, 2, 16000), "float32"), "shape"),
+        (np.zeros((1, 8000), "float32"), "fewer than the minimum of 16000"),
+        (np.zeros((1, 16000), "int16"), "floating point"),
+        (np.full((1, 16000), np.nan, "float32"), "16000 NaN or Inf"),
+    ],
+)
+def test_bad_waveforms_raise_clear_errors(waveform, message, tiny_config):
+    model = RawWaveformClassifier(tiny_config)
+    with pytest.raises(ValueError, match=message):
+        model.predict(waveform, verbose=0)
+
+
+def test_fixed_input_length(tiny_config):
+    model = RawWaveformClassifier(tiny_config.replace(input_samples=16000))
+    assert model.input_shape == (None, 16000)
+    with pytest.raises(ValueError, match="exactly 16000 samples"):
+        model.predict(noise(1, 20000), verbose=0)
