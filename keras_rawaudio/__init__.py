@@ -1,27 +1,35 @@
-"""keras-rawaudio: sound-event classification from raw waveforms with mix-training."""
+"""keras-rawaudio: sound-event classification from raw waveforms with mix-training.
 
+Names are imported on first use, so TensorFlow-free modules (`audio_io`, `layouts`) load
+without TensorFlow: decode workers and the edge runner depend on that.
+"""
+
+import importlib
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_rawaudio.config import PRESETS, ModelConfig, Stage, preset_config  # noqa: E402
-from keras_rawaudio.layers import AttentionPooling, LogMelSpectrogram  # noqa: E402
-from keras_rawaudio.models import AudioClassifier, LogMelClassifier, RawWaveformClassifier  # noqa: E402
-from keras_rawaudio.profiling import macs_per_second, model_summary  # noqa: E402
-
 __version__ = "0.1.0"
 
-__all__ = [
-    "PRESETS",
-    "AttentionPooling",
-    "AudioClassifier",
-    "LogMelClassifier",
-    "LogMelSpectrogram",
-    "ModelConfig",
-    "RawWaveformClassifier",
-    "Stage",
-    "macs_per_second",
-    "model_summary",
-    "preset_config",
-]
+_EXPORTS = {
+    "ModelConfig": "config",
+    "Stage": "config",
+    "PRESETS": "config",
+    "preset_config": "config",
+    "AttentionPooling": "layers",
+    "LogMelSpectrogram": "layers",
+    "AudioClassifier": "models",
+    "RawWaveformClassifier": "models",
+    "LogMelClassifier": "models",
+    "macs_per_second": "profiling",
+    "model_summary": "profiling",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"keras_rawaudio.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'keras_rawaudio' has no attribute {name!r}")

@@ -21,3 +21,45 @@ def tiny_config():
         resnet_stages=(Stage(4, 3, (2, 2)), Stage(8, 3, (2, 2)), Stage(8, 3, (2, 2))),
         head_units=8,
     )
+
+
+import pathlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def write_tone(path, frequency=440.0, seconds=1.0, sample_rate=16000, channels=1, amplitude=0.5, **kwargs):
+    """Writes a sine (same in every channel) with soundfile; the format follows the suffix."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    tone = (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+    sf.write(path, np.repeat(tone[:, None], channels, axis=1), sample_rate, **kwargs)
+    return path
+
+
+def run_script(script, *args, timeout=300):
+    """Runs a project script with this interpreter; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def class_folders(tmp_path):
+    """3 classes × 4 clips in WAV, FLAC, OGG and 44.1 kHz stereo, plus a corrupt and an empty file."""
+    root = tmp_path / "audio"
+    for c, (name, frequency) in enumerate([("beep", 440.0), ("buzz", 1000.0), ("hum", 150.0)]):
+        write_tone(root / name / "a.wav", frequency, 1.2)
+        write_tone(root / name / "b.flac", frequency, 0.5)
+        write_tone(root / name / "c.ogg", frequency, 1.0)
+        write_tone(root / name / "sub" / "d.wav", frequency, 2.5, sample_rate=44100, channels=2)
+    (root / "beep" / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunk")
+    (root / "buzz" / "empty.wav").write_bytes(b"")
+    return root

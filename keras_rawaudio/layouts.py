@@ -1,0 +1,202 @@
+"""Dataset layouts → a list of clips to convert, with their labels and split (no TensorFlow).
+
+Each `list_*` function returns a `Listing`: the class vocabulary in index order, the items,
+and the entries skipped while listing (unknown label, missing file, duplicate id) with reasons.
+"""
+
+import csv
+import dataclasses
+import pathlib
+import random
+from collections import defaultdict
+
+from keras_rawaudio.audio_io import AUDIO_EXTENSIONS
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    clip_id: str
+    path: str
+    labels: tuple[str, ...]
+    split: str
+
+
+@dataclasses.dataclass
+class Listing:
+    vocabulary: list[str]
+    items: list[Item]
+    skipped: list[dict]
+
+
+class LayoutError(ValueError):
+    """The dataset's layout or meta files do not match the chosen `--layout`."""
+
+
+def _read_csv(path) -> list[dict]:
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            lines = [line for line in file if line.strip() and not line.startswith("#")]
+    except OSError as error:
+        raise LayoutError(f"cannot read {path}: {error.strerror}") from None
+    return list(csv.DictReader(lines, skipinitialspace=True))
+
+
+def _audio_files(directory: pathlib.Path):
+    return sorted(
+        p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+    )
+
+
+def stratified_split(keys_by_class: dict, val_fraction: float, test_fraction: float, seed: int):
+    """{class: [key, ...]} → {key: split}; each class is shuffled and cut test, val, train."""
+    splits = {}
+    for name in sorted(keys_by_class):
+        keys = sorted(keys_by_class[name])
+        random.Random(f"{seed}/{name}").shuffle(keys)
+        n_test = round(test_fraction * len(keys))
+        n_val = round(val_fraction * len(keys))
+        for i, key in enumerate(keys):
+            splits[key] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    return splits
+
+
+def _finish(vocabulary, candidates, skipped) -> Listing:
+    """Drops items with labels outside the vocabulary, missing files and repeated ids."""
+    known, seen, items = set(vocabulary), set(), []
+    for item in candidates:
+        unknown = [label for label in item.labels if label not in known]
+        reason = (
+            f"label not in the vocabulary: {', '.join(unknown)}" if unknown
+            else "no label" if not item.labels
+            else f"duplicate clip id {item.clip_id!r}" if item.clip_id in seen
+            else "missing file" if not pathlib.Path(item.path).is_file()
+            else None
+        )
+        if reason:
+            skipped.append({"file": item.path, "reason": reason})
+        else:
+            seen.add(item.clip_id)
+            items.append(item)
+    return Listing(list(vocabulary), items, skipped)
+
+
+def list_folders(input_dir, val_fraction=0.1, test_fraction=0.1, seed=0, vocabulary=None):
+    """`input_dir/<class>/**/<audio>`; a stratified split by fractions."""
+    root = pathlib.Path(input_dir)
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if not classes:
+        raise LayoutError(f"--input_dir {input_dir} has no class folders")
+    files = {name: _audio_files(root / name) for name in classes}
+    keys = {name: [str(p.relative_to(root)) for p in paths] for name, paths in files.items()}
+    splits = stratified_split(keys, val_fraction, test_fraction, seed)
+    candidates = [
+        Item(str(p.relative_to(root).with_suffix("")), str(p), (name,), splits[str(p.relative_to(root))])
+        for name, paths in files.items()
+        for p in paths
+    ]
+    return _finish(vocabulary or classes, candidates, [])
+
+
+def _folds(text, flag):
+    try:
+        return {int(f) for f in str(text).split(",") if f.strip()}
+    except ValueError:
+        raise LayoutError(f"{flag} must be comma-separated fold numbers, got {text!r}") from None
+
+
+def list_esc50(input_dir, meta, val_folds="4", test_folds="5", vocabulary=None):
+    """ESC-50 / UrbanSound8K / `filename,label,fold` meta CSVs; split by folds."""
+    rows = _read_csv(meta)
+    if not rows:
+        raise LayoutError(f"--meta {meta} has no rows")
+    columns = set(rows[0])
+    root = pathlib.Path(input_dir)
+    if {"slice_file_name", "fold", "classID", "class"} <= columns:  # UrbanSound8K
+        entries = [(root / f"fold{r['fold']}" / r["slice_file_name"], r["class"], r["fold"], r["classID"]) for r in rows]
+    elif {"filename", "fold", "target", "category"} <= columns:  # ESC-50
+        entries = [(root / r["filename"], r["category"], r["fold"], r["target"]) for r in rows]
+    elif {"filename", "fold", "label"} <= columns:
+        entries = [(root / r["filename"], r["label"], r["fold"], None) for r in rows]
+    else:
+        raise LayoutError(
+            f"--meta {meta}: columns {sorted(columns)} are neither ESC-50 (filename,fold,target,"
+            "category), UrbanSound8K (slice_file_name,fold,classID,class) nor filename,fold,label"
+        )
+    val, test = _folds(val_folds, "--val_folds"), _folds(test_folds, "--test_folds")
+    if val & test:
+        raise LayoutError(f"--val_folds and --test_folds share folds {sorted(val & test)}")
+    if vocabulary is None:
+        indexed = {label: index for _, label, _, index in entries}
+        if all(index is not None for index in indexed.values()):
+            vocabulary = sorted(indexed, key=lambda label: int(indexed[label]))
+        else:
+            vocabulary = sorted(indexed)
+    candidates = []
+    for path, label, fold, _ in entries:
+        fold = int(fold)
+        split = "test" if fold in test else "val" if fold in val else "train"
+        clip_id = str(path.relative_to(root).with_suffix(""))
+        candidates.append(Item(clip_id, str(path), (label,), split))
+    return _finish(vocabulary, candidates, [])
+
+
+def _youtube_id_index(directory) -> dict[str, str]:
+    """Maps YTID → file for clips named YTID.ext, YTID_<start>_<end>.ext or Y<YTID>.ext."""
+    index = {}
+    for path in _audio_files(pathlib.Path(directory)):
+        stem = path.stem
+        for ytid, rest in ((stem[:11], stem[11:]), (stem[1:12], stem[12:] if stem[:1] == "Y" else "x")):
+            if len(ytid) == 11 and (rest == "" or rest.startswith("_")):
+                index.setdefault(ytid, str(path))
+    return index
+
+
+def list_audioset(input_dir, split_csvs: dict, class_labels):
+    """AudioSet segment CSVs per split, `class_labels_indices.csv`, clips named by YTID."""
+    classes = sorted(_read_csv(class_labels), key=lambda r: int(r["index"]))
+    if not classes or not {"index", "mid", "display_name"} <= set(classes[0]):
+        raise LayoutError(f"--class_labels {class_labels} needs columns index,mid,display_name")
+    names = {row["mid"]: row["display_name"] for row in classes}
+    files = _youtube_id_index(input_dir)
+    candidates, skipped = [], []
+    for split, path in split_csvs.items():
+        with open(path, newline="", encoding="utf-8") as file:
+            lines = [line for line in file if line.strip() and not line.startswith("#")]
+        for row in csv.reader(lines, skipinitialspace=True):
+            if len(row) < 4:
+                skipped.append({"file": path, "reason": f"malformed row {','.join(row)[:80]!r}"})
+                continue
+            ytid, mids = row[0].strip(), row[3].split(",")
+            unknown = [m for m in mids if m not in names]
+            if ytid not in files:
+                skipped.append({"file": ytid, "reason": "missing file"})
+            elif unknown:
+                skipped.append({"file": files[ytid], "reason": f"label not in the vocabulary: {', '.join(unknown)}"})
+            else:
+                candidates.append(Item(ytid, files[ytid], tuple(names[m] for m in mids), split))
+    return _finish([row["display_name"] for row in classes], candidates, skipped)
+
+
+def list_csv(input_dir, meta, val_fraction=0.1, test_fraction=0.1, seed=0, vocabulary=None):
+    """Generic `path,labels[,split]` CSV; labels separated by ';'; paths relative to input_dir."""
+    rows = _read_csv(meta)
+    if not rows or not {"path", "labels"} <= set(rows[0]):
+        raise LayoutError(f"--meta {meta} needs a header with columns path,labels[,split]")
+    root = pathlib.Path(input_dir)
+    entries = [(r["path"], tuple(l.strip() for l in r["labels"].split(";") if l.strip()), r.get("split")) for r in rows]
+    bad_splits = {s for _, _, s in entries if s and s not in SPLITS}
+    if bad_splits:
+        raise LayoutError(f"--meta {meta}: split values must be train, val or test, got {sorted(bad_splits)}")
+    if any(not s for _, _, s in entries):
+        by_class = defaultdict(list)
+        for path, labels, _ in entries:
+            by_class[labels[0] if labels else ""].append(path)
+        drawn = stratified_split(by_class, val_fraction, test_fraction, seed)
+    vocabulary = vocabulary or sorted({l for _, labels, _ in entries for l in labels})
+    candidates = [
+        Item(str(pathlib.PurePath(p).with_suffix("")), str(root / p), labels, s or drawn[p])
+        for p, labels, s in entries
+    ]
+    return _finish(vocabulary, candidates, [])

@@ -1,0 +1,175 @@
+"""Writes a `Listing` as sharded TFRecords: parallel decoding, streaming, resumable.
+
+Output in `output_dir`: `<split>-NNNNN-of-MMMMM.tfrecord`, `labels.txt`, `dataset_info.json`,
+and `shard_stats/` (one small JSON per finished shard, from which the info file is built).
+
+A shard is written to a temporary file and renamed when complete, so a run killed at any
+moment loses at most the shards in flight; the same command skips finished shards, and
+because the shard plan is a deterministic function of the listing and the options, the
+resumed output equals an uninterrupted run's.
+"""
+
+import collections
+import concurrent.futures
+import dataclasses
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import pathlib
+import random
+
+from tqdm import tqdm
+
+from keras_rawaudio.audio_io import prepare_clip
+from keras_rawaudio.layouts import SPLITS, Listing
+
+
+@dataclasses.dataclass(frozen=True)
+class WriteOptions:
+    sample_rate: int = 16000
+    clip_seconds: float = 10.0
+    long_clips: str = "split"  # or "crop"
+    files_per_shard: int = 256
+    seed: int = 0
+
+
+class WriteError(RuntimeError):
+    """The output directory cannot be written as asked; the message says what to do."""
+
+
+def write_atomic(path: pathlib.Path, text: str):
+    """Writes `text` to `path` through a temporary file and a rename."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def _plan(listing: Listing, options: WriteOptions) -> dict[str, list[list]]:
+    """{split: [[item, ...] per shard]}: items shuffled with the seed, then cut into shards."""
+    plan = {}
+    for split in SPLITS:
+        items = [item for item in listing.items if item.split == split]
+        random.Random(f"{options.seed}/{split}").shuffle(items)
+        count = math.ceil(len(items) / options.files_per_shard)
+        plan[split] = [items[k * options.files_per_shard : (k + 1) * options.files_per_shard] for k in range(count)]
+    return plan
+
+
+def _fingerprint(listing: Listing, options: WriteOptions) -> str:
+    content = json.dumps([listing.vocabulary, [dataclasses.astuple(i) for i in listing.items], dataclasses.asdict(options)])
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def _prepare_output(output_dir: pathlib.Path, fingerprint: str, overwrite: bool):
+    """Checks the directory holds nothing from other inputs (or clears it with overwrite)."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "shard_stats").mkdir(exist_ok=True)
+    stamp = output_dir / "shard_stats" / "plan.sha256"
+    old = [*output_dir.glob("*.tfrecord"), *(output_dir / "shard_stats").glob("*.json")]
+    if overwrite:
+        for path in old:
+            path.unlink()
+    elif old and (not stamp.exists() or stamp.read_text() != fingerprint):
+        raise WriteError(
+            f"--output_dir {output_dir} holds records made from other files or flags; "
+            "pass --overwrite to replace them"
+        )
+    write_atomic(stamp, fingerprint)
+
+
+def _decode_in_parallel(items, options: WriteOptions, workers: int):
+    """Yields (item, prepare_clip result) in order, at most 4 files per worker in flight."""
+    window = round(options.clip_seconds * options.sample_rate)
+    args = lambda item: (item.path, options.sample_rate, window, options.long_clips)  # noqa: E731
+    if workers <= 1:
+        for item in items:
+            yield item, prepare_clip(*args(item))
+        return
+    context = multiprocessing.get_context("spawn")  # workers need no TensorFlow
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending = collections.deque()
+        for item in items:
+            pending.append((item, pool.submit(prepare_clip, *args(item))))
+            if len(pending) >= 4 * workers:
+                done_item, future = pending.popleft()
+                yield done_item, future.result()
+        for item, future in pending:
+            yield item, future.result()
+
+
+def write_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers=None, overwrite=False, description=None):
+    """Converts `listing` into TFRecords in `output_dir`; returns the dataset_info dict."""
+    import tensorflow as tf
+
+    from keras_rawaudio.records import serialize
+
+    output_dir = pathlib.Path(output_dir)
+    _prepare_output(output_dir, _fingerprint(listing, options), overwrite)
+    workers = workers or os.cpu_count()
+    index = {name: i for i, name in enumerate(listing.vocabulary)}
+    shards = [
+        (output_dir / f"{split}-{k:05d}-of-{len(shards):05d}.tfrecord", shard)
+        for split, shards in _plan(listing, options).items()
+        for k, shard in enumerate(shards)
+    ]
+    todo = [(path, shard) for path, shard in shards if not path.exists()]
+    owner = [(path, len(shard)) for path, shard in todo for _ in shard]
+    stream = _decode_in_parallel([item for _, shard in todo for item in shard], options, workers)
+    progress = tqdm(total=len(owner), unit="file", desc="decoding", dynamic_ncols=True)
+    writer, stats, remaining = None, None, 0
+    for (path, size), (item, result) in zip(owner, stream):
+        if writer is None:
+            temporary = path.with_name(f".{path.name}.tmp")
+            writer, remaining = tf.io.TFRecordWriter(str(temporary)), size
+            stats = {"clips": 0, "classes": collections.Counter(), "seconds": 0.0, "files": 0, "skipped": []}
+        if isinstance(result, str):
+            stats["skipped"].append({"file": item.path, "reason": result})
+        else:
+            pieces, duration = result
+            labels = [index[label] for label in item.labels]
+            for n, (start, audio) in enumerate(pieces):
+                clip_id = item.clip_id if len(pieces) == 1 else f"{item.clip_id}#{n}"
+                start_s = start / options.sample_rate
+                writer.write(serialize(audio, labels, len(index), clip_id, duration, start_s, options.sample_rate))
+                stats["clips"] += 1
+                stats["seconds"] += len(audio) / 2 / options.sample_rate
+                stats["classes"].update(item.labels)
+            stats["files"] += 1
+        progress.update()
+        remaining -= 1
+        if remaining == 0:
+            writer.close()
+            write_atomic(output_dir / "shard_stats" / f"{path.stem}.json", json.dumps(stats))
+            os.replace(temporary, path)
+            writer = None
+    progress.close()
+
+    info = _dataset_info(output_dir, listing, options, [p for p, _ in shards], description)
+    write_atomic(output_dir / "labels.txt", "".join(f"{name}\n" for name in listing.vocabulary))
+    write_atomic(output_dir / "dataset_info.json", json.dumps(info, indent=2))
+    return info
+
+
+def _dataset_info(output_dir, listing, options, shard_paths, description) -> dict:
+    splits = {}
+    skipped = list(listing.skipped)
+    for path in shard_paths:
+        stats = json.loads((output_dir / "shard_stats" / f"{path.stem}.json").read_text())
+        split = splits.setdefault(path.name.split("-")[0], {"clips": 0, "files": 0, "seconds": 0.0, "shards": 0, "classes": collections.Counter()})
+        for key in ("clips", "files", "seconds"):
+            split[key] += stats[key]
+        split["classes"].update(stats["classes"])
+        split["shards"] += 1
+        skipped += stats["skipped"]
+    return {
+        "sample_rate": options.sample_rate,
+        "clip_seconds": options.clip_seconds,
+        "long_clips": options.long_clips,
+        "num_classes": len(listing.vocabulary),
+        "splits": splits,
+        "total_seconds": round(sum(s["seconds"] for s in splits.values()), 3),
+        "skipped": skipped,
+        **(description or {}),
+    }

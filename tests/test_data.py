@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import write_tone
+from keras_rawaudio import data, layouts
+from keras_rawaudio.audio_io import load_audio, to_pcm16
+from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    """Imbalanced classes: 12 'a' clips (0.5-2 s), 4 'b', 2 'c'; train split only, plus val."""
+    root = tmp_path_factory.mktemp("data")
+    for name, count, frequency in (("a", 12, 300.0), ("b", 4, 900.0), ("c", 2, 2000.0)):
+        for n in range(count):
+            write_tone(root / "audio" / name / f"{n}.wav", frequency, 0.5 + 0.125 * n, amplitude=0.1 + 0.05 * n)
+    listing = layouts.list_folders(root / "audio", val_fraction=0.0, test_fraction=0.0)
+    write_tfrecords(listing, root / "train", WriteOptions(clip_seconds=10.0, files_per_shard=5), workers=1)
+    return root
+
+
+def pairs(seed=0):
+    rng = np.random.default_rng(seed)
+    x = tf.constant(rng.uniform(-1, 1, (8, 100)), tf.float32)
+    y = tf.constant(rng.integers(0, 2, (8, 5)), tf.float32)
+    return x, y
+
+
+def test_mix_training_is_union_of_labels_and_convex_in_audio():
+    x, y = pairs()
+    mixed_x, mixed_y, alpha = data.mix_batch(x, y, tf.constant([1, 2]), "mix_training")
+    alpha = alpha.numpy()
+    assert np.all((alpha > 0) & (alpha < 1))
+    partner_x, partner_y = np.roll(x, 1, axis=0), np.roll(y, 1, axis=0)
+    np.testing.assert_allclose(mixed_x, alpha[:, None] * x + (1 - alpha[:, None]) * partner_x, atol=1e-6)
+    np.testing.assert_array_equal(mixed_y, np.sign(y.numpy() + partner_y))
+
+
+def test_mixup_labels_are_the_same_convex_combination():
+    x, y = pairs(1)
+    _, mixed_y, alpha = data.mix_batch(x, y, tf.constant([3, 4]), "mixup", concentration=0.4)
+    a = alpha.numpy()[:, None]
+    np.testing.assert_allclose(mixed_y, a * y + (1 - a) * np.roll(y, 1, axis=0), atol=1e-6)
+
+
+def test_mixing_is_deterministic_under_a_seed_and_respects_probability():
+    x, y = pairs(2)
+    first = data.mix_batch(x, y, tf.constant([5, 6]), "mix_training", probability=0.5)
+    second = data.mix_batch(x, y, tf.constant([5, 6]), "mix_training", probability=0.5)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    unmixed = first[2].numpy() == 1.0
+    np.testing.assert_array_equal(first[0].numpy()[unmixed], x.numpy()[unmixed])
+    _, _, none = data.mix_batch(x, y, tf.constant([5, 6]), "mix_training", probability=0.0)
+    np.testing.assert_array_equal(none, 1.0)
+    alphas = data.sample_alpha([20000], tf.constant([7, 8])).numpy()
+    assert abs(alphas.mean() - 0.5) < 0.01 and alphas.min() > 0 and alphas.max() < 1
+
+
+def test_fit_length_crops_and_pads():
+    waveform = tf.range(10, dtype=tf.float32) + 1
+    np.testing.assert_array_equal(data.fit_length(waveform, 4), [1, 2, 3, 4])
+    np.testing.assert_array_equal(data.fit_length(waveform, 12), [*range(1, 11), 0, 0])
+    crop = data.fit_length(waveform, 4, tf.constant([1, 1])).numpy()
+    assert crop[0] in range(1, 8) and np.array_equal(crop, np.arange(crop[0], crop[0] + 4))
+    padded = data.fit_length(waveform, 15, tf.constant([2, 3])).numpy()
+    assert padded.sum() == waveform.numpy().sum() and len(padded) == 15
+
+
+def test_evaluation_batches_are_the_stored_audio(records):
+    batches = list(data.load_dataset(records / "train", "train", 6, clip_seconds=1.0, training=False, with_ids=True))
+    assert sum(b[0].shape[0] for b in batches) == 18
+    waveforms, labels, ids = (np.concatenate([b[i] for b in batches]) for i in range(3))
+    row = list(ids).index(b"b/3")
+    expected = to_pcm16(load_audio(records / "audio" / "b" / "3.wav")[0]) / 32768.0  # 0.875 s
+    np.testing.assert_array_equal(waveforms[row, : len(expected)], expected)
+    np.testing.assert_array_equal(waveforms[row, len(expected) :], 0.0)
+    np.testing.assert_array_equal(labels[row], [0, 1, 0])
+
+
+def test_training_batches_are_shaped_mixed_and_seeded(records):
+    def take(seed):
+        ds = data.load_dataset(records / "train", "train", 4, clip_seconds=0.5, mix="mix_training", seed=seed)
+        return [(x.numpy(), y.numpy()) for x, y in ds]
+
+    first, again = take(1), take(1)
+    assert len(first) == 4  # 18 clips, drop_remainder
+    for (x, y), (x2, y2) in zip(first, again):
+        assert x.shape == (4, 8000) and y.shape == (4, 3) and x.dtype == np.float32
+        np.testing.assert_array_equal(x, x2)
+        np.testing.assert_array_equal(y, y2)
+    assert max(y.sum(axis=1).max() for _, y in first) == 2  # unions of two classes occur
+    assert not all(np.array_equal(a[0], b[0]) for a, b in zip(first, take(2)))
+
+
+def test_balanced_sampling_equalises_class_frequencies(records):
+    ds = data.load_dataset(records / "train", "train", 30, clip_seconds=0.5, balanced=True, cache=True, seed=0)
+    counts = sum(y.numpy().sum(axis=0) for _, y in ds.take(40))
+    np.testing.assert_allclose(counts / counts.sum(), 1 / 3, atol=0.03)  # the data are 12:4:2
+
+
+def test_unreadable_directories_raise_data_errors(records, tmp_path):
+    with pytest.raises(data.DataError, match="no TFRecords of split 'test'"):
+        data.load_dataset(records / "train", "test", 4)
+    with pytest.raises(data.DataError, match="no labels.txt"):
+        data.load_dataset(tmp_path, "train", 4)
+    with pytest.raises(ValueError, match="mix must be one of"):
+        data.load_dataset(records / "train", "train", 4, mix="cutmix")

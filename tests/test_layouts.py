@@ -1,0 +1,86 @@
+import pytest
+
+from conftest import write_tone
+from keras_rawaudio import layouts
+
+
+def test_folders_split_is_stratified_and_seeded(class_folders):
+    listing = layouts.list_folders(class_folders, val_fraction=0.25, test_fraction=0.25, seed=3)
+    assert listing.vocabulary == ["beep", "buzz", "hum"]
+    per_class_split = {(i.labels[0], i.split) for i in listing.items}
+    assert {(c, s) for c in listing.vocabulary for s in ("train", "val", "test")} <= per_class_split
+    again = layouts.list_folders(class_folders, val_fraction=0.25, test_fraction=0.25, seed=3)
+    assert again.items == listing.items
+    assert "beep/sub/d" in {i.clip_id for i in listing.items}
+
+
+def test_esc50_urbansound_and_plain_label_csvs(tmp_path):
+    write_tone(tmp_path / "esc" / "1-1-A.wav")
+    write_tone(tmp_path / "esc" / "2-1-B.wav")
+    (tmp_path / "esc.csv").write_text(
+        "filename,fold,target,category,esc10,src_file,take\n"
+        "1-1-A.wav,1,1,rooster,False,1,A\n2-1-B.wav,5,0,dog,True,2,B\n3-1-C.wav,4,0,dog,True,3,C\n"
+    )
+    esc = layouts.list_esc50(tmp_path / "esc", tmp_path / "esc.csv", "4", "5")
+    assert esc.vocabulary == ["dog", "rooster"]  # in target order
+    assert {i.clip_id: i.split for i in esc.items} == {"1-1-A": "train", "2-1-B": "test"}
+    assert esc.skipped == [{"file": str(tmp_path / "esc" / "3-1-C.wav"), "reason": "missing file"}]
+
+    write_tone(tmp_path / "us8k" / "fold3" / "100-0-0-0.wav")
+    (tmp_path / "us8k.csv").write_text(
+        "slice_file_name,fsID,start,end,salience,fold,classID,class\n"
+        "100-0-0-0.wav,100,0.0,1.0,1,3,4,drilling\n"
+    )
+    us8k = layouts.list_esc50(tmp_path / "us8k", tmp_path / "us8k.csv", "1", "2")
+    assert [(i.labels, i.split) for i in us8k.items] == [(("drilling",), "train")]
+
+    (tmp_path / "plain.csv").write_text("filename,label,fold\nesc/1-1-A.wav,cat,1\nesc/2-1-B.wav,owl,2\n")
+    plain = layouts.list_esc50(tmp_path, tmp_path / "plain.csv", "2", "3", vocabulary=["cat"])
+    assert [i.labels for i in plain.items] == [("cat",)]
+    assert plain.skipped[0]["reason"] == "label not in the vocabulary: owl"
+
+
+def test_esc50_rejects_unknown_columns_and_overlapping_folds(tmp_path):
+    (tmp_path / "m.csv").write_text("name,cls\nx.wav,a\n")
+    with pytest.raises(layouts.LayoutError, match="columns"):
+        layouts.list_esc50(tmp_path, tmp_path / "m.csv")
+    (tmp_path / "m.csv").write_text("filename,label,fold\nx.wav,a,1\n")
+    with pytest.raises(layouts.LayoutError, match="share folds"):
+        layouts.list_esc50(tmp_path, tmp_path / "m.csv", "4", "4,5")
+
+
+def test_audioset_csvs_namings_and_missing_clips(tmp_path):
+    clips = tmp_path / "clips"
+    write_tone(clips / "--PJHxphWEs.wav")
+    write_tone(clips / "abcdefghijk_30.000_40.000.flac")
+    write_tone(clips / "YAbC_dEf-123.ogg")
+    (tmp_path / "labels.csv").write_text(
+        'index,mid,display_name\n0,/m/09x0r,"Speech"\n1,/m/04rlf,"Music"\n2,/m/0jbk,"Animal"\n'
+    )
+    (tmp_path / "train.csv").write_text(
+        "# Segments csv created Sun Mar  5 10:54:31 2017\n"
+        "# num_ytids=4, num_segs=4, num_unique_labels=3, num_positive_labels=5\n"
+        "# YTID, start_seconds, end_seconds, positive_labels\n"
+        '--PJHxphWEs, 30.000, 40.000, "/m/09x0r,/m/04rlf"\n'
+        'abcdefghijk, 30.000, 40.000, "/m/0jbk"\n'
+        'missingclip, 0.000, 10.000, "/m/0jbk"\n'
+    )
+    (tmp_path / "eval.csv").write_text('# YTID, start_seconds, end_seconds, positive_labels\nAbC_dEf-123, 0.000, 10.000, "/m/04rlf,/m/0jbk,/m/xxxx"\n')
+    listing = layouts.list_audioset(clips, {"train": tmp_path / "train.csv", "test": tmp_path / "eval.csv"}, tmp_path / "labels.csv")
+    assert listing.vocabulary == ["Speech", "Music", "Animal"]
+    assert {i.clip_id: (i.labels, i.split) for i in listing.items} == {
+        "--PJHxphWEs": (("Speech", "Music"), "train"),
+        "abcdefghijk": (("Animal",), "train"),
+    }
+    reasons = {s["file"].split("/")[-1]: s["reason"] for s in listing.skipped}
+    assert reasons == {"missingclip": "missing file", "YAbC_dEf-123.ogg": "label not in the vocabulary: /m/xxxx"}
+
+
+def test_generic_csv_multi_label_with_split_column(tmp_path):
+    write_tone(tmp_path / "x.wav")
+    write_tone(tmp_path / "y.wav")
+    (tmp_path / "meta.csv").write_text("path,labels,split\nx.wav,dog;bark,train\ny.wav,cat,val\nx.wav,dog,test\n")
+    listing = layouts.list_csv(tmp_path, tmp_path / "meta.csv")
+    assert listing.vocabulary == ["bark", "cat", "dog"]
+    assert [(i.labels, i.split) for i in listing.items] == [(("dog", "bark"), "train"), (("cat",), "val")]
+    assert listing.skipped[0]["reason"] == "duplicate clip id 'x'"
