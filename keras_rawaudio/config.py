@@ -6,6 +6,7 @@ builders turn each row into layers with a loop, as YAMNet does with its layer ta
 
 import dataclasses
 import json
+import os
 
 SAMPLE_RATE = 16000
 
@@ -69,6 +70,12 @@ class ModelConfig:
     dropout: float = 0.1
 
     def __post_init__(self):
+        if self.stem_filters < 16 and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
+            raise ValueError(
+                f"stem_filters={self.stem_filters}: TensorFlow's oneDNN CPU kernels corrupt memory "
+                "when training a one-channel Conv1D with fewer than 16 filters; use >= 16 or set "
+                "TF_ENABLE_ONEDNN_OPTS=0 before importing TensorFlow"
+            )
         if self.num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
         if not 1 <= self.num_heads <= len(self.resnet_stages):

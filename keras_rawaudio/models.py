@@ -42,6 +42,20 @@ class AudioClassifier(keras.Model):
         model.trainable = config.get("trainable", True)
         return model
 
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=1e-3, **kwargs):
+        """Keras `compile` with defaults for multi-label audio: AdamW at `learning_rate`
+        (weight decay 1e-4, gradient norm clipped at 5), binary cross-entropy, and mAP, AUC and
+        top-1 accuracy metrics. Anything passed explicitly is used as given."""
+        from keras_rawaudio.metrics import default_metrics
+
+        if optimizer == "auto":
+            optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=1e-4, clipnorm=5.0)
+        if loss == "auto":
+            loss = keras.losses.BinaryCrossentropy()
+        if metrics == "auto":
+            metrics = default_metrics(self.config.num_classes)
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
     def predict(self, x, *args, **kwargs):
         """Keras `predict`; NumPy waveforms are checked first (rank, length, dtype, NaN/Inf)."""
         if isinstance(x, (np.ndarray, list)):

@@ -67,7 +67,12 @@ def test_macs_count_convolutions_exactly(tiny_config):
     # Only the stem kernel differs: the difference is frames × filters × extra taps.
     wide = macs_per_second(RawWaveformClassifier(tiny_config.replace(stem_kernel=7)))
     narrow = macs_per_second(RawWaveformClassifier(tiny_config.replace(stem_kernel=3)))
-    assert wide - narrow == 16000 // 4 * 4 * (7 - 3)
+    assert wide - narrow == 16000 // 4 * 16 * (7 - 3)
+
+
+def test_small_stem_is_refused_while_onednn_is_on(tiny_config):
+    with pytest.raises(ValueError, match="fewer than 16 filters"):
+        tiny_config.replace(stem_filters=8)
 
 
 def test_training_step_reaches_the_stem(tiny_config):
