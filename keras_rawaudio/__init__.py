@@ -1,10 +1,10 @@
 """keras-rawaudio: sound-event classification from raw waveforms with mix-training.
 
-Names are imported on first use, so TensorFlow-free modules (`audio_io`, `layouts`) load
-without TensorFlow: decode workers and the edge runner depend on that.
+Importing the package registers its Keras classes, so `keras.saving.load_model` reads its
+`.keras` files. With KERAS_RAWAUDIO_IO_ONLY=1 in the environment only the TensorFlow-free
+modules (`audio_io`, `layouts`) are usable: decode workers and the edge runner set it.
 """
 
-import importlib
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -12,24 +12,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
-    "ModelConfig": "config",
-    "Stage": "config",
-    "PRESETS": "config",
-    "preset_config": "config",
-    "AttentionPooling": "layers",
-    "LogMelSpectrogram": "layers",
-    "AudioClassifier": "models",
-    "RawWaveformClassifier": "models",
-    "LogMelClassifier": "models",
-    "macs_per_second": "profiling",
-    "model_summary": "profiling",
-}
+if os.environ.get("KERAS_RAWAUDIO_IO_ONLY") != "1":
+    from keras_rawaudio import metrics  # noqa: F401  (registers the metrics)
+    from keras_rawaudio.config import PRESETS, ModelConfig, Stage, preset_config
+    from keras_rawaudio.layers import AttentionPooling, LogMelSpectrogram
+    from keras_rawaudio.models import AudioClassifier, LogMelClassifier, RawWaveformClassifier
+    from keras_rawaudio.profiling import macs_per_second, model_summary
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"keras_rawaudio.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'keras_rawaudio' has no attribute {name!r}")
+    __all__ = [
+        "PRESETS", "AttentionPooling", "AudioClassifier", "LogMelClassifier", "LogMelSpectrogram",
+        "ModelConfig", "RawWaveformClassifier", "Stage", "macs_per_second", "model_summary",
+        "preset_config",
+    ]

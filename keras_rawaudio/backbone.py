@@ -11,36 +11,37 @@ from keras_rawaudio.config import ModelConfig, Stage
 from keras_rawaudio.layers import AttentionPooling, LogMelSpectrogram
 
 
-def conv_bn(x, filters, kernel, stride, name, relu=True):
+def conv_bn(x, filters, kernel, stride, name, momentum, relu=True):
     """Conv (1D or 2D, by the rank of `x`) → BatchNorm → optional ReLU; 'same' padding."""
     conv = layers.Conv1D if len(x.shape) == 3 else layers.Conv2D
     x = conv(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
-def residual_block(x, filters, kernel, stride, name):
+def residual_block(x, filters, kernel, stride, name, momentum):
     """ResNet basic block (two convs + shortcut), 1D or 2D by the rank of `x`."""
-    y = conv_bn(x, filters, kernel, stride, f"{name}_a")
-    y = conv_bn(y, filters, kernel, 1, f"{name}_b", relu=False)
+    y = conv_bn(x, filters, kernel, stride, f"{name}_a", momentum)
+    y = conv_bn(y, filters, kernel, 1, f"{name}_b", momentum, relu=False)
     if stride not in (1, (1, 1)) or x.shape[-1] != filters:
-        x = conv_bn(x, filters, 1, stride, f"{name}_shortcut", relu=False)
+        x = conv_bn(x, filters, 1, stride, f"{name}_shortcut", momentum, relu=False)
     return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([x, y]))
 
 
-def residual_stage(x, stage: Stage, name):
+def residual_stage(x, stage: Stage, name, momentum):
     for block in range(stage.blocks):
         stride = stage.stride if block == 0 else 1
-        x = residual_block(x, stage.filters, stage.kernel, stride, f"{name}_block{block + 1}")
+        x = residual_block(x, stage.filters, stage.kernel, stride, f"{name}_block{block + 1}", momentum)
     return x
 
 
 def waveform_frontend(waveform, config: ModelConfig):
     """The learned filterbank: (batch, samples) → (batch, samples / hop, C)."""
     x = layers.Reshape((-1, 1), name="frontend_channel")(waveform)
-    x = conv_bn(x, config.stem_filters, config.stem_kernel, config.stem_stride, "frontend_stem")
+    momentum = config.batch_norm_momentum
+    x = conv_bn(x, config.stem_filters, config.stem_kernel, config.stem_stride, "frontend_stem", momentum)
     for i, stage in enumerate(config.frontend_stages):
-        x = residual_stage(x, stage, f"frontend_stage{i + 1}")
+        x = residual_stage(x, stage, f"frontend_stage{i + 1}", momentum)
     return x
 
 
@@ -66,10 +67,11 @@ def to_image(frames):
 
 def resnet(image, config: ModelConfig):
     """2D ResNet over the image; returns every stage's output, (batch, F_s, T_s, filters_s)."""
-    x = conv_bn(image, config.resnet_stem_filters, 3, 1, "resnet_stem")
+    momentum = config.batch_norm_momentum
+    x = conv_bn(image, config.resnet_stem_filters, 3, 1, "resnet_stem", momentum)
     outputs = []
     for i, stage in enumerate(config.resnet_stages):
-        x = residual_stage(x, stage, f"resnet_stage{i + 1}")
+        x = residual_stage(x, stage, f"resnet_stage{i + 1}", momentum)
         outputs.append(x)
     return outputs
 

@@ -37,7 +37,7 @@ class ModelConfig:
     Back-end: a 2D ResNet (`resnet_stem_filters`, `resnet_stages`) over the (C, T, 1) image.
     Heads: attention pooling on the outputs of the last `num_heads` stages, each with an
     optional hidden layer of `head_units` (0 = none); attention logits clipped to
-    +/- `attention_clip`.
+    +/- `attention_clip`; `dropout` before each head.
     """
 
     num_classes: int
@@ -68,6 +68,7 @@ class ModelConfig:
     head_units: int = 0
     attention_clip: float = 10.0
     dropout: float = 0.1
+    batch_norm_momentum: float = 0.9  # PyTorch's default (0.1 there); adapts within few steps
 
     def __post_init__(self):
         if self.stem_filters < 16 and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":

@@ -1,8 +1,8 @@
 """Clip-level metrics for multi-label sound-event classification.
 
 NumPy functions (exact; y_true (clips, K) in {0, 1}, y_score (clips, K)) for evaluation, and
-Keras metrics for `compile`: `MeanAveragePrecision` and `DPrime` use per-class score
-histograms (`num_thresholds` bins), `Lwlrap` and `TopOneAccuracy` are exact.
+Keras metrics for `compile`: `MeanAveragePrecision`, `MacroAUC` and `DPrime` use per-class
+score histograms (`num_thresholds` bins); `Lwlrap` and `TopOneAccuracy` are exact.
 """
 
 import math
@@ -152,12 +152,32 @@ class MeanAveragePrecision(keras.metrics.Metric):
 
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")
-class DPrime(keras.metrics.AUC):
-    """Streaming d′ from the macro ROC-AUC (keras AUC, multi-label)."""
+class MacroAUC(keras.metrics.AUC):
+    """Streaming macro ROC-AUC over classes that have both positives and negatives.
 
-    def __init__(self, num_thresholds=200, name="d_prime", **kwargs):
+    (keras.metrics.AUC(multi_label=True) counts a class without positives as AUC 0.)
+    """
+
+    def __init__(self, num_thresholds=200, name="AUC", **kwargs):
         kwargs.pop("multi_label", None)
         super().__init__(num_thresholds=num_thresholds, multi_label=True, name=name, **kwargs)
+
+    def result(self):
+        positives = self.true_positives + self.false_negatives
+        negatives = self.false_positives + self.true_negatives
+        tpr = ops.divide_no_nan(self.true_positives, positives)
+        fpr = ops.divide_no_nan(self.false_positives, negatives)
+        per_class = ops.sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2.0, axis=0)
+        valid = ops.cast((positives[0] > 0) & (negatives[0] > 0), "float32")
+        return ops.divide_no_nan(ops.sum(per_class * valid), ops.sum(valid))
+
+
+@keras.saving.register_keras_serializable(package="keras_rawaudio")
+class DPrime(MacroAUC):
+    """Streaming d′ = √2·Φ⁻¹(macro AUC)."""
+
+    def __init__(self, num_thresholds=200, name="d_prime", **kwargs):
+        super().__init__(num_thresholds=num_thresholds, name=name, **kwargs)
 
     def result(self):
         auc = ops.clip(super().result(), 1e-6, 1.0 - 1e-6)
@@ -211,6 +231,6 @@ def default_metrics(num_classes):
     """Metrics that `AudioClassifier.compile()` uses by default."""
     return [
         MeanAveragePrecision(num_classes=num_classes),
-        keras.metrics.AUC(multi_label=True, num_labels=num_classes, name="AUC"),
+        MacroAUC(num_labels=num_classes),
         TopOneAccuracy(),
     ]

@@ -56,6 +56,12 @@ class AudioClassifier(keras.Model):
             metrics = default_metrics(self.config.num_classes)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
+    def compile_from_config(self, config):
+        """Restores the compiled state of a loaded `.keras` file (optimizer variables included)."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def predict(self, x, *args, **kwargs):
         """Keras `predict`; NumPy waveforms are checked first (rank, length, dtype, NaN/Inf)."""
         if isinstance(x, (np.ndarray, list)):

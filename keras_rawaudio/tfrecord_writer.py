@@ -87,16 +87,20 @@ def _decode_in_parallel(items, options: WriteOptions, workers: int):
         for item in items:
             yield item, prepare_clip(*args(item))
         return
-    context = multiprocessing.get_context("spawn")  # workers need no TensorFlow
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        pending = collections.deque()
-        for item in items:
-            pending.append((item, pool.submit(prepare_clip, *args(item))))
-            if len(pending) >= 4 * workers:
-                done_item, future = pending.popleft()
-                yield done_item, future.result()
-        for item, future in pending:
-            yield item, future.result()
+    context = multiprocessing.get_context("spawn")
+    os.environ["KERAS_RAWAUDIO_IO_ONLY"] = "1"  # workers (spawned on demand) skip TensorFlow
+    try:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            pending = collections.deque()
+            for item in items:
+                pending.append((item, pool.submit(prepare_clip, *args(item))))
+                if len(pending) >= 4 * workers:
+                    done_item, future = pending.popleft()
+                    yield done_item, future.result()
+            for item, future in pending:
+                yield item, future.result()
+    finally:
+        del os.environ["KERAS_RAWAUDIO_IO_ONLY"]
 
 
 def write_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers=None, overwrite=False, description=None):

@@ -10,6 +10,7 @@ finished epoch, with optimizer state), `state.json`, `history.json`, `labels.txt
 the last finished epoch of the current phase.
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -121,12 +122,13 @@ class RunCheckpoint(keras.callbacks.Callback):
         if score > state["best"] or not self.run.best.exists():
             state["best"] = score
             self.run.save_atomic(self.model, self.run.best)
-        old = self.run.checkpoint_path(state)
         state.update(phase=self.phase_index, epoch=epoch + 1)
-        self.run.save_atomic(self.model, self.run.checkpoint_path(state))
+        latest = self.run.checkpoint_path(state)
+        self.run.save_atomic(self.model, latest)
         self.run.save_state()
-        if old and old != self.run.checkpoint_path(state) and old.exists():
-            old.unlink()
+        for old in self.run.path.glob("checkpoint-*.keras"):
+            if old != latest:
+                old.unlink()
 
 
 class RunDirectory:
@@ -192,7 +194,6 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
     run = RunDirectory(model_dir)
     run.check_config({"model": model.config.to_dict(), "model_class": type(model).__name__, "schedule": dataclasses.asdict(schedule)})
     write_atomic(run.path / "labels.txt", "".join(f"{name}\n" for name in labels))
-    scope = strategy.scope() if strategy else _NullScope()
     validation = ValidationMetrics(load_dataset(data_dir, "val", schedule.batch_size, schedule.clip_seconds, training=False))
     phases = schedule.phases()
 
@@ -200,8 +201,9 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
         state = run.state
         if index < state["phase"] or state["done"] or (index == state["phase"] and state["epoch"] >= phase.epochs):
             continue
-        with scope:
-            if state["epoch"]:  # resume inside this phase, optimizer state included
+        resuming = index == state["phase"] and state["epoch"] > 0
+        with _scope(strategy):
+            if resuming:  # inside this phase, optimizer state included
                 model = keras.saving.load_model(run.checkpoint_path(state))
             else:
                 if index:
@@ -232,17 +234,13 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
             )
     run.state["done"] = True
     run.save_state()
-    with scope:
+    with _scope(strategy):
         best = keras.saving.load_model(run.best)
     return best, run.state["history"]
 
 
-class _NullScope:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+def _scope(strategy):
+    return strategy.scope() if strategy else contextlib.nullcontext()
 
 
 def build_model(kind: str, preset: str, num_classes: int):
@@ -268,7 +266,7 @@ def train(data_dir, model_dir, model="raw", preset="edge", schedule=Schedule(), 
     """Builds the model and runs `fit_mix_then_finetune`; what the CLI and the ablation call."""
     strategy = make_strategy(distribute)
     num_classes = len(read_labels(data_dir))
-    with strategy.scope() if strategy else _NullScope():
+    with _scope(strategy):
         classifier = build_model(model, preset, num_classes)
     start = time.perf_counter()
     best, history = fit_mix_then_finetune(classifier, data_dir, model_dir, schedule, strategy, verbose)
@@ -291,7 +289,8 @@ def main(argv):
     )
     keras.utils.set_random_seed(FLAGS.seed)
     try:
-        _, history, seconds = train(FLAGS.data_dir, FLAGS.model_dir, FLAGS.model, FLAGS.preset, schedule, FLAGS.distribute)
+        verbose = {"bar": 1, "epoch": 2, "none": 0}[FLAGS.progress]
+        _, history, seconds = train(FLAGS.data_dir, FLAGS.model_dir, FLAGS.model, FLAGS.preset, schedule, FLAGS.distribute, verbose)
     except (TrainingError, DataError, ValueError) as error:
         print(f"train: error: {error}", file=sys.stderr)
         return 2
@@ -323,6 +322,7 @@ def define_flags():
     flags.DEFINE_integer("steps_per_epoch", None, "Batches per epoch (default: one pass over train).")
     flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling, crops and mixing.")
     flags.DEFINE_enum("distribute", "none", ["none", "mirrored"], "tf.distribute strategy.")
+    flags.DEFINE_enum("progress", "bar", ["bar", "epoch", "none"], "Keras progress: a bar, a line per epoch, or none.")
 
 
 if __name__ == "__main__":

@@ -63,3 +63,47 @@ def class_folders(tmp_path):
     (root / "beep" / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunk")
     (root / "buzz" / "empty.wav").write_bytes(b"")
     return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_records(tmp_path_factory):
+    """TFRecords of 80 generated 1.5 s multi-label clips (5 classes; 64 train, 8 val, 8 test)."""
+    from keras_rawaudio import layouts
+    from keras_rawaudio.synthetic import write_dataset
+    from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
+
+    root = tmp_path_factory.mktemp("synthetic")
+    meta = write_dataset(root / "audio", clips=80, seconds=1.5, seed=1)
+    listing = layouts.list_csv(root / "audio", meta)
+    write_tfrecords(listing, root / "records", WriteOptions(clip_seconds=10.0), workers=1)
+    return root / "records"
+
+
+@pytest.fixture
+def small_config():
+    """tiny_config sized for the 5 synthetic classes."""
+    return ModelConfig(
+        num_classes=5,
+        stem_filters=16,
+        frontend_stages=(Stage(16, 5, 2), Stage(16, 9, 4), Stage(16, 11, 5)),
+        resnet_stem_filters=8,
+        resnet_stages=(Stage(8, 3, (2, 2)), Stage(16, 3, (2, 2)), Stage(16, 3, (2, 2))),
+        head_units=16,
+        mel_bins=16,
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_run(synthetic_records, tmp_path_factory):
+    """A run directory with a small raw model trained 4 + 2 epochs on `synthetic_records`."""
+    import keras
+
+    from keras_rawaudio import RawWaveformClassifier
+    from keras_rawaudio.train import Schedule, fit_mix_then_finetune
+
+    keras.utils.set_random_seed(0)
+    run = tmp_path_factory.mktemp("run")
+    config = small_config.__wrapped__()
+    schedule = Schedule(epochs=4, finetune_epochs=2, batch_size=8, clip_seconds=1.0, learning_rate=3e-3, cache=True)
+    fit_mix_then_finetune(RawWaveformClassifier(config), synthetic_records, run, schedule, verbose=0)
+    return run

@@ -1,0 +1,120 @@
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from keras_rawaudio import RawWaveformClassifier
+from keras_rawaudio.train import Schedule, TrainingError, fit_mix_then_finetune
+
+SCHEDULE = Schedule(epochs=3, finetune_epochs=2, batch_size=8, clip_seconds=1.0, learning_rate=3e-3, cache=True)
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Raises in the middle of a given (1-based) epoch of a given phase, like a killed process."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch, self.iterations = epoch, {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.iterations[epoch + 1] = int(self.model.optimizer.iterations.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.epoch and batch == 2:
+            raise KeyboardInterrupt("simulated kill")
+
+
+def test_training_lowers_the_loss_and_writes_the_run(synthetic_records, small_config, tmp_path):
+    keras.utils.set_random_seed(0)
+    best, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0)
+    assert [(h["phase"], h["epoch"]) for h in history] == [("mix_training", 1), ("mix_training", 2), ("mix_training", 3), ("finetune", 1), ("finetune", 2)]
+    assert history[2]["loss"] < history[0]["loss"]
+    for name in ("best.keras", "best_mix_training.weights.h5", "best_finetune.weights.h5", "checkpoint-1-2.keras", "labels.txt", "history.json", "config.json"):
+        assert (tmp_path / name).exists(), name
+    assert len(list(tmp_path.glob("checkpoint-*.keras"))) == 1
+    assert json.loads((tmp_path / "history.json").read_text()) == history
+    assert (tmp_path / "logs" / "finetune").is_dir()  # TensorBoard
+    best_score = max(h["val_mAP"] for h in history)
+    assert 0 < best_score <= 1 and isinstance(best, RawWaveformClassifier)
+
+
+def test_interrupted_run_resumes_to_the_requested_epochs(synthetic_records, small_config, tmp_path):
+    model = RawWaveformClassifier(small_config)
+    interrupt = Interrupt(3)
+    with pytest.raises(KeyboardInterrupt):
+        fit_mix_then_finetune(model, synthetic_records, tmp_path, SCHEDULE, verbose=0, callbacks=[interrupt])
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert (state["phase"], state["epoch"]) == (0, 2)  # epochs 1-2 of phase 1 finished
+    saved = keras.saving.load_model(tmp_path / "checkpoint-0-2.keras")
+    assert saved.optimizer.iterations.numpy() == interrupt.iterations[2] > 0  # optimizer state kept
+
+    _, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0)
+    assert [(h["phase"], h["epoch"]) for h in history] == [("mix_training", 1), ("mix_training", 2), ("mix_training", 3), ("finetune", 1), ("finetune", 2)]
+    assert json.loads((tmp_path / "state.json").read_text())["done"]
+
+
+def test_nan_loss_stops_with_epoch_and_batch_and_keeps_the_checkpoint(synthetic_records, small_config, tmp_path):
+    class PoisonWeights(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 1 and batch == 3:
+                layer = self.model.get_layer("frontend_stem_conv")
+                layer.kernel.assign(np.full(layer.kernel.shape, np.nan, "float32"))
+
+    with pytest.raises(TrainingError, match=r"NaN in phase mix_training, epoch 2, batch 5; the last good checkpoint .*checkpoint-0-1.keras is intact"):
+        fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0, callbacks=[PoisonWeights()])
+    kept = keras.saving.load_model(tmp_path / "checkpoint-0-1.keras")
+    assert np.all(np.isfinite(kept.get_layer("frontend_stem_conv").kernel.numpy()))
+
+
+def test_mismatched_classes_and_settings_are_refused(synthetic_records, small_config, tmp_path):
+    with pytest.raises(TrainingError, match="the model has 3 classes but .* has 5"):
+        fit_mix_then_finetune(RawWaveformClassifier(small_config.replace(num_classes=3)), synthetic_records, tmp_path, SCHEDULE)
+    short = Schedule(epochs=1, finetune_epochs=0, batch_size=8, clip_seconds=1.0)
+    fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, short, verbose=0)
+    with pytest.raises(TrainingError, match="holds a run with other settings"):
+        fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0)
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "labels.txt").write_text("a\nb\n")
+    (tmp_path / "dataset_info.json").write_text('{"sample_rate": 16000}')
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_rawaudio.train", f"--data_dir={tmp_path}", f"--model_dir={tmp_path / 'run'}", "--epochs=1"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("train: error: ")
+    assert "has no TFRecords of split 'val'" in result.stderr
+
+
+MIRRORED = """
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import sys
+sys.path.insert(0, "tests")
+from conftest import *  # noqa
+from keras_rawaudio import RawWaveformClassifier
+from keras_rawaudio.train import Schedule, fit_mix_then_finetune
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    model = RawWaveformClassifier(small_config.__wrapped__())
+_, history = fit_mix_then_finetune(model, sys.argv[1], sys.argv[2], Schedule(epochs=1, finetune_epochs=1, batch_size=8, clip_seconds=1.0), strategy, verbose=0)
+print("replicas", strategy.num_replicas_in_sync, "epochs", len(history))
+"""
+
+
+def test_mirrored_strategy_on_two_logical_cpus(synthetic_records, tmp_path):
+    result = subprocess.run([sys.executable, "-c", MIRRORED, str(synthetic_records), str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "replicas 2 epochs 2" in result.stdout
