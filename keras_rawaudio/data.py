@@ -154,7 +154,8 @@ def load_dataset(
     if mix != "none" and not training:
         raise ValueError("mixing is for training: pass training=True or mix='none'")
     num_classes = len(read_labels(data_dir))
-    sample_rate = read_info(data_dir)["sample_rate"]
+    info = read_info(data_dir)
+    sample_rate = info["sample_rate"]
     files = shard_files(data_dir, split)
     if mix == "mixup" and mix_concentration is None:
         mix_concentration = 0.2
@@ -198,4 +199,9 @@ def load_dataset(
         return (x, y, batch["clip_id"]) if with_ids else (x, y)
 
     mix_seeds = tf.data.Dataset.random(seed=None if seed is None else seed + 1).batch(2)
-    return tf.data.Dataset.zip(batches, mix_seeds).map(to_inputs, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+    dataset = tf.data.Dataset.zip(batches, mix_seeds).map(to_inputs, num_parallel_calls=AUTOTUNE)
+    clips = info.get("splits", {}).get(split, {}).get("clips")
+    if clips and not (repeat or (training and balanced)):  # a known length: Keras shows it, stops exactly
+        count = clips // batch_size if training else -(-clips // batch_size)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
+    return dataset.prefetch(AUTOTUNE)

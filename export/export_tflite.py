@@ -1,0 +1,201 @@
+"""Exports a trained keras_rawaudio model to TFLite for Android and Raspberry Pi.
+
+  python export/export_tflite.py --model=RUN/best.keras --data_dir=DATA --output_dir=OUT \
+      --quantize=float32,float16,dynamic,int8 --window_seconds=1.0
+
+Writes OUT/model_<mode>.tflite, OUT/labels.txt and OUT/export_report.{json,md}. Every file
+uses TFLite builtin ops only, has a fixed (1, window) float32 input, and is checked before it
+is kept: on silence, noise, a sine and validation clips it must agree with the Keras model
+(float32 ≤ 1e-4, float16 ≤ 2e-2 max abs difference) and, for dynamic and int8, keep
+validation mAP within 0.01 of the Keras model's.
+"""
+
+import json
+import os
+import pathlib
+import sys
+import time
+
+import numpy as np
+from absl import app, flags
+
+from keras_rawaudio.edge import EdgeClassifier
+
+flags.DEFINE_string("model", None, "A keras_rawaudio .keras model (e.g. RUN/best.keras).", required=True)
+flags.DEFINE_string("data_dir", None, "Its TFRecord directory: train (calibration) and val (checks).", required=True)
+flags.DEFINE_string("output_dir", None, "Where the .tflite files and the report go.", required=True)
+flags.DEFINE_list("quantize", ["float32", "float16", "dynamic", "int8"], "Modes to export.")
+flags.DEFINE_float("window_seconds", 1.0, "Fixed input window of the exported files.")
+flags.DEFINE_integer("calibration_windows", 200, "Training windows that calibrate int8.", lower_bound=1)
+flags.DEFINE_integer("latency_runs", 50, "Timed invocations per latency figure.", lower_bound=1)
+FLAGS = flags.FLAGS
+
+MODES = ("float32", "float16", "dynamic", "int8")
+MAX_DIFFERENCE = {"float32": 1e-4, "float16": 2e-2}  # parity with Keras, max abs
+MAX_MAP_DROP = 0.01
+
+
+class ExportError(RuntimeError):
+    """An export that cannot be made or fails its checks; the message says which and why."""
+
+
+def fixed_window_model(model, window_samples):
+    """A copy of `model` with a fixed (batch, window_samples) input, sharing its weights' values."""
+    if window_samples < model.config.min_samples:
+        raise ExportError(f"--window_seconds is shorter than the model's minimum of {model.config.min_samples} samples")
+    fixed = type(model)(model.config.replace(input_samples=window_samples))
+    fixed.set_weights(model.get_weights())
+    return fixed
+
+
+def convert(model, mode, calibration=None) -> bytes:
+    """TFLite flatbuffer of `model` (fixed input, batch 1) in `mode`; builtin ops only."""
+    import tensorflow as tf
+
+    window = model.config.input_samples
+    signature = [tf.TensorSpec([1, window], tf.float32, name="waveform")]
+    function = tf.function(lambda waveform: model(waveform, training=False), input_signature=signature)
+    # Without a trackable object the converter freezes the weights into constants. With one
+    # (TF 2.21, Keras 3) every weight stays an uninitialised resource variable: NaN outputs.
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if mode != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode == "int8":
+        converter.representative_dataset = lambda: ([w[None]] for w in calibration)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    try:
+        return converter.convert()
+    except Exception as error:  # noqa: BLE001 - the converter raises many types
+        first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise ExportError(f"{mode}: the converter needs ops outside the TFLite builtins ({first})") from None
+
+
+def probe_signals(window, sample_rate, rng):
+    """Silence, white noise and a 1 kHz sine, as YAMNet's export checks: (3, window)."""
+    t = np.arange(window) / sample_rate
+    return np.stack([np.zeros(window), rng.uniform(-0.5, 0.5, window), 0.5 * np.sin(2 * np.pi * 1000 * t)]).astype(np.float32)
+
+
+def latency_ms(path, window, threads, runs):
+    runner = EdgeClassifier(path, num_threads=threads)
+    x = np.zeros((1, window), np.float32)
+    runner.predict(x)
+    start = time.perf_counter()
+    for _ in range(runs):
+        runner.predict(x)
+    return (time.perf_counter() - start) / runs * 1000
+
+
+def export(model_path, data_dir, output_dir, modes, window_seconds, calibration_windows=200, latency_runs=50):
+    """Converts, checks and reports every mode; returns the report dict."""
+    from keras_rawaudio.data import DataError, load_dataset, shard_files
+    from keras_rawaudio.evaluate import EvaluationError, check_labels, load_classifier, score_clips
+    from keras_rawaudio.metrics import clip_metrics
+    from keras_rawaudio.tfrecord_writer import write_atomic
+
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        raise ExportError(f"--quantize: unknown modes {unknown}; choose from {', '.join(MODES)}")
+    try:
+        model = load_classifier(model_path)
+        labels = check_labels(model, model_path, data_dir)
+        shard_files(data_dir, "train")
+        shard_files(data_dir, "val")
+    except (EvaluationError, DataError) as error:
+        raise ExportError(str(error)) from None
+    window = round(window_seconds * model.config.sample_rate)
+    keras_model = fixed_window_model(model, window)
+    keras_predict = lambda x: keras_model.predict(x, batch_size=64, verbose=0)  # noqa: E731
+    _, y_val, keras_scores = score_clips(keras_predict, data_dir, "val", window)
+    reference = clip_metrics(y_val, keras_scores)
+    calibration = None
+    if "int8" in modes:
+        train = load_dataset(data_dir, "train", 1, window_seconds, training=True, seed=0, repeat=True)
+        calibration = np.concatenate([x.numpy() for x, _ in train.take(calibration_windows)])
+    probes = probe_signals(window, model.config.sample_rate, np.random.default_rng(0))
+    probes = np.concatenate([probes, next(iter(load_dataset(data_dir, "val", 16, window_seconds, training=False)))[0].numpy()])
+    keras_probes = keras_predict(probes)
+
+    output_dir = pathlib.Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    report = {"model": str(model_path), "window_samples": window, "sample_rate": model.config.sample_rate,
+              "keras": {"val_mAP": reference["mAP"], "val_accuracy": reference["accuracy"]}, "files": {}}
+    for mode in modes:
+        print(f"{mode}: converting", flush=True)
+        final = output_dir / f"model_{mode}.tflite"
+        temporary = output_dir / f".model_{mode}.tflite.tmp"
+        temporary.write_bytes(convert(keras_model, mode, calibration))
+        runner = EdgeClassifier(temporary)
+        ops = runner.ops()
+        custom = [op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")]
+        probe_scores = runner.predict(probes)
+        difference = float(np.abs(probe_scores - keras_probes).max())
+        _, _, scores = score_clips(runner.predict, data_dir, "val", window)
+        result = clip_metrics(y_val, scores)
+        problems = []
+        if custom:
+            problems.append(f"non-builtin ops {custom}")
+        if not np.all(np.isfinite(probe_scores)) or probe_scores.min() < 0 or probe_scores.max() > 1:
+            problems.append("outputs outside [0, 1] on silence/noise/sine")
+        if mode in MAX_DIFFERENCE and difference > MAX_DIFFERENCE[mode]:
+            problems.append(f"max abs difference from Keras {difference:.2g} > {MAX_DIFFERENCE[mode]}")
+        if reference["mAP"] - result["mAP"] > MAX_MAP_DROP:
+            problems.append(f"validation mAP {result['mAP']:.4f} is more than {MAX_MAP_DROP} below Keras {reference['mAP']:.4f}")
+        if problems:
+            temporary.unlink()
+            raise ExportError(f"{mode}: the exported file fails its checks: {'; '.join(problems)}")
+        os.replace(temporary, final)
+        report["files"][mode] = {
+            "file": final.name,
+            "bytes": final.stat().st_size,
+            "ops": ops,
+            "input": {"name": runner.input["name"], "shape": runner.input["shape"].tolist(), "dtype": runner.input["dtype"].__name__},
+            "output": {"name": runner.output["name"], "shape": runner.output["shape"].tolist(), "dtype": runner.output["dtype"].__name__},
+            "max_abs_difference": difference,
+            "val_mAP": result["mAP"],
+            "val_accuracy": result["accuracy"],
+            "latency_ms": {f"{n}_threads": latency_ms(final, window, n, latency_runs) for n in (1, 2)},
+        }
+        print(f"{mode}: {final} ({final.stat().st_size / 1024:.0f} KiB), val mAP {result['mAP']:.4f} "
+              f"(Keras {reference['mAP']:.4f}), max |Δ| {difference:.2g}", flush=True)
+    write_atomic(output_dir / "labels.txt", "".join(f"{name}\n" for name in labels))
+    write_atomic(output_dir / "export_report.json", json.dumps(report, indent=2))
+    write_atomic(output_dir / "export_report.md", report_markdown(report))
+    return report
+
+
+def report_markdown(report) -> str:
+    seconds = report["window_samples"] / report["sample_rate"]
+    lines = [
+        f"Export of {report['model']}: fixed input (1, {report['window_samples']}) float32 = {seconds:g} s at "
+        f"{report['sample_rate']} Hz; output (1, classes) float32 probabilities.",
+        f"Keras model: val mAP {report['keras']['val_mAP']:.4f}, val accuracy {report['keras']['val_accuracy']:.4f}.",
+        "",
+        "| file | size KiB | val mAP | val accuracy | max abs Δ vs Keras | ms/window 1 thread | 2 threads |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["files"].values():
+        lines.append(
+            f"| {r['file']} | {r['bytes'] / 1024:.0f} | {r['val_mAP']:.4f} | {r['val_accuracy']:.4f} | "
+            f"{r['max_abs_difference']:.2g} | {r['latency_ms']['1_threads']:.2f} | {r['latency_ms']['2_threads']:.2f} |"
+        )
+    lines += ["", "Ops: " + ", ".join(sorted({op for r in report["files"].values() for op in r["ops"]}))]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        report = export(FLAGS.model, FLAGS.data_dir, FLAGS.output_dir, FLAGS.quantize, FLAGS.window_seconds,
+                        FLAGS.calibration_windows, FLAGS.latency_runs)
+    except ExportError as error:
+        sys.exit(f"export_tflite: error: {error}")
+    print(report_markdown(report))
+
+
+if __name__ == "__main__":
+    app.run(main)

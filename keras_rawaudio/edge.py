@@ -1,0 +1,68 @@
+"""Running an exported `.tflite` classifier with ai-edge-litert: NumPy only, no TensorFlow.
+
+Shared by export checks, benchmarks and `export/classify.py` (which runs on a Raspberry Pi).
+"""
+
+import numpy as np
+
+
+class EdgeModelError(ValueError):
+    """A .tflite file that is not a keras_rawaudio classifier, or does not match its labels."""
+
+
+def sliding_windows(waveform: np.ndarray, window: int, hop: int) -> np.ndarray:
+    """(samples,) → (n, window): windows every `hop` samples covering the whole waveform;
+    the last (or only) one zero-padded."""
+    count = 1 + max(0, -(-(len(waveform) - window) // hop))
+    padded = np.zeros((count - 1) * hop + window, np.float32)
+    padded[: len(waveform)] = waveform
+    return np.lib.stride_tricks.sliding_window_view(padded, window)[::hop][:count]
+
+
+class EdgeClassifier:
+    """A fixed-window waveform classifier in a .tflite file.
+
+    predict(windows (n, window_samples) float32 in [-1, 1]) → (n, num_classes) probabilities.
+    Float or int8 input/output tensors are both handled (scale and zero point applied).
+    """
+
+    def __init__(self, path, num_threads: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = str(path)
+        try:
+            self.interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as error:
+            raise EdgeModelError(f"{path} is not a loadable .tflite file ({str(error).splitlines()[0][:100]})") from None
+        inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1 or len(inputs[0]["shape"]) != 2 or len(outputs[0]["shape"]) != 2:
+            raise EdgeModelError(f"{path} is not a keras_rawaudio classifier (one (1, samples) input, one (1, classes) output)")
+        self.input, self.output = inputs[0], outputs[0]
+        self.window_samples = int(self.input["shape"][1])
+        self.num_classes = int(self.output["shape"][1])
+
+    def ops(self) -> list[str]:
+        """The sorted set of operator names in the file (as written, before any delegate)."""
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        plain = Interpreter(self.path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        return sorted({op["op_name"] for op in plain._get_ops_details()})
+
+    def _quantize(self, x, details):
+        scale, zero = details["quantization"]
+        if details["dtype"] == np.float32 or scale == 0:
+            return x.astype(details["dtype"])
+        info = np.iinfo(details["dtype"])
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(details["dtype"])
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        windows = np.asarray(windows, np.float32).reshape(-1, self.window_samples)
+        scores = np.empty((len(windows), self.num_classes), np.float32)
+        scale, zero = self.output["quantization"]
+        for i, window in enumerate(windows):
+            self.interpreter.set_tensor(self.input["index"], self._quantize(window[None], self.input))
+            self.interpreter.invoke()
+            raw = self.interpreter.get_tensor(self.output["index"])[0]
+            scores[i] = (raw.astype(np.float32) - zero) * scale if self.output["dtype"] != np.float32 else raw
+        return scores
