@@ -10,6 +10,7 @@ is kept: on silence, noise, a sine and validation clips it must agree with the K
 validation mAP within 0.01 of the Keras model's.
 """
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -39,6 +40,18 @@ class ExportError(RuntimeError):
     """An export that cannot be made or fails its checks; the message says which and why."""
 
 
+@dataclasses.dataclass
+class Reference:
+    """What every exported file is checked against: the Keras model on the same inputs."""
+
+    data_dir: str
+    window: int
+    probes: np.ndarray  # (n, window): silence, noise, a sine, validation windows
+    probe_scores: np.ndarray  # Keras scores of the probes
+    val_labels: np.ndarray  # (recordings, K)
+    val_metrics: dict  # Keras clip metrics on the validation split
+
+
 def fixed_window_model(model, window_samples):
     """A copy of `model` with a fixed (batch, window_samples) input, sharing its weights' values."""
     if window_samples < model.config.min_samples:
@@ -49,10 +62,13 @@ def fixed_window_model(model, window_samples):
 
 
 def convert(model, mode, calibration=None) -> bytes:
-    """TFLite flatbuffer of `model` (fixed input, batch 1) in `mode`; builtin ops only."""
+    """TFLite flatbuffer of a fixed-input waveform model (batch 1) in `mode`; builtin ops only.
+
+    calibration: (n, window) float32 windows, for int8.
+    """
     import tensorflow as tf
 
-    window = model.config.input_samples
+    window = model.input_shape[1]
     signature = [tf.TensorSpec([1, window], tf.float32, name="waveform")]
     function = tf.function(lambda waveform: model(waveform, training=False), input_signature=signature)
     # Without a trackable object the converter freezes the weights into constants. With one
@@ -109,62 +125,77 @@ def export(model_path, data_dir, output_dir, modes, window_seconds, calibration_
     window = round(window_seconds * model.config.sample_rate)
     keras_model = fixed_window_model(model, window)
     keras_predict = lambda x: keras_model.predict(x, batch_size=64, verbose=0)  # noqa: E731
-    _, y_val, keras_scores = score_clips(keras_predict, data_dir, "val", window)
-    reference = clip_metrics(y_val, keras_scores)
+    _, val_labels, keras_scores = score_clips(keras_predict, data_dir, "val", window)
     calibration = None
     if "int8" in modes:
         train = load_dataset(data_dir, "train", 1, window_seconds, training=True, seed=0, repeat=True)
         calibration = np.concatenate([x.numpy() for x, _ in train.take(calibration_windows)])
     probes = probe_signals(window, model.config.sample_rate, np.random.default_rng(0))
     probes = np.concatenate([probes, next(iter(load_dataset(data_dir, "val", 16, window_seconds, training=False)))[0].numpy()])
-    keras_probes = keras_predict(probes)
+    reference = Reference(data_dir, window, probes, keras_predict(probes), val_labels, clip_metrics(val_labels, keras_scores))
 
     output_dir = pathlib.Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     report = {"model": str(model_path), "window_samples": window, "sample_rate": model.config.sample_rate,
-              "keras": {"val_mAP": reference["mAP"], "val_accuracy": reference["accuracy"]}, "files": {}}
+              "keras": {"val_mAP": reference.val_metrics["mAP"], "val_accuracy": reference.val_metrics["accuracy"]}, "files": {}}
+    failures = []
     for mode in modes:
         print(f"{mode}: converting", flush=True)
-        final = output_dir / f"model_{mode}.tflite"
-        temporary = output_dir / f".model_{mode}.tflite.tmp"
-        temporary.write_bytes(convert(keras_model, mode, calibration))
-        runner = EdgeClassifier(temporary)
-        ops = runner.ops()
-        custom = [op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")]
-        probe_scores = runner.predict(probes)
-        difference = float(np.abs(probe_scores - keras_probes).max())
-        _, _, scores = score_clips(runner.predict, data_dir, "val", window)
-        result = clip_metrics(y_val, scores)
-        problems = []
-        if custom:
-            problems.append(f"non-builtin ops {custom}")
-        if not np.all(np.isfinite(probe_scores)) or probe_scores.min() < 0 or probe_scores.max() > 1:
-            problems.append("outputs outside [0, 1] on silence/noise/sine")
-        if mode in MAX_DIFFERENCE and difference > MAX_DIFFERENCE[mode]:
-            problems.append(f"max abs difference from Keras {difference:.2g} > {MAX_DIFFERENCE[mode]}")
-        if reference["mAP"] - result["mAP"] > MAX_MAP_DROP:
-            problems.append(f"validation mAP {result['mAP']:.4f} is more than {MAX_MAP_DROP} below Keras {reference['mAP']:.4f}")
-        if problems:
-            temporary.unlink()
-            raise ExportError(f"{mode}: the exported file fails its checks: {'; '.join(problems)}")
-        os.replace(temporary, final)
-        report["files"][mode] = {
-            "file": final.name,
-            "bytes": final.stat().st_size,
-            "ops": ops,
-            "input": {"name": runner.input["name"], "shape": runner.input["shape"].tolist(), "dtype": runner.input["dtype"].__name__},
-            "output": {"name": runner.output["name"], "shape": runner.output["shape"].tolist(), "dtype": runner.output["dtype"].__name__},
-            "max_abs_difference": difference,
-            "val_mAP": result["mAP"],
-            "val_accuracy": result["accuracy"],
-            "latency_ms": {f"{n}_threads": latency_ms(final, window, n, latency_runs) for n in (1, 2)},
-        }
-        print(f"{mode}: {final} ({final.stat().st_size / 1024:.0f} KiB), val mAP {result['mAP']:.4f} "
-              f"(Keras {reference['mAP']:.4f}), max |Δ| {difference:.2g}", flush=True)
+        try:
+            report["files"][mode] = export_mode(keras_model, mode, calibration, reference, output_dir, latency_runs)
+        except ExportError as error:
+            failures.append(str(error))
+            print(f"{mode}: FAILED: {error}", flush=True)
     write_atomic(output_dir / "labels.txt", "".join(f"{name}\n" for name in labels))
     write_atomic(output_dir / "export_report.json", json.dumps(report, indent=2))
     write_atomic(output_dir / "export_report.md", report_markdown(report))
+    if failures:
+        raise ExportError(" | ".join(failures) + f" (the other files and the report are in {output_dir})")
     return report
+
+
+def export_mode(keras_model, mode, calibration, reference: Reference, output_dir, latency_runs):
+    """Converts one mode, checks it against `reference`, and keeps the file only if every check passes."""
+    from keras_rawaudio.evaluate import score_clips
+    from keras_rawaudio.metrics import clip_metrics
+
+    final = output_dir / f"model_{mode}.tflite"
+    temporary = output_dir / f".model_{mode}.tflite.tmp"
+    temporary.write_bytes(convert(keras_model, mode, calibration))
+    runner = EdgeClassifier(temporary)
+    ops = runner.ops()
+    custom = [op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")]
+    probe_scores = runner.predict(reference.probes)
+    difference = float(np.abs(probe_scores - reference.probe_scores).max())
+    _, _, scores = score_clips(runner.predict, reference.data_dir, "val", reference.window)
+    result = clip_metrics(reference.val_labels, scores)
+    keras_map = reference.val_metrics["mAP"]
+    problems = []
+    if custom:
+        problems.append(f"non-builtin ops {custom}")
+    if not np.all(np.isfinite(probe_scores)) or probe_scores.min() < 0 or probe_scores.max() > 1:
+        problems.append("outputs outside [0, 1] on silence/noise/sine")
+    if mode in MAX_DIFFERENCE and difference > MAX_DIFFERENCE[mode]:
+        problems.append(f"max abs difference from Keras {difference:.2g} > {MAX_DIFFERENCE[mode]}")
+    if keras_map - result["mAP"] > MAX_MAP_DROP:
+        problems.append(f"validation mAP {result['mAP']:.4f} is more than {MAX_MAP_DROP} below Keras {keras_map:.4f}")
+    if problems:
+        temporary.unlink()
+        raise ExportError(f"{mode}: the exported file fails its checks: {'; '.join(problems)}")
+    os.replace(temporary, final)
+    print(f"{mode}: {final} ({final.stat().st_size / 1024:.0f} KiB), val mAP {result['mAP']:.4f} "
+          f"(Keras {keras_map:.4f}), max |Δ| {difference:.2g}", flush=True)
+    return {
+        "file": final.name,
+        "bytes": final.stat().st_size,
+        "ops": ops,
+        "input": {"name": runner.input["name"], "shape": runner.input["shape"].tolist(), "dtype": runner.input["dtype"].__name__},
+        "output": {"name": runner.output["name"], "shape": runner.output["shape"].tolist(), "dtype": runner.output["dtype"].__name__},
+        "max_abs_difference": difference,
+        "val_mAP": result["mAP"],
+        "val_accuracy": result["accuracy"],
+        "latency_ms": {f"{n}_threads": latency_ms(final, reference.window, n, latency_runs) for n in (1, 2)},
+    }
 
 
 def report_markdown(report) -> str:

@@ -13,7 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 if os.environ.get("KERAS_RAWAUDIO_IO_ONLY") != "1":
-    from keras_rawaudio import metrics  # noqa: F401  (registers the metrics)
+    from keras_rawaudio import metrics  # noqa: F401 - registers the metrics for load_model
     from keras_rawaudio.config import PRESETS, ModelConfig, Stage, preset_config
     from keras_rawaudio.layers import AttentionPooling, LogMelSpectrogram
     from keras_rawaudio.models import AudioClassifier, LogMelClassifier, RawWaveformClassifier

@@ -4,7 +4,6 @@ Shapes: waveform (batch, samples); frames (batch, T, C); image (batch, C, T, 1),
 with the learned channels as the height ("frequency") axis and time as the width.
 """
 
-import keras
 from keras import layers
 
 from keras_rawaudio.config import ModelConfig, Stage

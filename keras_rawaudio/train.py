@@ -218,6 +218,7 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
             epochs=phase.epochs,
             initial_epoch=state["epoch"],
             steps_per_epoch=schedule.steps_per_epoch,
+            shuffle=False,  # the tf.data pipeline shuffles
             verbose=verbose,
             callbacks=[
                 nan_guard, validation, *callbacks,

@@ -67,13 +67,13 @@ def class_folders(tmp_path):
 
 @pytest.fixture(scope="session")
 def synthetic_records(tmp_path_factory):
-    """TFRecords of 80 generated 1.5 s multi-label clips (5 classes; 64 train, 8 val, 8 test)."""
+    """TFRecords of 300 generated 1.5 s multi-label clips (5 classes; 240 train, 30 val, 30 test)."""
     from keras_rawaudio import layouts
     from keras_rawaudio.synthetic import write_dataset
     from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
 
     root = tmp_path_factory.mktemp("synthetic")
-    meta = write_dataset(root / "audio", clips=80, seconds=1.5, seed=1)
+    meta = write_dataset(root / "audio", clips=300, seconds=1.5, seed=1)
     listing = layouts.list_csv(root / "audio", meta)
     write_tfrecords(listing, root / "records", WriteOptions(clip_seconds=10.0), workers=1)
     return root / "records"
@@ -95,7 +95,9 @@ def small_config():
 
 @pytest.fixture(scope="session")
 def trained_run(synthetic_records, tmp_path_factory):
-    """A run directory with a small raw model trained 4 + 2 epochs on `synthetic_records`."""
+    """A run directory with the `edge` raw model trained 16 + 4 epochs on `synthetic_records`.
+
+    The real preset, not a narrow test model: int8 export fidelity depends on layer widths."""
     import keras
 
     from keras_rawaudio import RawWaveformClassifier
@@ -103,7 +105,19 @@ def trained_run(synthetic_records, tmp_path_factory):
 
     keras.utils.set_random_seed(0)
     run = tmp_path_factory.mktemp("run")
-    config = small_config.__wrapped__()
-    schedule = Schedule(epochs=4, finetune_epochs=2, batch_size=8, clip_seconds=1.0, learning_rate=3e-3, cache=True)
-    fit_mix_then_finetune(RawWaveformClassifier(config), synthetic_records, run, schedule, verbose=0)
+    schedule = Schedule(epochs=16, finetune_epochs=4, batch_size=16, clip_seconds=1.0, learning_rate=3e-3, cache=True)
+    model = RawWaveformClassifier.from_preset("edge", num_classes=5)
+    fit_mix_then_finetune(model, synthetic_records, run, schedule, verbose=0)
     return run
+
+
+@pytest.fixture(scope="session")
+def exported(trained_run, synthetic_records, tmp_path_factory):
+    """(output directory, report) of `trained_run` exported in every mode, 1 s windows."""
+    sys.path.insert(0, str(ROOT / "export"))
+    from export_tflite import export
+
+    out = tmp_path_factory.mktemp("export")
+    report = export(trained_run / "best.keras", synthetic_records, out, ["float32", "float16", "dynamic", "int8"], 1.0,
+                    calibration_windows=64, latency_runs=3)
+    return out, report

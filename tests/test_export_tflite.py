@@ -1,0 +1,57 @@
+import json
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import ROOT, run_script
+from keras_rawaudio.edge import EdgeClassifier
+
+sys.path.insert(0, str(ROOT / "export"))
+from export_tflite import ExportError, export, fixed_window_model  # noqa: E402
+
+
+def test_every_mode_converts_runs_and_matches_keras(exported, trained_run):
+    out, report = exported
+    assert sorted(p.name for p in out.glob("*.tflite")) == [f"model_{m}.tflite" for m in ("dynamic", "float16", "float32", "int8")]
+    keras_model = fixed_window_model(keras.saving.load_model(trained_run / "best.keras"), 16000)
+    x = np.random.default_rng(3).uniform(-0.5, 0.5, (4, 16000)).astype(np.float32)
+    expected = keras_model.predict(x, verbose=0)
+    difference = {m: np.abs(EdgeClassifier(out / f"model_{m}.tflite").predict(x) - expected).max() for m in report["files"]}
+    assert difference["float32"] < 1e-5
+    assert difference["float16"] < 1e-2
+    keras_map = report["keras"]["val_mAP"]
+    assert abs(report["files"]["int8"]["val_mAP"] - keras_map) <= 0.01
+    assert abs(report["files"]["dynamic"]["val_mAP"] - keras_map) <= 0.01
+    assert out.joinpath("labels.txt").read_text() == (trained_run / "labels.txt").read_text()
+
+
+def test_report_lists_builtin_ops_and_fixed_tensors(exported):
+    out, report = exported
+    saved = json.loads((out / "export_report.json").read_text())
+    assert saved["files"].keys() == report["files"].keys()
+    for mode, entry in saved["files"].items():
+        assert entry["input"]["shape"] == [1, 16000] and entry["input"]["dtype"] == "float32"
+        assert entry["output"]["shape"] == [1, 5]
+        assert not [op for op in entry["ops"] if op.startswith("Flex") or op in ("SHAPE", "CUSTOM")], entry["ops"]
+        assert entry["bytes"] == (out / entry["file"]).stat().st_size and entry["latency_ms"]["1_threads"] > 0
+    assert "INT8" not in str(saved["files"]["float32"]["ops"]) and "QUANTIZE" in saved["files"]["int8"]["ops"]
+    assert saved["files"]["int8"]["bytes"] < 0.4 * saved["files"]["float32"]["bytes"]
+    assert "| model_int8.tflite |" in (out / "export_report.md").read_text()
+
+
+def test_bad_inputs_are_one_line_errors(trained_run, synthetic_records, tmp_path):
+    keras.Sequential([keras.Input((16000,)), keras.layers.Dense(5)]).save(tmp_path / "plain.keras")
+    with pytest.raises(ExportError, match="is a Sequential, not a keras_rawaudio classifier"):
+        export(tmp_path / "plain.keras", synthetic_records, tmp_path / "out", ["float32"], 1.0)
+    (tmp_path / "data").mkdir()
+    for name in ("labels.txt", "dataset_info.json"):
+        (tmp_path / "data" / name).write_text((synthetic_records / name).read_text())
+    with pytest.raises(ExportError, match="no TFRecords of split 'train'"):
+        export(trained_run / "best.keras", tmp_path / "data", tmp_path / "out", ["float32"], 1.0)
+    result = run_script("export/export_tflite.py", f"--model={tmp_path / 'plain.keras'}", f"--data_dir={synthetic_records}",
+                        f"--output_dir={tmp_path / 'out'}", "--quantize=float32")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith("export_tflite: error: --model")
+    assert not list((tmp_path / "out").glob("*.tflite"))
