@@ -23,7 +23,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
-	$(PY) bench/pipeline_bench.py
+	$(PY) bench/pipeline_bench.py --data=../shared/data/drums16k
+	$(PY) bench/latency_bench.py
 
 clean:
 	rm -rf $(VENV) demo_run .pytest_cache

@@ -22,13 +22,6 @@ from absl import app, flags
 
 from keras_rawaudio.edge import EdgeClassifier
 
-flags.DEFINE_string("model", None, "A keras_rawaudio .keras model (e.g. RUN/best.keras).", required=True)
-flags.DEFINE_string("data_dir", None, "Its TFRecord directory: train (calibration) and val (checks).", required=True)
-flags.DEFINE_string("output_dir", None, "Where the .tflite files and the report go.", required=True)
-flags.DEFINE_list("quantize", ["float32", "float16", "dynamic", "int8"], "Modes to export.")
-flags.DEFINE_float("window_seconds", 1.0, "Fixed input window of the exported files.")
-flags.DEFINE_integer("calibration_windows", 200, "Training windows that calibrate int8.", lower_bound=1)
-flags.DEFINE_integer("latency_runs", 50, "Timed invocations per latency figure.", lower_bound=1)
 FLAGS = flags.FLAGS
 
 MODES = ("float32", "float16", "dynamic", "int8")
@@ -228,5 +221,16 @@ def main(argv):
     print(report_markdown(report))
 
 
+def define_flags():
+    flags.DEFINE_string("model", None, "A keras_rawaudio .keras model (e.g. RUN/best.keras).", required=True)
+    flags.DEFINE_string("data_dir", None, "Its TFRecord directory: train (calibration) and val (checks).", required=True)
+    flags.DEFINE_string("output_dir", None, "Where the .tflite files and the report go.", required=True)
+    flags.DEFINE_list("quantize", ["float32", "float16", "dynamic", "int8"], "Modes to export.")
+    flags.DEFINE_float("window_seconds", 1.0, "Fixed input window of the exported files.")
+    flags.DEFINE_integer("calibration_windows", 200, "Training windows that calibrate int8.", lower_bound=1)
+    flags.DEFINE_integer("latency_runs", 50, "Timed invocations per latency figure.", lower_bound=1)
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
