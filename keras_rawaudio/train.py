@@ -75,8 +75,10 @@ class ValidationMetrics(keras.callbacks.Callback):
         self.labels = np.concatenate([y for _, y in dataset.as_numpy_iterator()])
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = np.clip(self.model.predict(self.inputs, verbose=0), 1e-7, 1 - 1e-7)
-        y = self.labels
+        scores = self.model.predict(self.inputs, verbose=0)
+        if not np.all(np.isfinite(scores)):  # a NaN model: StopOnNaN reports it, nothing to score
+            return
+        scores, y = np.clip(scores, 1e-7, 1 - 1e-7), self.labels
         logs["val_loss"] = float(-np.mean(y * np.log(scores) + (1 - y) * np.log(1 - scores)))
         for key, value in clip_metrics_lib.clip_metrics(y, scores).items():
             if key != "num_clips":
