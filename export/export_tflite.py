@@ -103,7 +103,7 @@ def export(model_path, data_dir, output_dir, modes, window_seconds, calibration_
     from keras_rawaudio.data import DataError, load_dataset, shard_files
     from keras_rawaudio.evaluate import EvaluationError, check_labels, load_classifier, score_clips
     from keras_rawaudio.metrics import clip_metrics
-    from keras_rawaudio.tfrecord_writer import write_atomic
+    from keras_rawaudio.files import write_atomic
 
     unknown = sorted(set(modes) - set(MODES))
     if unknown:

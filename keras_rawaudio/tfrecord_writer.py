@@ -10,9 +10,11 @@ resumed output equals an uninterrupted run's.
 """
 
 import collections
+import contextlib
 import concurrent.futures
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 import multiprocessing
@@ -23,6 +25,7 @@ import random
 from tqdm import tqdm
 
 from keras_rawaudio.audio_io import prepare_clip
+from keras_rawaudio.files import write_atomic
 from keras_rawaudio.layouts import SPLITS, Listing
 
 
@@ -37,13 +40,6 @@ class WriteOptions:
 
 class WriteError(RuntimeError):
     """The output directory cannot be written as asked; the message says what to do."""
-
-
-def write_atomic(path: pathlib.Path, text: str):
-    """Writes `text` to `path` through a temporary file and a rename."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 def _plan(listing: Listing, options: WriteOptions) -> dict[str, list[list]]:
@@ -105,10 +101,6 @@ def _decode_in_parallel(items, options: WriteOptions, workers: int):
 
 def write_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers=None, overwrite=False, description=None):
     """Converts `listing` into TFRecords in `output_dir`; returns the dataset_info dict."""
-    import tensorflow as tf
-
-    from keras_rawaudio.records import serialize
-
     output_dir = pathlib.Path(output_dir)
     _prepare_output(output_dir, _fingerprint(listing, options), overwrite)
     workers = workers or os.cpu_count()
@@ -119,18 +111,33 @@ def write_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers
         for k, shard in enumerate(shards)
     ]
     todo = [(path, shard) for path, shard in shards if not path.exists()]
-    owner = [(path, len(shard)) for path, shard in todo for _ in shard]
     stream = _decode_in_parallel([item for _, shard in todo for item in shard], options, workers)
-    progress = tqdm(total=len(owner), unit="file", desc="decoding", dynamic_ncols=True)
-    writer, stats, remaining = None, None, 0
-    for (path, size), (item, result) in zip(owner, stream):
-        if writer is None:
-            temporary = path.with_name(f".{path.name}.tmp")
-            writer, remaining = tf.io.TFRecordWriter(str(temporary)), size
-            stats = {"clips": 0, "classes": collections.Counter(), "seconds": 0.0, "files": 0, "skipped": []}
-        if isinstance(result, str):
-            stats["skipped"].append({"file": item.path, "reason": result})
-        else:
+    total = sum(len(shard) for _, shard in todo)
+    with contextlib.closing(stream), tqdm(total=total, unit="file", desc="decoding", dynamic_ncols=True) as progress:
+        for path, shard in todo:
+            _write_shard(path, itertools.islice(stream, len(shard)), index, options, progress)
+
+    info = _dataset_info(output_dir, listing, options, [p for p, _ in shards], description)
+    write_atomic(output_dir / "labels.txt", "".join(f"{name}\n" for name in listing.vocabulary))
+    write_atomic(output_dir / "dataset_info.json", json.dumps(info, indent=2))
+    return info
+
+
+def _write_shard(path: pathlib.Path, decoded, index, options: WriteOptions, progress):
+    """Writes one shard's (item, prepare_clip result) pairs to a temporary file, then its
+    stats, then renames the file into place: a shard exists only once it is complete."""
+    import tensorflow as tf
+
+    from keras_rawaudio.records import serialize
+
+    stats = {"clips": 0, "classes": collections.Counter(), "seconds": 0.0, "files": 0, "skipped": []}
+    temporary = path.with_name(f".{path.name}.tmp")
+    with tf.io.TFRecordWriter(str(temporary)) as writer:
+        for item, result in decoded:
+            progress.update()
+            if isinstance(result, str):
+                stats["skipped"].append({"file": item.path, "reason": result})
+                continue
             pieces, duration = result
             labels = [index[label] for label in item.labels]
             for n, (start, audio) in enumerate(pieces):
@@ -141,19 +148,8 @@ def write_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers
                 stats["seconds"] += len(audio) / 2 / options.sample_rate
                 stats["classes"].update(item.labels)
             stats["files"] += 1
-        progress.update()
-        remaining -= 1
-        if remaining == 0:
-            writer.close()
-            write_atomic(output_dir / "shard_stats" / f"{path.stem}.json", json.dumps(stats))
-            os.replace(temporary, path)
-            writer = None
-    progress.close()
-
-    info = _dataset_info(output_dir, listing, options, [p for p, _ in shards], description)
-    write_atomic(output_dir / "labels.txt", "".join(f"{name}\n" for name in listing.vocabulary))
-    write_atomic(output_dir / "dataset_info.json", json.dumps(info, indent=2))
-    return info
+    write_atomic(path.parent / "shard_stats" / f"{path.stem}.json", json.dumps(stats))
+    os.replace(temporary, path)
 
 
 def _dataset_info(output_dir, listing, options, shard_paths, description) -> dict:

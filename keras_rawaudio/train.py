@@ -23,7 +23,7 @@ import numpy as np
 
 from keras_rawaudio import metrics as clip_metrics_lib
 from keras_rawaudio.data import MIX_MODES, DataError, load_dataset, read_labels
-from keras_rawaudio.tfrecord_writer import write_atomic
+from keras_rawaudio.files import write_atomic
 
 
 class TrainingError(RuntimeError):
