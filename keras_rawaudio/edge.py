@@ -42,12 +42,21 @@ class EdgeClassifier:
         self.window_samples = int(self.input["shape"][1])
         self.num_classes = int(self.output["shape"][1])
 
-    def ops(self) -> list[str]:
-        """The sorted set of operator names in the file (as written, before any delegate)."""
+    def _operators(self):
+        """(op name, output dtypes) of every operator as written in the file, before any delegate."""
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         plain = Interpreter(self.path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-        return sorted({op["op_name"] for op in plain._get_ops_details()})
+        dtypes = {t["index"]: t["dtype"] for t in plain.get_tensor_details()}
+        return [(op["op_name"], [dtypes[i] for i in op["outputs"]]) for op in plain._get_ops_details()]
+
+    def ops(self) -> list[str]:
+        """The sorted set of operator names in the file."""
+        return sorted({name for name, _ in self._operators()})
+
+    def float_ops(self) -> list[str]:
+        """Operators other than the input QUANTIZE and output DEQUANTIZE that compute in float32."""
+        return sorted({name for name, out in self._operators() if name != "DEQUANTIZE" and np.float32 in out})
 
     def _quantize(self, x, details):
         scale, zero = details["quantization"]

@@ -9,7 +9,7 @@ from conftest import ROOT, run_script
 from keras_rawaudio.edge import EdgeClassifier
 
 sys.path.insert(0, str(ROOT / "export"))
-from export_tflite import ExportError, export, fixed_window_model  # noqa: E402
+from export_tflite import ExportError, activation_range, export, fixed_window_model  # noqa: E402
 
 
 def test_every_mode_converts_runs_and_matches_keras(exported, trained_run):
@@ -34,11 +34,25 @@ def test_int8_is_kept_only_within_001_map_of_keras(exported):
     if "int8" in report["files"]:
         assert abs(report["files"]["int8"]["val_mAP"] - report["keras"]["val_mAP"]) <= 0.01
         assert "QUANTIZE" in report["files"]["int8"]["ops"] and int8.exists()
+        assert EdgeClassifier(int8).float_ops() == []  # full-integer: only the input/output conversions are float
         assert report["files"]["int8"]["bytes"] < 0.4 * report["files"]["float32"]["bytes"]
         assert error is None
     else:
         assert not int8.exists() and not list(out.glob(".*.tmp"))
         assert error.startswith("int8: the exported file fails its checks: validation mAP")
+        assert "most of it in class '" in error  # names the class that lost the most AP
+
+
+def test_activation_range_ignores_rare_peaks():
+    rng = np.random.default_rng(0)
+    relu = np.maximum(rng.normal(size=1_000_000), 0)
+    relu[:10] = 50.0  # ten loud frames in a million values
+    low, high = activation_range(relu, 0.0, 50.0, 99.99)
+    assert low == 0.0 and 2.5 < high < 4.5  # the normal's 99.99th percentile: ≈ 3.7
+    signed = rng.normal(size=1_000_000)
+    low, high = activation_range(signed, signed.min(), signed.max(), 99.9)
+    assert -3.3 < low < -2.9 and 2.9 < high < 3.3
+    assert activation_range(relu, 0.0, 50.0, 100.0) == (0.0, 50.0)
 
 
 def test_report_lists_builtin_ops_and_fixed_tensors(exported):
