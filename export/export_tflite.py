@@ -29,6 +29,7 @@ FLAGS = flags.FLAGS
 MODES = ("float32", "float16", "dynamic", "int8")
 MAX_DIFFERENCE = {"float32": 1e-4, "float16": 2e-2}  # parity with Keras, max abs
 MAX_MAP_DROP = 0.01
+CALIBRATION_PERCENTILE = 99.99  # int8 activation ranges: see activation_range
 
 
 class ExportError(RuntimeError):
@@ -58,7 +59,7 @@ def fixed_window_model(model, window_samples):
     return fixed
 
 
-def convert(model, mode, calibration=None, percentile=100.0) -> bytes:
+def convert(model, mode, calibration=None, percentile=CALIBRATION_PERCENTILE) -> bytes:
     """TFLite flatbuffer of a fixed-input waveform model (batch 1) in `mode`; builtin ops only.
 
     calibration: (n, window) float32 windows, for int8. percentile: see `activation_range`.
@@ -155,7 +156,7 @@ def latency_ms(path, window, threads, runs):
 
 
 def export(model_path, data_dir, output_dir, modes, window_seconds, calibration_windows=200, latency_runs=50,
-           calibration_percentile=99.99):
+           calibration_percentile=CALIBRATION_PERCENTILE):
     """Converts, checks and reports every mode; returns the report dict.
 
     int8 is calibrated on `calibration_windows` random training windows, each activation's
@@ -312,7 +313,7 @@ def define_flags():
     flags.DEFINE_list("quantize", ["float32", "float16", "dynamic", "int8"], "Modes to export.")
     flags.DEFINE_float("window_seconds", 1.0, "Fixed input window of the exported files.")
     flags.DEFINE_integer("calibration_windows", 200, "Training windows that calibrate int8.", lower_bound=1)
-    flags.DEFINE_float("calibration_percentile", 99.99, "int8 activation ranges cover this central percentage of "
+    flags.DEFINE_float("calibration_percentile", CALIBRATION_PERCENTILE, "int8 activation ranges cover this central percentage of "
                        "the calibration values (100: min to max).", lower_bound=50, upper_bound=100)
     flags.DEFINE_integer("latency_runs", 50, "Timed invocations per latency figure.", lower_bound=1)
 
