@@ -124,10 +124,11 @@ def quantize_int8(converter, calibration, percentile, samples_per_window=2048):
         warnings.simplefilter("ignore", UserWarning)
         interpreter = Interpreter(model_content=bytes(calibrated), experimental_preserve_all_tensors=True)
     interpreter.allocate_tensors()
+    waveform = interpreter.get_input_details()[0]["index"]
     rng = np.random.default_rng(0)
     samples = {i: [] for i in ranged}
     for window in calibration:
-        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], window[None])
+        interpreter.set_tensor(waveform, window[None])
         interpreter.invoke()
         for i in ranged:
             values = interpreter.get_tensor(i).ravel()
@@ -233,8 +234,9 @@ def export_mode(keras_model, mode, calibration, reference: Reference, output_dir
     problems = []
     if custom:
         problems.append(f"non-builtin ops {custom}")
-    if mode == "int8" and runner.float_ops():
-        problems.append(f"ops left in float {runner.float_ops()}")
+    float_ops = runner.float_ops() if mode == "int8" else []
+    if float_ops:
+        problems.append(f"ops left in float {float_ops}")
     if not np.all(np.isfinite(probe_scores)) or probe_scores.min() < 0 or probe_scores.max() > 1:
         problems.append("outputs outside [0, 1] on silence/noise/sine")
     if mode in MAX_DIFFERENCE and difference > MAX_DIFFERENCE[mode]:
