@@ -199,8 +199,8 @@ def export(model_path, data_dir, output_dir, modes, window_seconds, calibration_
     for mode in modes:
         print(f"{mode}: converting", flush=True)
         try:
-            report["files"][mode] = export_mode(keras_model, mode, (calibration, calibration_percentile), reference, output_dir,
-                                                 latency_runs)
+            report["files"][mode] = export_mode(keras_model, mode, calibration, calibration_percentile, reference,
+                                                 output_dir, latency_runs)
         except ExportError as error:
             failures.append(str(error))
             print(f"{mode}: FAILED: {error}", flush=True)
@@ -212,17 +212,14 @@ def export(model_path, data_dir, output_dir, modes, window_seconds, calibration_
     return report
 
 
-def export_mode(keras_model, mode, calibration, reference: Reference, output_dir, latency_runs):
-    """Converts one mode, checks it against `reference`, and keeps the file only if every check passes.
-
-    calibration: (windows, percentile) for int8, as `convert` takes them.
-    """
+def export_mode(keras_model, mode, calibration, percentile, reference: Reference, output_dir, latency_runs):
+    """Converts one mode, checks it against `reference`, and keeps the file only if every check passes."""
     from keras_rawaudio.evaluate import score_clips
     from keras_rawaudio.metrics import clip_metrics
 
     final = output_dir / f"model_{mode}.tflite"
     temporary = output_dir / f".model_{mode}.tflite.tmp"
-    temporary.write_bytes(convert(keras_model, mode, *calibration))
+    temporary.write_bytes(convert(keras_model, mode, calibration, percentile))
     runner = EdgeClassifier(temporary)
     ops = runner.ops()
     custom = [op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")]

@@ -3,6 +3,8 @@
 Shared by export checks, benchmarks and `export/classify.py` (which runs on a Raspberry Pi).
 """
 
+import functools
+
 import numpy as np
 
 
@@ -42,6 +44,7 @@ class EdgeClassifier:
         self.window_samples = int(self.input["shape"][1])
         self.num_classes = int(self.output["shape"][1])
 
+    @functools.cached_property
     def _operators(self):
         """(op name, output dtypes) of every operator as written in the file, before any delegate."""
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -52,11 +55,11 @@ class EdgeClassifier:
 
     def ops(self) -> list[str]:
         """The sorted set of operator names in the file."""
-        return sorted({name for name, _ in self._operators()})
+        return sorted({name for name, _ in self._operators})
 
     def float_ops(self) -> list[str]:
         """Operators other than the input QUANTIZE and output DEQUANTIZE that compute in float32."""
-        return sorted({name for name, out in self._operators() if name != "DEQUANTIZE" and np.float32 in out})
+        return sorted({name for name, out in self._operators if name != "DEQUANTIZE" and np.float32 in out})
 
     def _quantize(self, x, details):
         scale, zero = details["quantization"]
