@@ -45,7 +45,7 @@ def test_evaluate_cli_prints_metrics_and_writes_reports(trained_run, synthetic_r
     assert result.returncode == 0, result.stderr[-1500:]
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(metrics) == {"mAP", "AUC", "d_prime", "lwlrap", "accuracy", "num_clips"}
-    assert metrics["num_clips"] == 30 and 0 <= metrics["mAP"] <= 1
+    assert metrics["num_clips"] == 60 and 0 <= metrics["mAP"] <= 1
     rows = (trained_run / "best_test_per_class_ap.csv").read_text().splitlines()
     assert rows[0] == "class,average_precision,positives" and len(rows) == 6
     assert (trained_run / "best_test_ap.png").read_bytes()[:4] == b"\x89PNG"

@@ -10,7 +10,7 @@ from conftest import ROOT
 from keras_rawaudio import RawWaveformClassifier
 from keras_rawaudio.train import Schedule, TrainingError, fit_mix_then_finetune
 
-SCHEDULE = Schedule(epochs=3, finetune_epochs=2, batch_size=8, clip_seconds=1.0, learning_rate=3e-3, cache=True)
+SCHEDULE = Schedule(epochs=3, finetune_epochs=2, batch_size=8, clip_seconds=1.0, learning_rate=3e-3, cache=True, steps_per_epoch=30)
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -79,7 +79,7 @@ def test_nan_loss_stops_with_epoch_and_batch_and_keeps_the_checkpoint(synthetic_
 def test_mismatched_classes_and_settings_are_refused(synthetic_records, small_config, tmp_path):
     with pytest.raises(TrainingError, match="the model has 3 classes but .* has 5"):
         fit_mix_then_finetune(RawWaveformClassifier(small_config.replace(num_classes=3)), synthetic_records, tmp_path, SCHEDULE)
-    short = Schedule(epochs=1, finetune_epochs=0, batch_size=8, clip_seconds=1.0)
+    short = Schedule(epochs=1, finetune_epochs=0, batch_size=8, clip_seconds=1.0, steps_per_epoch=30)
     fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, short, verbose=0)
     with pytest.raises(TrainingError, match="holds a run with other settings"):
         fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0)
@@ -109,7 +109,7 @@ from keras_rawaudio.train import Schedule, fit_mix_then_finetune
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
     model = RawWaveformClassifier(small_config.__wrapped__())
-_, history = fit_mix_then_finetune(model, sys.argv[1], sys.argv[2], Schedule(epochs=1, finetune_epochs=1, batch_size=8, clip_seconds=1.0), strategy, verbose=0)
+_, history = fit_mix_then_finetune(model, sys.argv[1], sys.argv[2], Schedule(epochs=1, finetune_epochs=1, batch_size=8, clip_seconds=1.0, steps_per_epoch=30), strategy, verbose=0)
 print("replicas", strategy.num_replicas_in_sync, "epochs", len(history))
 """
 
