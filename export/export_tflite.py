@@ -115,14 +115,16 @@ def quantize_int8(converter, calibration, percentile, samples_per_window=2048):
     converter.representative_dataset = lambda: ([w[None]] for w in calibration)
     converter.experimental_mlir_quantizer = True
     converter._experimental_calibrate_only = True  # float model with min/max per tensor
-    calibrated = converter.convert()
+    with warnings.catch_warnings():
+        # Calibration asks for input statistics that a float input does not use, and keeping
+        # every tensor is "for debugging purposes only": here it is the point.
+        warnings.simplefilter("ignore", UserWarning)
+        calibrated = converter.convert()
+        interpreter = Interpreter(model_content=bytes(calibrated), experimental_preserve_all_tensors=True)
     flatbuffer = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
     tensors = flatbuffer.subgraphs[0].tensors
     ranged = [i for i, t in enumerate(tensors) if t.quantization is not None and t.quantization.min is not None
               and len(t.quantization.min) == 1]
-    with warnings.catch_warnings():  # "for debugging purposes only": keeping every tensor is the point here
-        warnings.simplefilter("ignore", UserWarning)
-        interpreter = Interpreter(model_content=bytes(calibrated), experimental_preserve_all_tensors=True)
     interpreter.allocate_tensors()
     waveform = interpreter.get_input_details()[0]["index"]
     rng = np.random.default_rng(0)
