@@ -9,19 +9,20 @@ table) exported the same way; and the ratio edge int8 / YAMNet float32 (goal <= 
 """
 
 import pathlib
-import sys
 import tempfile
 import time
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "export"))
+from keras_rawaudio import cli
 
-flags.DEFINE_string("preset", "edge", "Preset of the raw-waveform model.")
-flags.DEFINE_float("window_seconds", 1.0, "Input window of the exported raw model.")
-flags.DEFINE_integer("runs", 200, "Timed invocations per figure.")
-FLAGS = flags.FLAGS
+
+def define_flags():
+    flags.DEFINE_string("preset", "edge", "Preset of the raw-waveform model.")
+    flags.DEFINE_float("window_seconds", 1.0, "Input window of the exported raw model.", lower_bound=1.0)
+    flags.DEFINE_integer("runs", 200, "Timed invocations per figure.", lower_bound=1)
+
 
 # YAMNet's layer table (tensorflow/models research/audioset/yamnet/yamnet.py): (kind, stride, filters).
 YAMNET_LAYERS = [("conv", 2, 32), ("separable", 1, 64), ("separable", 2, 128), ("separable", 1, 128),
@@ -67,11 +68,11 @@ def ms_per_second_of_audio(tflite_bytes, directory, name, seconds, runs):
     return (time.perf_counter() - start) / runs * 1000 / seconds, path.stat().st_size
 
 
-def main(argv):
-    del argv
-    from export_tflite import MODES, convert
-
+def main(argv) -> int:
     from keras_rawaudio import RawWaveformClassifier, model_summary
+    from keras_rawaudio.export import MODES, convert
+
+    FLAGS = flags.FLAGS
 
     window = round(FLAGS.window_seconds * 16000)
     model = RawWaveformClassifier.from_preset(FLAGS.preset, num_classes=10, input_samples=window)
@@ -92,7 +93,8 @@ def main(argv):
         print(f"{name:<22}{ms:>20.3f}{size / 1024:>8.0f}")
     ratio = results[f"{FLAGS.preset} int8"][0] / results["YAMNet-arch float32"][0]
     print(f"ratio {FLAGS.preset} int8 / YAMNet-arch float32 = {ratio:.2f} (goal <= 0.5)")
+    return 0
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, define_flags)

@@ -12,13 +12,16 @@ import pathlib
 import tempfile
 import time
 
-from absl import app, flags
+from absl import flags
 
-flags.DEFINE_string("data", "../shared/data/drums16k", "ESC-50-style folder (meta.csv with filename,label,fold).")
-flags.DEFINE_float("clip_seconds", 1.0, "Training window length.")
-flags.DEFINE_integer("batch_size", 32, "Batch size.")
-flags.DEFINE_integer("train_steps", 10, "Timed training steps.")
-FLAGS = flags.FLAGS
+from keras_rawaudio import cli
+
+
+def define_flags():
+    flags.DEFINE_string("data", "../shared/data/drums16k", "ESC-50-style folder (meta.csv with filename,label,fold).")
+    flags.DEFINE_float("clip_seconds", 1.0, "Training window length.", lower_bound=0.1)
+    flags.DEFINE_integer("batch_size", 32, "Batch size.", lower_bound=2)
+    flags.DEFINE_integer("train_steps", 10, "Timed training steps.", lower_bound=1)
 
 
 def clips_per_second(dataset, batches=None):
@@ -28,14 +31,14 @@ def clips_per_second(dataset, batches=None):
     return clips / (time.perf_counter() - start)
 
 
-def main(argv):
-    del argv
+def main(argv) -> int:
     import keras
 
     from keras_rawaudio import RawWaveformClassifier, layouts
-    from keras_rawaudio.data import load_dataset
+    from keras_rawaudio.data import DataOptions, load_dataset
     from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
 
+    FLAGS = flags.FLAGS
     data = pathlib.Path(FLAGS.data)
     with tempfile.TemporaryDirectory() as out:
         listing = layouts.list_esc50(data, data / "meta.csv", "4", "5")
@@ -46,7 +49,7 @@ def main(argv):
               f"{elapsed:.1f} s on {os.cpu_count()} cores = {info['total_seconds'] / elapsed:.0f} s of audio per second")
 
         def pipeline(mix):
-            return load_dataset(out, "train", FLAGS.batch_size, FLAGS.clip_seconds, mix=mix, repeat=True, seed=0)
+            return load_dataset(out, "train", DataOptions(FLAGS.batch_size, FLAGS.clip_seconds, mix=mix, seed=0), repeat=True)
 
         warm = 10
         rates = {}
@@ -67,7 +70,8 @@ def main(argv):
         train_rate = FLAGS.train_steps * FLAGS.batch_size / (time.perf_counter() - start)
         print(f"training step (edge, {FLAGS.clip_seconds:g} s clips)  {train_rate:8.1f} clips/s")
         print(f"ratio pipeline(mix_training) / training = {rates['mix_training'] / train_rate:.0f}x (goal >= 20x)")
+    return 0
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, define_flags)

@@ -1,26 +1,39 @@
 """keras-rawaudio: sound-event classification from raw waveforms with mix-training.
 
-Importing the package registers its Keras classes, so `keras.saving.load_model` reads its
-`.keras` files. With KERAS_RAWAUDIO_IO_ONLY=1 in the environment only the TensorFlow-free
-modules (`audio_io`, `layouts`) are usable: decode workers and the edge runner set it.
+The Keras parts (models, layers, metrics, training) load TensorFlow when first used:
+
+    import keras_rawaudio as kr
+    model = kr.RawWaveformClassifier.from_preset("edge", num_classes=10)
+    model = kr.load_classifier("runs/esc50/best.keras")
+
+The parts an edge device needs import without TensorFlow: `keras_rawaudio.audio_io`,
+`layouts`, `scoring`, `edge` and `classify` (and `config`, `errors`, `cli`). Using any name
+below imports the Keras modules, which registers their classes with Keras, so that
+`keras.saving.load_model` then reads this package's `.keras` files without `custom_objects`.
 """
 
+import importlib
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-if os.environ.get("KERAS_RAWAUDIO_IO_ONLY") != "1":
-    from keras_rawaudio import metrics  # noqa: F401 - registers the metrics for load_model
-    from keras_rawaudio.config import PRESETS, ModelConfig, Stage, preset_config
-    from keras_rawaudio.layers import AttentionPooling, LogMelSpectrogram
-    from keras_rawaudio.models import AudioClassifier, LogMelClassifier, RawWaveformClassifier
-    from keras_rawaudio.profiling import macs_per_second, model_summary
+_LAZY = {
+    "PRESETS": "config", "ModelConfig": "config", "Stage": "config", "preset_config": "config",
+    "AttentionPooling": "layers", "LogMelSpectrogram": "layers",
+    "AudioClassifier": "models", "LogMelClassifier": "models", "RawWaveformClassifier": "models",
+    "load_classifier": "models",
+    "macs_per_second": "profiling", "model_summary": "profiling",
+}
+__all__ = sorted(_LAZY)
 
-    __all__ = [
-        "PRESETS", "AttentionPooling", "AudioClassifier", "LogMelClassifier", "LogMelSpectrogram",
-        "ModelConfig", "RawWaveformClassifier", "Stage", "macs_per_second", "model_summary",
-        "preset_config",
-    ]
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'keras_rawaudio' has no attribute {name!r}")
+    importlib.import_module("keras_rawaudio.metrics")  # registers the metrics for load_model
+    value = getattr(importlib.import_module(f"keras_rawaudio.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

@@ -9,10 +9,12 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from keras_rawaudio.errors import InputError
+
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".opus")
 
 
-class AudioError(ValueError):
+class AudioError(InputError):
     """An audio file that cannot be used; the message says why in a few words."""
 
 

@@ -159,6 +159,15 @@ PRESETS: dict[str, dict] = {
         "head_units": 512,
         "dropout": 0.2,
     },
+    # A smoke-test size (about 40 k parameters): seconds per epoch on a CPU, for tests and for
+    # checking a pipeline end to end, not for accuracy.
+    "tiny": {
+        "frontend_stages": (Stage(16, 5, 2), Stage(16, 9, 4), Stage(16, 11, 5)),
+        "resnet_stem_filters": 8,
+        "resnet_stages": (Stage(8, 3, (2, 2)), Stage(16, 3, (2, 2)), Stage(16, 3, (2, 2))),
+        "head_units": 16,
+        "mel_bins": 16,
+    },
 }
 
 

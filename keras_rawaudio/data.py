@@ -1,43 +1,108 @@
-"""tf.data input pipelines over the TFRecords of `data_prep/make_tfrecords.py`.
+"""tf.data input pipelines over the TFRecords of `make_tfrecords`.
 
-`load_dataset` yields (waveform (batch, samples) float32 in [-1, 1], multi_hot (batch, K))
-batches ready for `model.fit`. Mixing runs in the graph on each batch, pairing every clip
-with its neighbour in the (shuffled) batch:
+`load_dataset(data_dir, split, options)` yields (waveform (batch, samples) float32 in [-1, 1],
+multi_hot (batch, K)) batches ready for `model.fit`, in four stages, each its own function:
+read (shards → parsed clips, shuffled or class-balanced) → fix length (random crop or pad) →
+batch → mix. Mixing runs in the graph on each batch, pairing every clip with its neighbour
+in the (shuffled) batch:
 
   mix_training (arXiv 1911.09349): x = α·xᵢ + (1−α)·xⱼ,  y = max(yᵢ, yⱼ) = sign(yᵢ + yⱼ)
   mixup:                            x = α·xᵢ + (1−α)·xⱼ,  y = α·yᵢ + (1−α)·yⱼ
+
+Example:
+
+    options = DataOptions(batch_size=32, clip_seconds=1.0, mix="mix_training", seed=0)
+    train = load_dataset("data/esc50", "train", options)
 """
 
+import dataclasses
 import json
 import pathlib
 
 import tensorflow as tf
 
-from keras_rawaudio.records import parse
+from keras_rawaudio.errors import InputError
+from keras_rawaudio.records import RECORD_FORMAT, Recordings, parse, read_recordings
 
 MIX_MODES = ("none", "mix_training", "mixup")
 AUTOTUNE = tf.data.AUTOTUNE
 _EPSILON = 1e-3  # α is kept in [ε, 1 − ε] so that both clips are heard
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """A data directory or split that cannot be read; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataOptions:
+    """How training batches are drawn; `train` passes it through whole.
+
+    Args:
+        batch_size: clips per batch (training drops the last partial batch).
+        clip_seconds: every clip cropped/padded to this length (a random window when
+            training, the first window otherwise); None keeps whole clips, zero-padded to the
+            longest of each batch.
+        mix: 'none', 'mix_training' or 'mixup' (training only).
+        mix_probability: fraction of the clips that are mixed.
+        mix_concentration: α ~ Beta(a, a) with this a; None: α ~ Uniform(0, 1) for
+            mix_training, Beta(0.2, 0.2) for mixup.
+        balanced: class-balanced sampling (training; the dataset is then endless).
+        cache: keep decoded clips in memory after the first pass (small datasets).
+        shuffle_buffer: clips in the shuffle buffer.
+        seed: makes shuffling, crops and mixing deterministic.
+    """
+
+    batch_size: int = 32
+    clip_seconds: float | None = 1.0
+    mix: str = "none"
+    mix_probability: float = 1.0
+    mix_concentration: float | None = None
+    balanced: bool = False
+    cache: bool = False
+    shuffle_buffer: int = 2048
+    seed: int | None = None
+
+    def __post_init__(self):
+        if self.mix not in MIX_MODES:
+            raise InputError(f"mix must be one of {', '.join(MIX_MODES)}, got {self.mix!r}")
+        if not 0.0 <= self.mix_probability <= 1.0:
+            raise InputError(f"mix_probability must be in [0, 1], got {self.mix_probability}")
+        if self.batch_size < 1:
+            raise InputError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.clip_seconds is not None and self.clip_seconds <= 0:
+            raise InputError(f"clip_seconds must be positive, got {self.clip_seconds}")
+        if self.mix_concentration is not None and self.mix_concentration <= 0:
+            raise InputError(f"mix_concentration must be positive, got {self.mix_concentration}")
+
+    def replace(self, **changes) -> "DataOptions":
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def concentration(self) -> float | None:
+        """Beta concentration of α: as given, else 0.2 for mixup and None (uniform) otherwise."""
+        if self.mix_concentration is None and self.mix == "mixup":
+            return 0.2
+        return self.mix_concentration
 
 
 def read_labels(data_dir) -> list[str]:
     """The class names of a TFRecord directory, in index order (its labels.txt)."""
     path = pathlib.Path(data_dir) / "labels.txt"
     if not path.is_file():
-        raise DataError(f"{data_dir} has no labels.txt: is it an output of make_tfrecords.py?")
+        raise DataError(f"{data_dir} has no labels.txt: is it an output of make_tfrecords?")
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def read_info(data_dir) -> dict:
-    """The dataset_info.json written by make_tfrecords.py."""
+    """The dataset_info.json written by make_tfrecords, checked to be of this record format."""
     path = pathlib.Path(data_dir) / "dataset_info.json"
     if not path.is_file():
-        raise DataError(f"{data_dir} has no dataset_info.json: is it an output of make_tfrecords.py?")
-    return json.loads(path.read_text())
+        raise DataError(f"{data_dir} has no dataset_info.json: is it an output of make_tfrecords?")
+    info = json.loads(path.read_text())
+    if info.get("record_format") != RECORD_FORMAT:
+        raise DataError(f"{data_dir} was written by an older make_tfrecords (record format "
+                        f"{info.get('record_format', 1)}, now {RECORD_FORMAT}): run it again with --overwrite")
+    return info
 
 
 def shard_files(data_dir, split) -> list[str]:
@@ -45,6 +110,14 @@ def shard_files(data_dir, split) -> list[str]:
     if not files:
         raise DataError(f"{data_dir} has no TFRecords of split {split!r} ({split}-*.tfrecord)")
     return files
+
+
+def load_recordings(data_dir, split) -> Recordings:
+    """Every recording of a split, whole (see `records.read_recordings`), for scoring."""
+    recordings = read_recordings(shard_files(data_dir, split), len(read_labels(data_dir)))
+    if not len(recordings):
+        raise DataError(f"split {split!r} of {data_dir} has no clips")
+    return recordings
 
 
 def sample_alpha(shape, seed, concentration=None):
@@ -67,7 +140,7 @@ def mix_batch(waveforms, labels, seed, mode="mix_training", probability=1.0, con
     an unmixed clip.
     """
     if mode not in MIX_MODES:
-        raise ValueError(f"mix must be one of {MIX_MODES}, got {mode!r}")
+        raise InputError(f"mix must be one of {', '.join(MIX_MODES)}, got {mode!r}")
     if mode == "none":
         return waveforms, labels, tf.ones(tf.shape(waveforms)[:1])
     batch = tf.shape(waveforms)[:1]
@@ -116,50 +189,9 @@ def _balanced(examples, num_classes, seed):
     return tf.data.Dataset.sample_from_datasets(streams, seed=seed, stop_on_empty_dataset=False)
 
 
-def load_dataset(
-    data_dir,
-    split,
-    batch_size,
-    clip_seconds=None,
-    mix="none",
-    training=None,
-    mix_probability=1.0,
-    mix_concentration=None,
-    balanced=False,
-    cache=False,
-    shuffle_buffer=2048,
-    repeat=False,
-    seed=None,
-    with_ids=False,
-):
-    """A `tf.data.Dataset` of (waveform (B, samples), multi_hot (B, K)) batches.
-
-    data_dir: output of make_tfrecords.py. split: 'train', 'val' or 'test'.
-    clip_seconds: every clip cropped/padded to this length (random window when training, first
-      window otherwise); None keeps whole clips, zero-padded to the longest of each batch.
-    mix: 'none', 'mix_training' or 'mixup' (training only). mix_probability: fraction of clips
-      mixed. mix_concentration: α ~ Beta(a, a) with this a; None: α ~ Uniform(0, 1) for
-      mix_training, Beta(0.2, 0.2) for mixup.
-    training: shuffle, random crops, mixing and dropped last partial batch (default: split == 'train').
-    balanced: class-balanced sampling (training; the dataset is then endless).
-    cache: keep decoded clips in memory after the first pass (small datasets).
-    seed: makes shuffling, crops and mixing deterministic.
-    with_ids: add the clip ids as a third element (evaluation).
-    """
-    if mix not in MIX_MODES:
-        raise ValueError(f"mix must be one of {MIX_MODES}, got {mix!r}")
-    if not 0.0 <= mix_probability <= 1.0:
-        raise ValueError(f"mix_probability must be in [0, 1], got {mix_probability}")
-    training = split == "train" if training is None else training
-    if mix != "none" and not training:
-        raise ValueError("mixing is for training: pass training=True or mix='none'")
-    num_classes = len(read_labels(data_dir))
-    info = read_info(data_dir)
-    sample_rate = info["sample_rate"]
-    files = shard_files(data_dir, split)
-    if mix == "mixup" and mix_concentration is None:
-        mix_concentration = 0.2
-
+def read_examples(files, num_classes, options: DataOptions, training, repeat):
+    """Stage 1: shards → parsed clips; shuffled (or class-balanced) when training."""
+    seed = options.seed
     shards = tf.data.Dataset.from_tensor_slices(files)
     if training:
         shards = shards.shuffle(len(files), seed=seed)
@@ -170,38 +202,71 @@ def load_dataset(
         deterministic=seed is not None or not training,
     )
     examples = records.map(lambda r: parse(r, num_classes), num_parallel_calls=AUTOTUNE)
-    if cache:
+    if options.cache:
         examples = examples.cache()
+    if training and options.balanced:
+        return _balanced(examples, num_classes, seed)
     if training:
-        examples = _balanced(examples, num_classes, seed) if balanced else examples.shuffle(shuffle_buffer, seed=seed)
-        if repeat and not balanced:
-            examples = examples.repeat()
-    elif repeat:
-        examples = examples.repeat()
+        examples = examples.shuffle(options.shuffle_buffer, seed=seed)
+    return examples.repeat() if repeat else examples
 
-    samples = None if clip_seconds is None else round(clip_seconds * sample_rate)
-    if samples is not None:
-        crop_seeds = tf.data.Dataset.random(seed=seed).batch(2) if training else tf.data.Dataset.from_tensors(0).repeat()
 
-        def fixed_length(example, crop_seed):
-            seed_or_none = tf.cast(crop_seed, tf.int32) if training else None
-            return {**example, "waveform": fit_length(example["waveform"], samples, seed_or_none)}
+def fix_lengths(examples, samples, training, seed):
+    """Stage 2: every waveform cropped/padded to `samples` (random crops when training)."""
+    if training:
+        crop_seeds = tf.data.Dataset.random(seed=seed).batch(2)
+        crop = lambda e, s: {**e, "waveform": fit_length(e["waveform"], samples, tf.cast(s, tf.int32))}  # noqa: E731
+        return tf.data.Dataset.zip(examples, crop_seeds).map(crop, num_parallel_calls=AUTOTUNE)
+    return examples.map(lambda e: {**e, "waveform": fit_length(e["waveform"], samples)}, num_parallel_calls=AUTOTUNE)
 
-        examples = tf.data.Dataset.zip(examples, crop_seeds).map(fixed_length, num_parallel_calls=AUTOTUNE)
-        batches = examples.batch(batch_size, drop_remainder=training, num_parallel_calls=AUTOTUNE)
-    else:
-        batches = examples.padded_batch(batch_size, drop_remainder=training)
+
+def batch_examples(examples, batch_size, fixed_length, training):
+    """Stage 3: batches (the last partial one dropped when training); whole clips are padded."""
+    if fixed_length:
+        return examples.batch(batch_size, drop_remainder=training, num_parallel_calls=AUTOTUNE)
+    return examples.padded_batch(batch_size, drop_remainder=training)
+
+
+def mix_batches(batches, options: DataOptions):
+    """Stage 4: (waveform, multi_hot) pairs, mixed per `options.mix` with a seeded α per batch."""
+    mix_seeds = tf.data.Dataset.random(seed=None if options.seed is None else options.seed + 1).batch(2)
 
     def to_inputs(batch, mix_seed):
         x, y = batch["waveform"], batch["multi_hot"]
-        if mix != "none":
-            x, y, _ = mix_batch(x, y, tf.cast(mix_seed, tf.int32), mix, mix_probability, mix_concentration)
-        return (x, y, batch["clip_id"]) if with_ids else (x, y)
+        if options.mix != "none":
+            x, y, _ = mix_batch(x, y, tf.cast(mix_seed, tf.int32), options.mix, options.mix_probability,
+                                options.concentration)
+        return x, y
 
-    mix_seeds = tf.data.Dataset.random(seed=None if seed is None else seed + 1).batch(2)
-    dataset = tf.data.Dataset.zip(batches, mix_seeds).map(to_inputs, num_parallel_calls=AUTOTUNE)
-    clips = info.get("splits", {}).get(split, {}).get("clips")
-    if clips and not (repeat or (training and balanced)):  # a known length: Keras shows it, stops exactly
-        count = clips // batch_size if training else -(-clips // batch_size)
+    return tf.data.Dataset.zip(batches, mix_seeds).map(to_inputs, num_parallel_calls=AUTOTUNE)
+
+
+def load_dataset(data_dir, split, options: DataOptions | None = None, training=None, repeat=False, **overrides):
+    """A `tf.data.Dataset` of (waveform (B, samples), multi_hot (B, K)) batches.
+
+    Args:
+        data_dir: output of make_tfrecords.
+        split: 'train', 'val' or 'test'.
+        options: a `DataOptions`; keyword `overrides` replace its fields
+            (`load_dataset(d, "train", batch_size=16)`).
+        training: shuffle, random crops, mixing and dropped last partial batch
+            (default: split == 'train').
+        repeat: repeat endlessly (balanced sampling always does).
+    """
+    options = (options or DataOptions()).replace(**overrides)
+    training = split == "train" if training is None else training
+    if options.mix != "none" and not training:
+        raise InputError("mixing is for training: pass training=True or mix='none'")
+    num_classes = len(read_labels(data_dir))
+    info = read_info(data_dir)
+    files = shard_files(data_dir, split)
+    examples = read_examples(files, num_classes, options, training, repeat)
+    samples = None if options.clip_seconds is None else round(options.clip_seconds * info["sample_rate"])
+    if samples is not None:
+        examples = fix_lengths(examples, samples, training, options.seed)
+    dataset = mix_batches(batch_examples(examples, options.batch_size, samples is not None, training), options)
+    clips = info["splits"].get(split, {}).get("clips")
+    if clips and not (repeat or (training and options.balanced)):  # a known length: Keras shows it, stops exactly
+        count = clips // options.batch_size if training else -(-clips // options.batch_size)
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
     return dataset.prefetch(AUTOTUNE)

@@ -1,24 +1,22 @@
 """Running an exported `.tflite` classifier with ai-edge-litert: NumPy only, no TensorFlow.
 
-Shared by export checks, benchmarks and `export/classify.py` (which runs on a Raspberry Pi).
+Shared by export checks, benchmarks and `keras_rawaudio.classify` (which runs on a Raspberry Pi).
+
+Example:
+
+    runner = EdgeClassifier("tflite/model_int8.tflite")
+    scores = runner.predict(windows)  # (n, runner.window_samples) float32 → (n, classes)
 """
 
 import functools
 
 import numpy as np
 
+from keras_rawaudio.errors import InputError
 
-class EdgeModelError(ValueError):
+
+class EdgeModelError(InputError):
     """A .tflite file that is not a keras_rawaudio classifier, or does not match its labels."""
-
-
-def sliding_windows(waveform: np.ndarray, window: int, hop: int) -> np.ndarray:
-    """(samples,) → (n, window): windows every `hop` samples covering the whole waveform;
-    the last (or only) one zero-padded."""
-    count = 1 + max(0, -(-(len(waveform) - window) // hop))
-    padded = np.zeros((count - 1) * hop + window, np.float32)
-    padded[: len(waveform)] = waveform
-    return np.lib.stride_tricks.sliding_window_view(padded, window)[::hop][:count]
 
 
 class EdgeClassifier:

@@ -2,95 +2,29 @@
 
   python -m keras_rawaudio.evaluate --data_dir=DATA --split=test --model=RUN/best.keras
 
-Each stored clip is cut into consecutive windows of the training length (the last one
-zero-padded); window scores are combined per recording (max by default), over every window
-make_tfrecords cut from it. Prints the metrics as one JSON object on the last stdout line and
-writes a per-class AP CSV and PNG plots next to the model.
+Scores every recording of the split the one way `keras_rawaudio.scoring` defines (windows of
+the run's training window, half a window apart, max-combined unless told otherwise), prints
+the metrics as one JSON object on the last stdout line and writes a per-class AP CSV and PNG
+plots next to the model.
 """
 
 import csv
 import json
 import pathlib
-import re
-import sys
 
 import numpy as np
-import tensorflow as tf
 
+from keras_rawaudio import cli
 from keras_rawaudio import metrics as metrics_lib
-from keras_rawaudio.data import DataError, read_info, read_labels, shard_files
-from keras_rawaudio.records import parse
+from keras_rawaudio.data import load_recordings, read_info, read_labels
+from keras_rawaudio.errors import InputError
+from keras_rawaudio.models import load_classifier
+from keras_rawaudio.scoring import COMBINE, Windowing, score_recordings
+from keras_rawaudio.train import training_window
 
-COMBINE = {"max": np.max, "mean": np.mean}
 
-
-class EvaluationError(ValueError):
+class EvaluationError(InputError):
     """The model, labels or data cannot be evaluated together; the message says why."""
-
-
-def score_clips(predict, data_dir, split, window_samples, combine="max", chunk_windows=512):
-    """Scores every recording of a split.
-
-    predict: (n, window_samples) float32 → (n, K) probabilities (a Keras model, a TFLite
-    runner, ...). Returns (recording ids, y_true (N, K), scores (N, K)).
-    """
-    num_classes = len(read_labels(data_dir))
-    records = tf.data.TFRecordDataset(shard_files(data_dir, split)).map(lambda r: parse(r, num_classes))
-    windows = records.map(
-        lambda e: (tf.signal.frame(e["waveform"], window_samples, window_samples, pad_end=True), e["multi_hot"], e["clip_id"])
-    )
-    recordings, truths, window_owner, window_scores, pending = [], [], [], [], []
-
-    def flush():
-        if pending:
-            window_scores.append(np.asarray(predict(np.concatenate(pending))))
-            pending.clear()
-
-    for frames, multi_hot, clip_id in windows.as_numpy_iterator():
-        recording = re.sub(r"#\d+$", "", clip_id.decode())
-        if not recordings or recordings[-1] != recording:
-            recordings.append(recording)
-            truths.append(multi_hot)
-        truths[-1] = np.maximum(truths[-1], multi_hot)
-        window_owner += [len(recordings) - 1] * len(frames)
-        pending.append(frames)
-        if sum(len(p) for p in pending) >= chunk_windows:
-            flush()
-    flush()
-    if not recordings:
-        raise DataError(f"split {split!r} of {data_dir} has no clips")
-    scores = np.concatenate(window_scores)
-    owner = np.asarray(window_owner)
-    combined = np.stack([COMBINE[combine](scores[owner == i], axis=0) for i in range(len(recordings))])
-    return recordings, np.stack(truths), combined
-
-
-def training_window(model_path, model) -> int | None:
-    """The model's window in samples: its fixed input, else the run's training clip length."""
-    if model.config.input_samples:
-        return model.config.input_samples
-    config = pathlib.Path(model_path).parent / "config.json"
-    if config.exists():
-        seconds = json.loads(config.read_text())["schedule"]["clip_seconds"]
-        return max(round(seconds * model.config.sample_rate), model.config.min_samples)
-    return None
-
-
-def load_classifier(path):
-    """Loads a keras_rawaudio `.keras` model, or raises EvaluationError saying why not."""
-    import keras
-
-    from keras_rawaudio.models import AudioClassifier
-
-    if not pathlib.Path(path).is_file():
-        raise EvaluationError(f"--model {path} does not exist")
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as error:  # noqa: BLE001 - any load failure is reported in one line
-        raise EvaluationError(f"--model {path} is not a loadable .keras file ({type(error).__name__})") from None
-    if not isinstance(model, AudioClassifier):
-        raise EvaluationError(f"--model {path} is a {type(model).__name__}, not a keras_rawaudio classifier")
-    return model
 
 
 def check_labels(model, model_path, data_dir) -> list[str]:
@@ -102,6 +36,39 @@ def check_labels(model, model_path, data_dir) -> list[str]:
     if run_labels.exists() and read_labels(run_labels.parent) != labels:
         raise EvaluationError(f"{run_labels} and {data_dir}/labels.txt name different classes")
     return labels
+
+
+def model_windowing(model, model_path, data_dir, window_seconds=None, hop_seconds=None, combine="max") -> Windowing:
+    """The scoring of `model`: its training window (or `window_seconds`), hop and combine rule.
+
+    The window is the model's fixed input if it has one, else the run's training window
+    (config.json beside the model), else `window_seconds`, which is required then.
+    """
+    rate = read_info(data_dir)["sample_rate"]
+    if rate != model.config.sample_rate:
+        raise EvaluationError(f"{data_dir} is at {rate} Hz but the model takes {model.config.sample_rate} Hz")
+    if window_seconds:
+        window = round(window_seconds * rate)
+    else:
+        window = model.config.input_samples or training_window(pathlib.Path(model_path).parent)
+    if window is None:
+        raise EvaluationError("the model's training window is unknown (no config.json beside it): pass --window_seconds")
+    if window < model.config.min_samples:
+        raise EvaluationError(f"the window of {window} samples is shorter than the model's minimum of "
+                              f"{model.config.min_samples}")
+    hop = None if hop_seconds is None else max(1, round(hop_seconds * rate))
+    return Windowing(window, hop, combine)
+
+
+def score_split(predict, data_dir, split, windowing: Windowing):
+    """(y_true (N, K), scores (N, K)) of every recording of a split under `predict`."""
+    recordings = load_recordings(data_dir, split)
+    return recordings.labels, score_recordings(predict, recordings.waveforms, windowing)
+
+
+def keras_predict(model):
+    """`model.predict` over windows, in batches of 64, silently."""
+    return lambda x: model.predict(x, batch_size=64, verbose=0)
 
 
 def write_reports(prefix: pathlib.Path, labels, y_true, scores):
@@ -146,19 +113,15 @@ def write_reports(prefix: pathlib.Path, labels, y_true, scores):
     return written
 
 
-def evaluate(model_path, data_dir, split="test", window_seconds=None, combine="max", reports=True):
-    """Loads, scores and reports; returns the metrics dict."""
+def evaluate(model_path, data_dir, split="test", window_seconds=None, hop_seconds=None, combine="max", reports=True):
+    """Loads, scores and reports; returns the metrics dict (with the report paths if `reports`).
+
+    Example: `evaluate("runs/esc50/best.keras", "data/esc50", "test")["mAP"]`.
+    """
     model = load_classifier(model_path)
     labels = check_labels(model, model_path, data_dir)
-    rate = read_info(data_dir)["sample_rate"]
-    if rate != model.config.sample_rate:
-        raise EvaluationError(f"{data_dir} is at {rate} Hz but the model takes {model.config.sample_rate} Hz")
-    window = round(window_seconds * rate) if window_seconds else training_window(model_path, model)
-    if window is None:
-        raise EvaluationError("the model's training window is unknown (no config.json beside it): pass --window_seconds")
-    if combine not in COMBINE:
-        raise EvaluationError(f"--combine must be max or mean, got {combine!r}")
-    _, y_true, scores = score_clips(lambda x: model.predict(x, batch_size=64, verbose=0), data_dir, split, window, combine)
+    windowing = model_windowing(model, model_path, data_dir, window_seconds, hop_seconds, combine)
+    y_true, scores = score_split(keras_predict(model), data_dir, split, windowing)
     result = metrics_lib.clip_metrics(y_true, scores)
     if reports:
         prefix = pathlib.Path(model_path).with_suffix("")
@@ -166,30 +129,31 @@ def evaluate(model_path, data_dir, split="test", window_seconds=None, combine="m
     return result
 
 
-def main(argv):
+def define_flags():
+    from absl import flags
+
+    flags.DEFINE_string("data_dir", None, "TFRecord directory from make_tfrecords.", required=True)
+    flags.DEFINE_string("model", None, "A .keras model, e.g. RUN/best.keras.", required=True)
+    flags.DEFINE_enum("split", "test", ["train", "val", "test"], "Split to evaluate.")
+    flags.DEFINE_float("window_seconds", None, "Window length (default: the run's training window).", lower_bound=0.01)
+    flags.DEFINE_float("hop_seconds", None, "Hop between windows (default: half a window).", lower_bound=0.001)
+    flags.DEFINE_enum("combine", "max", list(COMBINE), "How window scores combine per recording.")
+
+
+def main(argv) -> int:
     from absl import flags
 
     FLAGS = flags.FLAGS
-    if len(argv) > 1:
-        print(f"evaluate: error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
-        return 2
-    try:
-        result = evaluate(FLAGS.model, FLAGS.data_dir, FLAGS.split, FLAGS.window_seconds, FLAGS.combine)
-    except (EvaluationError, DataError) as error:
-        print(f"evaluate: error: {error}", file=sys.stderr)
-        return 2
+    result = evaluate(FLAGS.model, FLAGS.data_dir, FLAGS.split, FLAGS.window_seconds, FLAGS.hop_seconds, FLAGS.combine)
     for path in result.pop("reports"):
         print(f"wrote {path}")
     print(json.dumps(result))
     return 0
 
 
-if __name__ == "__main__":
-    from absl import app, flags
+def entry():
+    cli.run(main, define_flags)
 
-    flags.DEFINE_string("data_dir", None, "TFRecord directory from make_tfrecords.py.", required=True)
-    flags.DEFINE_string("model", None, "A .keras model, e.g. RUN/best.keras.", required=True)
-    flags.DEFINE_string("split", "test", "Split to evaluate.")
-    flags.DEFINE_float("window_seconds", None, "Window length (default: the run's training window).")
-    flags.DEFINE_enum("combine", "max", list(COMBINE), "How window scores combine per recording.")
-    app.run(lambda argv: sys.exit(main(argv)))
+
+if __name__ == "__main__":
+    entry()

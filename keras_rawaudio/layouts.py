@@ -11,6 +11,7 @@ import random
 from collections import defaultdict
 
 from keras_rawaudio.audio_io import AUDIO_EXTENSIONS
+from keras_rawaudio.errors import InputError
 
 SPLITS = ("train", "val", "test")
 
@@ -30,7 +31,7 @@ class Listing:
     skipped: list[dict]
 
 
-class LayoutError(ValueError):
+class LayoutError(InputError):
     """The dataset's layout or meta files do not match the chosen `--layout`."""
 
 

@@ -4,11 +4,14 @@ Both are Keras functional models: waveform (batch, samples) float32 at 16 kHz in
 clip probabilities (batch, num_classes), the mean of the attention heads' outputs.
 """
 
+import pathlib
+
 import keras
 import numpy as np
 
 from keras_rawaudio import backbone
 from keras_rawaudio.config import ModelConfig, preset_config
+from keras_rawaudio.errors import InputError
 from keras_rawaudio.validation import check_waveform
 
 
@@ -97,3 +100,19 @@ class LogMelClassifier(AudioClassifier):
     """In-graph log-mel spectrogram → the same 2D ResNet and attention heads."""
 
     frontend = staticmethod(backbone.log_mel_frontend)
+
+
+def load_classifier(path) -> AudioClassifier:
+    """Loads a keras_rawaudio `.keras` model, or raises InputError saying why not.
+
+    Example: `model = keras_rawaudio.load_classifier("runs/esc50/best.keras")`.
+    """
+    if not pathlib.Path(path).is_file():
+        raise InputError(f"--model {path} does not exist")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # noqa: BLE001 - any load failure is reported in one line
+        raise InputError(f"--model {path} is not a loadable .keras file ({type(error).__name__})") from None
+    if not isinstance(model, AudioClassifier):
+        raise InputError(f"--model {path} is a {type(model).__name__}, not a keras_rawaudio classifier")
+    return model

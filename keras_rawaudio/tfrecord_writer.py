@@ -22,11 +22,14 @@ import os
 import pathlib
 import random
 
+import tensorflow as tf
 from tqdm import tqdm
 
 from keras_rawaudio.audio_io import prepare_clip
+from keras_rawaudio.errors import InputError
 from keras_rawaudio.files import write_atomic
 from keras_rawaudio.layouts import SPLITS, Listing
+from keras_rawaudio.records import RECORD_FORMAT, serialize
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +41,7 @@ class WriteOptions:
     seed: int = 0
 
 
-class WriteError(RuntimeError):
+class WriteError(InputError):
     """The output directory cannot be written as asked; the message says what to do."""
 
 
@@ -54,7 +57,7 @@ def _plan(listing: Listing, options: WriteOptions) -> dict[str, list[list]]:
 
 
 def _fingerprint(listing: Listing, options: WriteOptions) -> str:
-    content = json.dumps([listing.vocabulary, [dataclasses.astuple(i) for i in listing.items], dataclasses.asdict(options)])
+    content = json.dumps([RECORD_FORMAT, listing.vocabulary, [dataclasses.astuple(i) for i in listing.items], dataclasses.asdict(options)])
     return hashlib.sha256(content.encode()).hexdigest()
 
 
@@ -83,20 +86,17 @@ def _decode_in_parallel(items, options: WriteOptions, workers: int):
         for item in items:
             yield item, prepare_clip(*args(item))
         return
+    # Spawned workers import keras_rawaudio.audio_io only, which does not load TensorFlow.
     context = multiprocessing.get_context("spawn")
-    os.environ["KERAS_RAWAUDIO_IO_ONLY"] = "1"  # workers (spawned on demand) skip TensorFlow
-    try:
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            pending = collections.deque()
-            for item in items:
-                pending.append((item, pool.submit(prepare_clip, *args(item))))
-                if len(pending) >= 4 * workers:
-                    done_item, future = pending.popleft()
-                    yield done_item, future.result()
-            for item, future in pending:
-                yield item, future.result()
-    finally:
-        del os.environ["KERAS_RAWAUDIO_IO_ONLY"]
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending = collections.deque()
+        for item in items:
+            pending.append((item, pool.submit(prepare_clip, *args(item))))
+            if len(pending) >= 4 * workers:
+                done_item, future = pending.popleft()
+                yield done_item, future.result()
+        for item, future in pending:
+            yield item, future.result()
 
 
 def write_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers=None, overwrite=False, description=None):
@@ -126,10 +126,6 @@ def write_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers
 def _write_shard(path: pathlib.Path, decoded, index, options: WriteOptions, progress):
     """Writes one shard's (item, prepare_clip result) pairs to a temporary file, then its
     stats, then renames the file into place: a shard exists only once it is complete."""
-    import tensorflow as tf
-
-    from keras_rawaudio.records import serialize
-
     stats = {"clips": 0, "classes": collections.Counter(), "seconds": 0.0, "files": 0, "skipped": []}
     temporary = path.with_name(f".{path.name}.tmp")
     with tf.io.TFRecordWriter(str(temporary)) as writer:
@@ -142,8 +138,7 @@ def _write_shard(path: pathlib.Path, decoded, index, options: WriteOptions, prog
             labels = [index[label] for label in item.labels]
             for n, (start, audio) in enumerate(pieces):
                 clip_id = item.clip_id if len(pieces) == 1 else f"{item.clip_id}#{n}"
-                start_s = start / options.sample_rate
-                writer.write(serialize(audio, labels, len(index), clip_id, duration, start_s, options.sample_rate))
+                writer.write(serialize(audio, labels, len(index), clip_id, item.clip_id, duration, start, options.sample_rate))
                 stats["clips"] += 1
                 stats["seconds"] += len(audio) / 2 / options.sample_rate
                 stats["classes"].update(item.labels)
@@ -164,6 +159,7 @@ def _dataset_info(output_dir, listing, options, shard_paths, description) -> dic
         split["shards"] += 1
         skipped += stats["skipped"]
     return {
+        "record_format": RECORD_FORMAT,
         "sample_rate": options.sample_rate,
         "clip_seconds": options.clip_seconds,
         "long_clips": options.long_clips,

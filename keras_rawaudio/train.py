@@ -1,13 +1,16 @@
 """Training: the paper's two-phase schedule (mix-training, then fine-tuning on unmixed clips).
 
-Python: `fit_mix_then_finetune(model, data_dir, model_dir, ...)`.
-CLI:    python -m keras_rawaudio.train --data_dir=DATA --model_dir=RUN [--flagfile=...]
+  python -m keras_rawaudio.train --data_dir=DATA --model_dir=RUN [--flagfile=FILE]
+
+Python: `fit_mix_then_finetune(model, data_dir, model_dir, Schedule(...))`.
 
 A run directory holds `best.keras` (the best model by validation mAP over the whole run),
 `best_<phase>.weights.h5` (each phase's best), `checkpoint-<phase>-<epoch>.keras` (the last
 finished epoch, with optimizer state), `state.json`, `history.json`, `labels.txt`,
-`config.json` and TensorBoard logs in `logs/`. Running the same command again resumes from
-the last finished epoch of the current phase.
+`config.json` (model, schedule and the training window in samples) and TensorBoard logs in
+`logs/`. Running the same command again resumes from the last finished epoch of the current
+phase. Validation mAP is the clip score of `keras_rawaudio.scoring` on whole validation
+recordings, the same figure `evaluate --split=val` and the export report give.
 """
 
 import contextlib
@@ -15,19 +18,22 @@ import dataclasses
 import json
 import math
 import pathlib
-import sys
 import time
 
 import keras
 import numpy as np
 
+from keras_rawaudio import cli
+from keras_rawaudio.config import PRESETS
 from keras_rawaudio import metrics as clip_metrics_lib
-from keras_rawaudio.data import MIX_MODES, DataError, load_dataset, read_labels
+from keras_rawaudio.data import MIX_MODES, DataOptions, load_dataset, load_recordings, read_info, read_labels
+from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.files import write_atomic
+from keras_rawaudio.scoring import Windowing, score_recordings
 
 
-class TrainingError(RuntimeError):
-    """Training cannot start or go on; the message says why in one line."""
+class TrainingError(InputError):
+    """Training cannot start with these settings; the message says why in one line."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,45 +46,63 @@ class Phase:
 
 @dataclasses.dataclass(frozen=True)
 class Schedule:
-    """What `fit_mix_then_finetune` does; stored in config.json so a resume can check it."""
+    """What `fit_mix_then_finetune` does; stored in config.json so a resume can check it.
 
-    mix: str = "mix_training"
+    Args:
+        data: the batches of phase 1 (`data.mix` is its mixing; phase 2 is unmixed) and
+            `data.clip_seconds`, the training window that validation, evaluation and export use.
+        epochs: phase-1 epochs. finetune_epochs: phase-2 epochs.
+        learning_rate: phase-1 rate; finetune_learning_rate: phase 2's (default a tenth).
+        steps_per_epoch: batches per epoch (default: one pass over the train split).
+    """
+
+    data: DataOptions = DataOptions(mix="mix_training", seed=0)
     epochs: int = 30
     finetune_epochs: int = 10
     learning_rate: float = 1e-3
-    finetune_learning_rate: float | None = None  # default: learning_rate / 10
-    batch_size: int = 32
-    clip_seconds: float = 1.0
-    mix_probability: float = 1.0
-    mix_concentration: float | None = None
-    balanced: bool = False
-    cache: bool = False
+    finetune_learning_rate: float | None = None
     steps_per_epoch: int | None = None
-    seed: int = 0
+
+    def __post_init__(self):
+        if self.data.clip_seconds is None:
+            raise TrainingError("training needs a fixed window: set clip_seconds")
+        if self.data.balanced and self.steps_per_epoch is None:
+            raise TrainingError("balanced sampling is endless: set --steps_per_epoch too")
+        if self.epochs < 0 or self.finetune_epochs < 0 or self.epochs + self.finetune_epochs == 0:
+            raise TrainingError(f"epochs must be >= 0 and not both 0, got {self.epochs} + {self.finetune_epochs}")
+
+    @property
+    def seed(self) -> int:
+        return self.data.seed or 0
 
     def phases(self) -> list[Phase]:
-        """Phase 1 on `mix` clips; phase 2 fine-tunes on unmixed clips at the lower rate."""
-        if self.mix not in MIX_MODES:
-            raise TrainingError(f"--mix must be one of {', '.join(MIX_MODES)}, got {self.mix!r}")
+        """Phase 1 on `data.mix` clips; phase 2 fine-tunes on unmixed clips at the lower rate."""
+        mix = self.data.mix
         finetune_rate = self.finetune_learning_rate or self.learning_rate / 10
-        phases = [Phase(self.mix if self.mix != "none" else "train", self.mix, self.epochs, self.learning_rate),
+        phases = [Phase(mix if mix != "none" else "train", mix, self.epochs, self.learning_rate),
                   Phase("finetune", "none", self.finetune_epochs, finetune_rate)]
         return [p for p in phases if p.epochs > 0]
 
+    def replace(self, **changes) -> "Schedule":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
 
 class ValidationMetrics(keras.callbacks.Callback):
-    """Adds exact clip metrics on the validation set to the epoch logs (val_mAP, val_AUC, ...)."""
+    """Adds exact clip metrics of the validation recordings to the epoch logs (val_mAP, ...)."""
 
-    def __init__(self, dataset):
+    def __init__(self, recordings, windowing: Windowing):
         super().__init__()
-        self.inputs = dataset.map(lambda x, y: x)
-        self.labels = np.concatenate([y for _, y in dataset.as_numpy_iterator()])
+        self.recordings, self.windowing = recordings, windowing
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = self.model.predict(self.inputs, verbose=0)
+        predict = lambda x: self.model.predict(x, batch_size=64, verbose=0)  # noqa: E731
+        scores = score_recordings(predict, self.recordings.waveforms, self.windowing)
         if not np.all(np.isfinite(scores)):  # a NaN model: StopOnNaN reports it, nothing to score
             return
-        scores, y = np.clip(scores, 1e-7, 1 - 1e-7), self.labels
+        scores, y = np.clip(scores, 1e-7, 1 - 1e-7), self.recordings.labels
         logs["val_loss"] = float(-np.mean(y * np.log(scores) + (1 - y) * np.log(1 - scores)))
         for key, value in clip_metrics_lib.clip_metrics(y, scores).items():
             if key != "num_clips":
@@ -171,32 +195,43 @@ class RunDirectory:
         write_atomic(path, json.dumps(config, indent=2))
 
 
-def _datasets(data_dir, schedule: Schedule, phase: Phase, phase_index):
-    endless = schedule.steps_per_epoch is not None or schedule.balanced
-    if schedule.balanced and schedule.steps_per_epoch is None:
-        raise TrainingError("balanced sampling is endless: set --steps_per_epoch too")
-    return load_dataset(
-        data_dir, "train", schedule.batch_size, schedule.clip_seconds, mix=phase.mix, training=True,
-        mix_probability=schedule.mix_probability, mix_concentration=schedule.mix_concentration,
-        balanced=schedule.balanced, cache=schedule.cache, repeat=endless, seed=schedule.seed + phase_index,
-    )
+def training_window(model_dir) -> int | None:
+    """The training window in samples of the run in `model_dir` (None without a config.json)."""
+    config = pathlib.Path(model_dir) / "config.json"
+    return json.loads(config.read_text()).get("window_samples") if config.is_file() else None
 
 
-def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Schedule(), strategy=None, verbose="auto", callbacks=()):
+def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Schedule(), strategy=None, verbose="auto",
+                          callbacks=()):
     """Trains `model` on `data_dir` with the two-phase schedule; returns (best model, history).
 
-    Phase 1 trains on `schedule.mix` batches (mix-training by default) for `epochs`; phase 2
-    fine-tunes the best phase-1 weights on unmixed clips for `finetune_epochs` at the lower
-    rate. Each phase keeps its best weights by validation mAP; `best.keras` is the best of the
-    run. If `model_dir` holds an unfinished run of the same settings, it is resumed.
+    Phase 1 trains on `schedule.data.mix` batches (mix-training by default) for `epochs`;
+    phase 2 fine-tunes the best phase-1 weights on unmixed clips for `finetune_epochs` at the
+    lower rate. Each phase keeps its best weights by validation mAP; `best.keras` is the best
+    of the run. If `model_dir` holds an unfinished run of the same settings, it is resumed.
+
+    Example:
+
+        model = keras_rawaudio.RawWaveformClassifier.from_preset("edge", num_classes=10)
+        best, history = fit_mix_then_finetune(model, "data/esc50", "runs/esc50", Schedule(epochs=30))
     """
     labels = read_labels(data_dir)
     if model.config.num_classes != len(labels):
         raise TrainingError(f"the model has {model.config.num_classes} classes but {data_dir}/labels.txt has {len(labels)}")
+    info = read_info(data_dir)
+    train_clips = info["splits"].get("train", {}).get("clips", 0)
+    if schedule.steps_per_epoch is None and train_clips < schedule.data.batch_size:
+        raise TrainingError(f"the train split of {data_dir} has {train_clips} clips, fewer than one batch of "
+                            f"{schedule.data.batch_size}: no training step would run")
+    window = round(schedule.data.clip_seconds * info["sample_rate"])
+    if window < model.config.min_samples:
+        raise TrainingError(f"clip_seconds={schedule.data.clip_seconds} is shorter than the model's minimum input "
+                            f"of {model.config.min_samples} samples")
+    validation = ValidationMetrics(load_recordings(data_dir, "val"), Windowing(window))
     run = RunDirectory(model_dir)
-    run.check_config({"model": model.config.to_dict(), "model_class": type(model).__name__, "schedule": dataclasses.asdict(schedule)})
+    run.check_config({"model": model.config.to_dict(), "model_class": type(model).__name__,
+                      "schedule": schedule.to_dict(), "window_samples": window})
     write_atomic(run.path / "labels.txt", "".join(f"{name}\n" for name in labels))
-    validation = ValidationMetrics(load_dataset(data_dir, "val", schedule.batch_size, schedule.clip_seconds, training=False))
     phases = schedule.phases()
 
     for index, phase in enumerate(phases):
@@ -215,8 +250,9 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
         nan_guard = StopOnNaN()
         print(f"phase {index + 1}/{len(phases)}: {phase.name} (mix={phase.mix}, lr={phase.learning_rate:g}), "
               f"epochs {state['epoch'] + 1}..{phase.epochs}", flush=True)
+        data = schedule.data.replace(mix=phase.mix, seed=schedule.seed + index)
         model.fit(
-            _datasets(data_dir, schedule, phase, index),
+            load_dataset(data_dir, "train", data, training=True, repeat=schedule.steps_per_epoch is not None),
             epochs=phase.epochs,
             initial_epoch=state["epoch"],
             steps_per_epoch=schedule.steps_per_epoch,
@@ -231,7 +267,7 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
         if nan_guard.where:
             epoch, batch = nan_guard.where
             last = run.checkpoint_path(run.state)
-            raise TrainingError(
+            raise RunError(
                 f"loss became NaN in phase {phase.name}, epoch {epoch}, batch {batch}; "
                 + (f"the last good checkpoint {last} is intact" if last else "no epoch had finished")
             )
@@ -246,10 +282,13 @@ def _scope(strategy):
     return strategy.scope() if strategy else contextlib.nullcontext()
 
 
+MODELS = ("raw", "logmel")
+
+
 def build_model(kind: str, preset: str, num_classes: int):
     from keras_rawaudio.models import LogMelClassifier, RawWaveformClassifier
 
-    classes = {"raw": RawWaveformClassifier, "logmel": LogMelClassifier}
+    classes = dict(zip(MODELS, (RawWaveformClassifier, LogMelClassifier)))
     if kind not in classes:
         raise TrainingError(f"--model must be raw or logmel, got {kind!r}")
     return classes[kind].from_preset(preset, num_classes=num_classes)
@@ -266,9 +305,10 @@ def make_strategy(name: str):
 
 
 def train(data_dir, model_dir, model="raw", preset="edge", schedule=Schedule(), distribute="none", verbose="auto"):
-    """Builds the model and runs `fit_mix_then_finetune`; what the CLI and the ablation call."""
+    """Builds the model and runs `fit_mix_then_finetune`; returns (best model, history, seconds)."""
     strategy = make_strategy(distribute)
     num_classes = len(read_labels(data_dir))
+    keras.utils.set_random_seed(schedule.seed)
     with _scope(strategy):
         classifier = build_model(model, preset, num_classes)
     start = time.perf_counter()
@@ -276,60 +316,77 @@ def train(data_dir, model_dir, model="raw", preset="edge", schedule=Schedule(), 
     return best, history, time.perf_counter() - start
 
 
-def main(argv):
+def best_epoch(history) -> dict | None:
+    """The history entry of the best validation mAP (the epoch `best.keras` holds)."""
+    return max((h for h in history if "val_mAP" in h), key=lambda h: h["val_mAP"], default=None)
+
+
+def schedule_from_flags(FLAGS) -> Schedule:
+    """The `Schedule` of the schedule flags (see `define_schedule_flags`)."""
+    data = DataOptions(
+        batch_size=FLAGS.batch_size, clip_seconds=FLAGS.clip_seconds,
+        mix=FLAGS.mix if "mix" in FLAGS else Schedule().data.mix,
+        mix_probability=FLAGS.mix_probability, mix_concentration=FLAGS.mix_concentration,
+        balanced=FLAGS.balanced, cache=FLAGS.cache, seed=FLAGS.seed,
+    )
+    return Schedule(data=data, epochs=FLAGS.epochs, finetune_epochs=FLAGS.finetune_epochs,
+                    learning_rate=FLAGS.learning_rate, finetune_learning_rate=FLAGS.finetune_learning_rate,
+                    steps_per_epoch=FLAGS.steps_per_epoch)
+
+
+def define_schedule_flags(mix=True):
+    """The flags of a `Schedule`, shared by train and ablate (defaults: `Schedule()`)."""
     from absl import flags
 
-    FLAGS = flags.FLAGS
-    if len(argv) > 1:
-        print(f"train: error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
-        return 2
-    schedule = Schedule(
-        mix=FLAGS.mix, epochs=FLAGS.epochs, finetune_epochs=FLAGS.finetune_epochs,
-        learning_rate=FLAGS.learning_rate, finetune_learning_rate=FLAGS.finetune_learning_rate,
-        batch_size=FLAGS.batch_size, clip_seconds=FLAGS.clip_seconds, mix_probability=FLAGS.mix_probability,
-        mix_concentration=FLAGS.mix_concentration, balanced=FLAGS.balanced, cache=FLAGS.cache,
-        steps_per_epoch=FLAGS.steps_per_epoch, seed=FLAGS.seed,
-    )
-    keras.utils.set_random_seed(FLAGS.seed)
-    try:
-        verbose = {"bar": 1, "epoch": 2, "none": 0}[FLAGS.progress]
-        _, history, seconds = train(FLAGS.data_dir, FLAGS.model_dir, FLAGS.model, FLAGS.preset, schedule, FLAGS.distribute, verbose)
-    except (TrainingError, DataError, ValueError) as error:
-        print(f"train: error: {error}", file=sys.stderr)
-        return 2
-    best = max((h for h in history if "val_mAP" in h), key=lambda h: h["val_mAP"], default=None)
-    if best:
-        print(f"done in {seconds:.0f} s; best val mAP {best['val_mAP']:.4f} ({best['phase']} epoch {best['epoch']}); "
-              f"model: {pathlib.Path(FLAGS.model_dir) / 'best.keras'}")
-    return 0
+    default = Schedule()
+    if mix:
+        flags.DEFINE_enum("mix", default.data.mix, list(MIX_MODES), "Phase-1 mixing.")
+    flags.DEFINE_integer("epochs", default.epochs, "Phase-1 epochs.", lower_bound=0)
+    flags.DEFINE_integer("finetune_epochs", default.finetune_epochs, "Phase-2 (unmixed fine-tuning) epochs.", lower_bound=0)
+    flags.DEFINE_integer("batch_size", default.data.batch_size, "Global batch size.", lower_bound=2)
+    flags.DEFINE_float("learning_rate", default.learning_rate, "Phase-1 learning rate.", lower_bound=0)
+    flags.DEFINE_float("finetune_learning_rate", None, "Phase-2 learning rate (default: learning_rate / 10).", lower_bound=0)
+    flags.DEFINE_float("clip_seconds", default.data.clip_seconds, "Training window in seconds.", lower_bound=0.1)
+    flags.DEFINE_float("mix_probability", default.data.mix_probability, "Fraction of clips mixed in phase 1.",
+                       lower_bound=0, upper_bound=1)
+    flags.DEFINE_float("mix_concentration", None, "α ~ Beta(a, a); default U(0, 1) (mix_training), Beta(0.2, 0.2) (mixup).",
+                       lower_bound=1e-3)
+    flags.DEFINE_bool("balanced", False, "Class-balanced sampling (needs --steps_per_epoch).")
+    flags.DEFINE_bool("cache", False, "Keep decoded clips in memory.")
+    flags.DEFINE_integer("steps_per_epoch", None, "Batches per epoch (default: one pass over train).", lower_bound=1)
+    flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling, crops and mixing.")
 
 
 def define_flags():
     from absl import flags
 
-    flags.DEFINE_string("data_dir", None, "TFRecord directory from make_tfrecords.py.", required=True)
+    flags.DEFINE_string("data_dir", None, "TFRecord directory from make_tfrecords.", required=True)
     flags.DEFINE_string("model_dir", None, "Run directory (created; an unfinished run is resumed).", required=True)
-    flags.DEFINE_enum("model", "raw", ["raw", "logmel"], "Front-end: raw waveform or log-mel.")
-    flags.DEFINE_enum("preset", "edge", ["edge", "paper"], "Model size.")
-    flags.DEFINE_enum("mix", "mix_training", list(MIX_MODES), "Phase-1 mixing.")
-    flags.DEFINE_integer("epochs", 30, "Phase-1 epochs.", lower_bound=0)
-    flags.DEFINE_integer("finetune_epochs", 10, "Phase-2 (unmixed fine-tuning) epochs.", lower_bound=0)
-    flags.DEFINE_integer("batch_size", 32, "Global batch size.", lower_bound=2)
-    flags.DEFINE_float("learning_rate", 1e-3, "Phase-1 learning rate.", lower_bound=0)
-    flags.DEFINE_float("finetune_learning_rate", None, "Phase-2 learning rate (default: learning_rate / 10).")
-    flags.DEFINE_float("clip_seconds", 1.0, "Training window in seconds.", lower_bound=0.1)
-    flags.DEFINE_float("mix_probability", 1.0, "Fraction of clips mixed in phase 1.", lower_bound=0, upper_bound=1)
-    flags.DEFINE_float("mix_concentration", None, "α ~ Beta(a, a); default U(0, 1) (mix_training), Beta(0.2, 0.2) (mixup).")
-    flags.DEFINE_bool("balanced", False, "Class-balanced sampling (needs --steps_per_epoch).")
-    flags.DEFINE_bool("cache", False, "Keep decoded clips in memory.")
-    flags.DEFINE_integer("steps_per_epoch", None, "Batches per epoch (default: one pass over train).")
-    flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling, crops and mixing.")
+    flags.DEFINE_enum("model", "raw", list(MODELS), "Front-end: raw waveform or log-mel.")
+    flags.DEFINE_enum("preset", "edge", list(PRESETS), "Model size (see keras_rawaudio.config.PRESETS).")
+    define_schedule_flags()
     flags.DEFINE_enum("distribute", "none", ["none", "mirrored"], "tf.distribute strategy.")
     flags.DEFINE_enum("progress", "bar", ["bar", "epoch", "none"], "Keras progress: a bar, a line per epoch, or none.")
 
 
-if __name__ == "__main__":
-    from absl import app
+def main(argv) -> int:
+    from absl import flags
 
-    define_flags()
-    app.run(lambda argv: sys.exit(main(argv)))
+    FLAGS = flags.FLAGS
+    verbose = {"bar": 1, "epoch": 2, "none": 0}[FLAGS.progress]
+    _, history, seconds = train(FLAGS.data_dir, FLAGS.model_dir, FLAGS.model, FLAGS.preset, schedule_from_flags(FLAGS),
+                                FLAGS.distribute, verbose)
+    best = best_epoch(history)
+    if best is None:
+        raise RunError(f"no epoch of {FLAGS.model_dir} has a validation mAP")
+    print(f"done in {seconds:.0f} s; best val mAP {best['val_mAP']:.4f} ({best['phase']} epoch {best['epoch']}); "
+          f"model: {pathlib.Path(FLAGS.model_dir) / 'best.keras'}")
+    return 0
+
+
+def entry():
+    cli.run(main, define_flags)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,36 +1,43 @@
+"""Shared test fixtures: generated audio, tiny configs, and one trained and exported model."""
+
 import os
+import pathlib
+import subprocess
+import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
 
-from keras_rawaudio.config import ModelConfig, Stage  # noqa: E402
+from keras_rawaudio.config import preset_config  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+# The start of a `python -c` program in which TensorFlow and Keras cannot be imported.
+BLOCK_TENSORFLOW = """
+import sys
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'):
+            raise ImportError(f'{name} is blocked in this test')
+sys.meta_path.insert(0, Blocker())
+"""
 
 
 @pytest.fixture
 def tiny_config():
-    """A small, fast model of the same structure as the presets (3 classes)."""
-    return ModelConfig(
-        num_classes=3,
-        stem_filters=16,  # fewer crashes oneDNN (see ModelConfig)
-        frontend_stages=(Stage(8, 5, 2), Stage(8, 9, 4), Stage(16, 11, 5)),
-        mel_bins=16,
-        resnet_stem_filters=4,
-        resnet_stages=(Stage(4, 3, (2, 2)), Stage(8, 3, (2, 2)), Stage(8, 3, (2, 2))),
-        head_units=8,
-    )
+    """The `tiny` preset with 3 classes: a small, fast model of the same structure as the others."""
+    return preset_config("tiny", num_classes=3)
 
 
-import pathlib  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+@pytest.fixture
+def small_config():
+    """The `tiny` preset sized for the 5 synthetic classes."""
+    return preset_config("tiny", num_classes=5)
 
 
 def write_tone(path, frequency=440.0, seconds=1.0, sample_rate=16000, channels=1, amplitude=0.5, **kwargs):
@@ -43,12 +50,31 @@ def write_tone(path, frequency=440.0, seconds=1.0, sample_rate=16000, channels=1
     return path
 
 
-def run_script(script, *args, timeout=300):
-    """Runs a project script with this interpreter; returns the CompletedProcess."""
+def run_module(stage, *args, timeout=300, **kwargs):
+    """Runs `python -m keras_rawaudio.<stage> ARGS` with this interpreter; returns the CompletedProcess."""
     return subprocess.run(
-        [sys.executable, str(ROOT / script), *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        [sys.executable, "-m", f"keras_rawaudio.{stage}", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kwargs,
     )
+
+
+def read_records(directory, num_classes):
+    """{clip id: (waveform, multi_hot, shard name, recording id, start sample)} of every record."""
+    import tensorflow as tf
+
+    from keras_rawaudio.records import parse
+
+    records = {}
+    for path in sorted(directory.glob("*.tfrecord")):
+        for raw in tf.data.TFRecordDataset(str(path)):
+            example = {k: v.numpy() for k, v in parse(raw, num_classes).items()}
+            records[example["clip_id"].decode()] = (example["waveform"], example["multi_hot"], path.name,
+                                                    example["recording_id"].decode(), int(example["start"]))
+    return records
+
+
+def shard_bytes(directory):
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("*.tfrecord"))}
 
 
 @pytest.fixture
@@ -84,20 +110,6 @@ def synthetic_records(tmp_path_factory):
     return root / "records"
 
 
-@pytest.fixture
-def small_config():
-    """tiny_config sized for the 5 synthetic classes."""
-    return ModelConfig(
-        num_classes=5,
-        stem_filters=16,
-        frontend_stages=(Stage(16, 5, 2), Stage(16, 9, 4), Stage(16, 11, 5)),
-        resnet_stem_filters=8,
-        resnet_stages=(Stage(8, 3, (2, 2)), Stage(16, 3, (2, 2)), Stage(16, 3, (2, 2))),
-        head_units=16,
-        mel_bins=16,
-    )
-
-
 @pytest.fixture(scope="session")
 def trained_run(synthetic_records, tmp_path_factory):
     """A run directory with the `edge` raw model trained 16 + 4 epochs on `synthetic_records`.
@@ -106,11 +118,13 @@ def trained_run(synthetic_records, tmp_path_factory):
     import keras
 
     from keras_rawaudio import RawWaveformClassifier
+    from keras_rawaudio.data import DataOptions
     from keras_rawaudio.train import Schedule, fit_mix_then_finetune
 
     keras.utils.set_random_seed(0)
     run = tmp_path_factory.mktemp("run")
-    schedule = Schedule(epochs=16, finetune_epochs=4, batch_size=16, clip_seconds=1.0, learning_rate=3e-3, cache=True)
+    data = DataOptions(batch_size=16, clip_seconds=1.0, mix="mix_training", cache=True, seed=0)
+    schedule = Schedule(data, epochs=16, finetune_epochs=4, learning_rate=3e-3)
     model = RawWaveformClassifier.from_preset("edge", num_classes=5)
     fit_mix_then_finetune(model, synthetic_records, run, schedule, verbose=0)
     return run
@@ -123,13 +137,11 @@ def exported(trained_run, synthetic_records, tmp_path_factory):
     A mode that fails its checks is absent from the report, and the error says why."""
     import json
 
-    sys.path.insert(0, str(ROOT / "export"))
-    from export_tflite import ExportError, export
+    from keras_rawaudio.export import MODES, ExportError, export
 
     out = tmp_path_factory.mktemp("export")
     try:
-        export(trained_run / "best.keras", synthetic_records, out, ["float32", "float16", "dynamic", "int8"], 1.0,
-               calibration_windows=64, latency_runs=3)
+        export(trained_run / "best.keras", synthetic_records, out, MODES, calibration_windows_count=64, latency_runs=3)
         error = None
     except ExportError as failure:
         error = str(failure)

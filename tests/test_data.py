@@ -5,6 +5,7 @@ import tensorflow as tf
 from conftest import write_tone
 from keras_rawaudio import data, layouts
 from keras_rawaudio.audio_io import load_audio, to_pcm16
+from keras_rawaudio.errors import InputError
 from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
 
 
@@ -68,20 +69,22 @@ def test_fit_length_crops_and_pads():
     assert padded.sum() == waveform.numpy().sum() and len(padded) == 15
 
 
-def test_evaluation_batches_are_the_stored_audio(records):
-    batches = list(data.load_dataset(records / "train", "train", 6, clip_seconds=1.0, training=False, with_ids=True))
-    assert sum(b[0].shape[0] for b in batches) == 18
-    waveforms, labels, ids = (np.concatenate([b[i] for b in batches]) for i in range(3))
-    row = list(ids).index(b"b/3")
+def test_evaluation_batches_and_recordings_are_the_stored_audio(records):
+    batches = list(data.load_dataset(records / "train", "train", batch_size=6, clip_seconds=1.0, training=False))
+    assert [b[0].shape for b in batches] == [(6, 16000)] * 3
+    recordings = data.load_recordings(records / "train", "train")
+    row = recordings.ids.index("b/3")
     expected = to_pcm16(load_audio(records / "audio" / "b" / "3.wav")[0]) / 32768.0  # 0.875 s
-    np.testing.assert_array_equal(waveforms[row, : len(expected)], expected)
-    np.testing.assert_array_equal(waveforms[row, len(expected) :], 0.0)
-    np.testing.assert_array_equal(labels[row], [0, 1, 0])
+    np.testing.assert_array_equal(recordings.waveforms[row], expected)
+    np.testing.assert_array_equal(recordings.labels[row], [0, 1, 0])
+    first_windows = np.concatenate([b[0] for b in batches])  # each clip's first second, zero-padded
+    expected_windows = [np.pad(w[:16000], (0, max(0, 16000 - len(w)))) for w in recordings.waveforms]
+    np.testing.assert_array_equal(np.sort(first_windows.sum(axis=1)), np.sort(np.sum(expected_windows, axis=1)))
 
 
 def test_training_batches_are_shaped_mixed_and_seeded(records):
     def take(seed):
-        ds = data.load_dataset(records / "train", "train", 4, clip_seconds=0.5, mix="mix_training", seed=seed)
+        ds = data.load_dataset(records / "train", "train", batch_size=4, clip_seconds=0.5, mix="mix_training", seed=seed)
         return [(x.numpy(), y.numpy()) for x, y in ds]
 
     first, again = take(1), take(1)
@@ -95,15 +98,22 @@ def test_training_batches_are_shaped_mixed_and_seeded(records):
 
 
 def test_balanced_sampling_equalises_class_frequencies(records):
-    ds = data.load_dataset(records / "train", "train", 30, clip_seconds=0.5, balanced=True, cache=True, seed=0)
+    ds = data.load_dataset(records / "train", "train", data.DataOptions(30, 0.5, balanced=True, cache=True, seed=0))
     counts = sum(y.numpy().sum(axis=0) for _, y in ds.take(40))
     np.testing.assert_allclose(counts / counts.sum(), 1 / 3, atol=0.03)  # the data are 12:4:2
 
 
 def test_unreadable_directories_raise_data_errors(records, tmp_path):
     with pytest.raises(data.DataError, match="no TFRecords of split 'test'"):
-        data.load_dataset(records / "train", "test", 4)
+        data.load_dataset(records / "train", "test")
     with pytest.raises(data.DataError, match="no labels.txt"):
-        data.load_dataset(tmp_path, "train", 4)
-    with pytest.raises(ValueError, match="mix must be one of"):
-        data.load_dataset(records / "train", "train", 4, mix="cutmix")
+        data.load_dataset(tmp_path, "train")
+    with pytest.raises(InputError, match="mix must be one of none, mix_training, mixup, got 'cutmix'"):
+        data.load_dataset(records / "train", "train", mix="cutmix")
+    with pytest.raises(InputError, match="mixing is for training"):
+        data.load_dataset(records / "train", "val", mix="mixup")
+    info = (records / "train" / "dataset_info.json").read_text()
+    (tmp_path / "labels.txt").write_text("a\n")
+    (tmp_path / "dataset_info.json").write_text(info.replace('"record_format": 2', '"record_format": 1'))
+    with pytest.raises(data.DataError, match="older make_tfrecords .* run it again with --overwrite"):
+        data.load_dataset(tmp_path, "train")

@@ -6,11 +6,15 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_module
 from keras_rawaudio import RawWaveformClassifier
-from keras_rawaudio.train import Schedule, TrainingError, fit_mix_then_finetune
+from keras_rawaudio.data import DataOptions
+from keras_rawaudio.errors import RunError
+from keras_rawaudio.evaluate import evaluate
+from keras_rawaudio.train import Schedule, TrainingError, best_epoch, fit_mix_then_finetune
 
-SCHEDULE = Schedule(epochs=3, finetune_epochs=2, batch_size=8, clip_seconds=1.0, learning_rate=3e-3, cache=True, steps_per_epoch=30)
+DATA = DataOptions(batch_size=8, clip_seconds=1.0, mix="mix_training", cache=True, seed=0)
+SCHEDULE = Schedule(DATA, epochs=3, finetune_epochs=2, learning_rate=3e-3, steps_per_epoch=30)
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -31,21 +35,8 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt("simulated kill")
 
 
-def test_training_lowers_the_loss_and_writes_the_run(synthetic_records, small_config, tmp_path):
+def test_an_interrupted_run_resumes_to_the_requested_epochs_and_writes_the_run(synthetic_records, small_config, tmp_path):
     keras.utils.set_random_seed(0)
-    best, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0)
-    assert [(h["phase"], h["epoch"]) for h in history] == [("mix_training", 1), ("mix_training", 2), ("mix_training", 3), ("finetune", 1), ("finetune", 2)]
-    assert history[2]["loss"] < history[0]["loss"]
-    for name in ("best.keras", "best_mix_training.weights.h5", "best_finetune.weights.h5", "checkpoint-1-2.keras", "labels.txt", "history.json", "config.json"):
-        assert (tmp_path / name).exists(), name
-    assert len(list(tmp_path.glob("checkpoint-*.keras"))) == 1
-    assert json.loads((tmp_path / "history.json").read_text()) == history
-    assert (tmp_path / "logs" / "finetune").is_dir()  # TensorBoard
-    best_score = max(h["val_mAP"] for h in history)
-    assert 0 < best_score <= 1 and isinstance(best, RawWaveformClassifier)
-
-
-def test_interrupted_run_resumes_to_the_requested_epochs(synthetic_records, small_config, tmp_path):
     model = RawWaveformClassifier(small_config)
     interrupt = Interrupt(3)
     with pytest.raises(KeyboardInterrupt):
@@ -55,9 +46,21 @@ def test_interrupted_run_resumes_to_the_requested_epochs(synthetic_records, smal
     saved = keras.saving.load_model(tmp_path / "checkpoint-0-2.keras")
     assert saved.optimizer.iterations.numpy() == interrupt.iterations[2] > 0  # optimizer state kept
 
-    _, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0)
+    best, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0)
     assert [(h["phase"], h["epoch"]) for h in history] == [("mix_training", 1), ("mix_training", 2), ("mix_training", 3), ("finetune", 1), ("finetune", 2)]
     assert json.loads((tmp_path / "state.json").read_text())["done"]
+    assert history[2]["loss"] < history[0]["loss"]
+    for name in ("best.keras", "best_mix_training.weights.h5", "best_finetune.weights.h5", "checkpoint-1-2.keras", "labels.txt", "history.json", "config.json"):
+        assert (tmp_path / name).exists(), name
+    assert len(list(tmp_path.glob("checkpoint-*.keras"))) == 1
+    assert json.loads((tmp_path / "history.json").read_text()) == history
+    assert (tmp_path / "logs" / "finetune").is_dir()  # TensorBoard
+    assert json.loads((tmp_path / "config.json").read_text())["window_samples"] == 16000
+    assert isinstance(best, RawWaveformClassifier)
+    # One scoring path: the best epoch's val mAP is what evaluate gives for best.keras.
+    val = evaluate(tmp_path / "best.keras", synthetic_records, "val", reports=False)
+    assert val["num_clips"] == 60
+    assert val["mAP"] == pytest.approx(best_epoch(history)["val_mAP"], abs=1e-3)
 
 
 def test_nan_loss_stops_with_epoch_and_batch_and_keeps_the_checkpoint(synthetic_records, small_config, tmp_path):
@@ -70,7 +73,7 @@ def test_nan_loss_stops_with_epoch_and_batch_and_keeps_the_checkpoint(synthetic_
                 layer = self.model.get_layer("frontend_stem_conv")
                 layer.kernel.assign(np.full(layer.kernel.shape, np.nan, "float32"))
 
-    with pytest.raises(TrainingError, match=r"NaN in phase mix_training, epoch 2, batch 5; the last good checkpoint .*checkpoint-0-1.keras is intact"):
+    with pytest.raises(RunError, match=r"NaN in phase mix_training, epoch 2, batch 5; the last good checkpoint .*checkpoint-0-1.keras is intact"):
         fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0, callbacks=[PoisonWeights()])
     kept = keras.saving.load_model(tmp_path / "checkpoint-0-1.keras")
     assert np.all(np.isfinite(kept.get_layer("frontend_stem_conv").kernel.numpy()))
@@ -79,37 +82,50 @@ def test_nan_loss_stops_with_epoch_and_batch_and_keeps_the_checkpoint(synthetic_
 def test_mismatched_classes_and_settings_are_refused(synthetic_records, small_config, tmp_path):
     with pytest.raises(TrainingError, match="the model has 3 classes but .* has 5"):
         fit_mix_then_finetune(RawWaveformClassifier(small_config.replace(num_classes=3)), synthetic_records, tmp_path, SCHEDULE)
-    short = Schedule(epochs=1, finetune_epochs=0, batch_size=8, clip_seconds=1.0, steps_per_epoch=30)
+    short = SCHEDULE.replace(epochs=1, finetune_epochs=0)
     fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, short, verbose=0)
     with pytest.raises(TrainingError, match="holds a run with other settings"):
         fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0)
 
 
-def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
+def test_settings_that_cannot_train_are_refused_before_anything_is_written(synthetic_records, small_config, tmp_path):
+    too_big = SCHEDULE.replace(data=DATA.replace(batch_size=1000), steps_per_epoch=None)
+    with pytest.raises(TrainingError, match="has 480 clips, fewer than one batch of 1000: no training step would run"):
+        fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path / "big", too_big)
+    with pytest.raises(TrainingError, match="shorter than the model's minimum input of 16000 samples"):
+        fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path / "short",
+                              SCHEDULE.replace(data=DATA.replace(clip_seconds=0.5)))
+    with pytest.raises(TrainingError, match="balanced sampling is endless"):
+        SCHEDULE.replace(data=DATA.replace(balanced=True), steps_per_epoch=None)
+    assert not (tmp_path / "big").exists() and not (tmp_path / "short").exists()
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(synthetic_records, tmp_path):
     (tmp_path / "labels.txt").write_text("a\nb\n")
-    (tmp_path / "dataset_info.json").write_text('{"sample_rate": 16000}')
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_rawaudio.train", f"--data_dir={tmp_path}", f"--model_dir={tmp_path / 'run'}", "--epochs=1"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )
+    (tmp_path / "dataset_info.json").write_text('{"record_format": 2, "sample_rate": 16000, "splits": {"train": {"clips": 64}}}')
+    result = run_module("train", f"--data_dir={tmp_path}", f"--model_dir={tmp_path / 'run'}", "--epochs=1")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("train: error: ")
-    assert "has no TFRecords of split 'val'" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"train: error: {tmp_path} has no TFRecords of split 'val' (val-*.tfrecord)"
+    assert not (tmp_path / "run").exists()
+    flag = run_module("train", f"--data_dir={synthetic_records}", f"--model_dir={tmp_path / 'run'}", "--epochs=-1")
+    assert flag.returncode == 2
+    assert flag.stderr.strip().splitlines()[-1] == "train: error: flag --epochs=-1: -1 is not a non-negative integer"
 
 
 MIRRORED = """
+import sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-import sys
-sys.path.insert(0, "tests")
-from conftest import *  # noqa
 from keras_rawaudio import RawWaveformClassifier
+from keras_rawaudio.config import preset_config
+from keras_rawaudio.data import DataOptions
 from keras_rawaudio.train import Schedule, fit_mix_then_finetune
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
-    model = RawWaveformClassifier(small_config.__wrapped__())
-_, history = fit_mix_then_finetune(model, sys.argv[1], sys.argv[2], Schedule(epochs=1, finetune_epochs=1, batch_size=8, clip_seconds=1.0, steps_per_epoch=30), strategy, verbose=0)
+    model = RawWaveformClassifier(preset_config("tiny", num_classes=5))
+schedule = Schedule(DataOptions(batch_size=8, mix="mix_training", seed=0), epochs=1, finetune_epochs=1, steps_per_epoch=20)
+_, history = fit_mix_then_finetune(model, sys.argv[1], sys.argv[2], schedule, strategy, verbose=0)
 print("replicas", strategy.num_replicas_in_sync, "epochs", len(history))
 """
 

@@ -1,15 +1,27 @@
 import json
-import sys
 
 import keras
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_script
+from conftest import run_module
 from keras_rawaudio.edge import EdgeClassifier
+from keras_rawaudio.errors import InputError
+from keras_rawaudio.evaluate import evaluate
+from keras_rawaudio.export import ExportError, activation_range, export, fixed_window_model
+from keras_rawaudio.train import best_epoch
 
-sys.path.insert(0, str(ROOT / "export"))
-from export_tflite import ExportError, activation_range, export, fixed_window_model  # noqa: E402
+
+def test_one_val_map_in_history_evaluate_and_export_report(exported, trained_run, synthetic_records):
+    _, report, _ = exported
+    history = json.loads((trained_run / "history.json").read_text())
+    evaluated = evaluate(trained_run / "best.keras", synthetic_records, "val", reports=False)["mAP"]
+    keras_map = report["keras"]["val_mAP"]
+    assert keras_map == pytest.approx(best_epoch(history)["val_mAP"], abs=1e-3)
+    assert keras_map == pytest.approx(evaluated, abs=1e-3)
+    assert report["files"]["float32"]["val_mAP"] == pytest.approx(keras_map, abs=1e-3)
+    assert report["window_samples"] == 16000  # the run's training window
+    assert report["scoring"] == {"window": 16000, "hop": 8000, "combine": "max"}
 
 
 def test_every_mode_converts_runs_and_matches_keras(exported, trained_run):
@@ -39,8 +51,8 @@ def test_int8_is_full_integer_and_keeps_map_within_001_of_keras(exported):
 def test_int8_that_fails_its_check_is_named_and_not_written(trained_run, synthetic_records, tmp_path):
     # Ranges cut at each activation's median clip most of the signal: the file must be refused.
     with pytest.raises(ExportError, match=r"^int8: the exported file fails its checks: validation mAP") as failure:
-        export(trained_run / "best.keras", synthetic_records, tmp_path, ["int8"], 1.0,
-               calibration_windows=16, latency_runs=1, calibration_percentile=50.0)
+        export(trained_run / "best.keras", synthetic_records, tmp_path, ["int8"],
+               calibration_windows_count=16, latency_runs=1, calibration_percentile=50.0)
     assert "most of it in class '" in str(failure.value)  # names the class that lost the most AP
     assert not list(tmp_path.glob("*.tflite")) and not list(tmp_path.glob(".*.tmp"))
     assert "int8" not in json.loads((tmp_path / "export_report.json").read_text())["files"]
@@ -74,15 +86,19 @@ def test_report_lists_builtin_ops_and_fixed_tensors(exported):
 
 def test_bad_inputs_are_one_line_errors(trained_run, synthetic_records, tmp_path):
     keras.Sequential([keras.Input((16000,)), keras.layers.Dense(5)]).save(tmp_path / "plain.keras")
-    with pytest.raises(ExportError, match="is a Sequential, not a keras_rawaudio classifier"):
-        export(tmp_path / "plain.keras", synthetic_records, tmp_path / "out", ["float32"], 1.0)
+    with pytest.raises(InputError, match="is a Sequential, not a keras_rawaudio classifier"):
+        export(tmp_path / "plain.keras", synthetic_records, tmp_path / "out", ["float32"])
     (tmp_path / "data").mkdir()
     for name in ("labels.txt", "dataset_info.json"):
         (tmp_path / "data" / name).write_text((synthetic_records / name).read_text())
-    with pytest.raises(ExportError, match="no TFRecords of split 'train'"):
-        export(trained_run / "best.keras", tmp_path / "data", tmp_path / "out", ["float32"], 1.0)
-    result = run_script("export/export_tflite.py", f"--model={tmp_path / 'plain.keras'}", f"--data_dir={synthetic_records}",
+    with pytest.raises(InputError, match="no TFRecords of split 'train'"):
+        export(trained_run / "best.keras", tmp_path / "data", tmp_path / "out", ["float32"])
+    with pytest.raises(InputError, match="unknown modes \\['int4'\\]"):
+        export(trained_run / "best.keras", synthetic_records, tmp_path / "out", ["int4"])
+    with pytest.raises(InputError, match="shorter than the model's minimum of 16000"):
+        export(trained_run / "best.keras", synthetic_records, tmp_path / "out", ["float32"], window_seconds=0.5)
+    result = run_module("export", f"--model={tmp_path / 'plain.keras'}", f"--data_dir={synthetic_records}",
                         f"--output_dir={tmp_path / 'out'}", "--quantize=float32")
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1].startswith("export_tflite: error: --model")
-    assert not list((tmp_path / "out").glob("*.tflite"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"export: error: --model {tmp_path / 'plain.keras'} is a Sequential")
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,138 @@
+"""Edge runner: classifies audio files, or a live stream, with an exported .tflite model.
+
+  python -m keras_rawaudio.classify --model=OUT/model_int8.tflite --labels=OUT/labels.txt a.wav b.flac
+  arecord -f S16_LE -r 16000 -c 1 -t raw | python -m keras_rawaudio.classify --model=... --labels=... --stream=stdin
+
+Imports only NumPy, soundfile, soxr, absl-py and ai-edge-litert — no TensorFlow — so it runs
+on a Raspberry Pi after `pip install -r export/requirements-edge.txt`. Any sample rate and
+channel count in. Windows of the model's input length every --hop_seconds (half a window by
+default) are scored and combined per file (max by default): the scoring of
+`keras_rawaudio.scoring`, the same as evaluation and the export report.
+"""
+
+import json
+import pathlib
+import sys
+
+import numpy as np
+
+from keras_rawaudio import cli
+from keras_rawaudio.audio_io import AudioError, load_audio, resample
+from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
+from keras_rawaudio.scoring import COMBINE, Windowing, sliding_windows
+
+
+def top(scores, labels, k):
+    order = np.argsort(-scores)[:k]
+    return [{"label": labels[i], "score": round(float(scores[i]), 4)} for i in order]
+
+
+def classify_file(path, model: EdgeClassifier, labels, windowing: Windowing, sample_rate=16000, top_k=5) -> dict:
+    """One file → {'file', 'top', 'windows'}; raises AudioError for unusable audio."""
+    waveform, _ = load_audio(path, sample_rate)
+    hop = windowing.hop_samples
+    scores = model.predict(sliding_windows(waveform, windowing.window, hop))
+    windows = [{"start_seconds": round(i * hop / sample_rate, 3), "top": top(s, labels, top_k)} for i, s in enumerate(scores)]
+    clip = COMBINE[windowing.combine](scores, axis=0)
+    return {"file": str(path), "top": top(clip, labels, top_k), "windows": windows}
+
+
+def show(result, as_json, with_windows):
+    if as_json:
+        print(json.dumps(result), flush=True)
+        return
+    line = ", ".join(f"{t['label']} {t['score']:.3f}" for t in result["top"])
+    print(f"{result['file']}: {line}  ({len(result['windows'])} windows)", flush=True)
+    if with_windows:
+        for w in result["windows"]:
+            print(f"  {w['start_seconds']:8.2f} s  " + ", ".join(f"{t['label']} {t['score']:.3f}" for t in w["top"]))
+
+
+def pcm_chunks(source, rate, samples):
+    """Yields float32 mono chunks of `samples` from stdin (raw s16le) or a microphone."""
+    if source == "mic":
+        try:
+            import sounddevice
+        except ImportError:
+            raise EdgeModelError("--stream=mic needs `pip install sounddevice`") from None
+        with sounddevice.RawInputStream(samplerate=rate, channels=1, dtype="int16", blocksize=samples) as mic:
+            while True:
+                data, _ = mic.read(samples)
+                yield np.frombuffer(data, np.int16).astype(np.float32) / 32768.0
+    while data := sys.stdin.buffer.read(2 * samples):
+        yield np.frombuffer(data[: len(data) // 2 * 2], np.int16).astype(np.float32) / 32768.0
+
+
+def stream(model: EdgeClassifier, labels, windowing: Windowing, source, stream_rate, sample_rate, top_k, as_json):
+    """Classifies a live stream: one result per hop once a window has been heard."""
+    hop = windowing.hop_samples
+    buffer = np.zeros(0, np.float32)
+    heard = 0.0
+    for chunk in pcm_chunks(source, stream_rate, round(hop * stream_rate / sample_rate)):
+        buffer = np.concatenate([buffer, resample(chunk, stream_rate, sample_rate)])
+        while len(buffer) >= model.window_samples:
+            scores = model.predict(buffer[None, : model.window_samples])[0]
+            result = {"file": "<stream>", "start_seconds": round(heard, 3), "top": top(scores, labels, top_k), "windows": []}
+            show(result, as_json, False)
+            buffer, heard = buffer[hop:], heard + hop / sample_rate
+
+
+def read_label_file(path, num_classes) -> list[str]:
+    """The lines of a labels.txt, checked to name one class per model output."""
+    try:
+        labels = [line.strip() for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as error:
+        raise EdgeModelError(f"--labels {path} cannot be read ({type(error).__name__})") from None
+    if len(labels) != num_classes:
+        raise EdgeModelError(f"--labels {path} has {len(labels)} labels but the model outputs {num_classes} classes")
+    return labels
+
+
+def define_flags():
+    from absl import flags
+
+    flags.DEFINE_string("model", None, "Exported .tflite file.", required=True)
+    flags.DEFINE_string("labels", None, "labels.txt written by the export.", required=True)
+    flags.DEFINE_integer("top_k", 5, "Classes shown per file and window.", lower_bound=1)
+    flags.DEFINE_float("hop_seconds", None, "Hop between windows (default: half a window).", lower_bound=0.001)
+    flags.DEFINE_enum("combine", "max", sorted(COMBINE), "How window scores combine into a file's score.")
+    flags.DEFINE_integer("sample_rate", 16000, "The model's sample rate.", lower_bound=1000)
+    flags.DEFINE_bool("json", False, "One JSON object per file on stdout.")
+    flags.DEFINE_bool("windows", False, "Also print each window's top-k (text mode).")
+    flags.DEFINE_enum("stream", None, ["stdin", "mic"], "Classify raw s16le mono PCM from stdin, or a microphone.")
+    flags.DEFINE_integer("stream_rate", 16000, "Sample rate of the stream.", lower_bound=1000)
+    flags.DEFINE_integer("threads", None, "Interpreter threads.", lower_bound=1)
+
+
+@cli.positional
+def main(argv) -> int:
+    """Classifies the files named after the flags (or the stream); 1 if any file failed."""
+    from absl import flags
+
+    FLAGS = flags.FLAGS
+    files = argv[1:]
+    if not files and not FLAGS.stream:
+        raise EdgeModelError("give audio files or --stream")
+    model = EdgeClassifier(FLAGS.model, num_threads=FLAGS.threads)
+    labels = read_label_file(FLAGS.labels, model.num_classes)
+    hop = None if FLAGS.hop_seconds is None else max(1, round(FLAGS.hop_seconds * FLAGS.sample_rate))
+    windowing = Windowing(model.window_samples, hop, FLAGS.combine)
+    if FLAGS.stream:
+        stream(model, labels, windowing, FLAGS.stream, FLAGS.stream_rate, FLAGS.sample_rate, FLAGS.top_k, FLAGS.json)
+        return 0
+    failed = 0
+    for path in files:
+        try:
+            show(classify_file(path, model, labels, windowing, FLAGS.sample_rate, FLAGS.top_k), FLAGS.json, FLAGS.windows)
+        except AudioError as error:
+            failed += 1
+            print(f"classify: {path}: {error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def entry():
+    cli.run(main, define_flags)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,85 @@
+"""The one command-line convention of every entry point (absl flags; no TensorFlow).
+
+Each CLI module has `define_flags()` and `main(argv) -> int`, and runs through `run`:
+
+  * `--help` prints the module's usage and flags and exits 0;
+  * a flag error (unknown, malformed, missing, out of range) prints one line, exit status 2;
+  * `main` raising `InputError` prints one line, exit status 2; `RunError`, exit status 1;
+  * otherwise the exit status is what `main` returns (0: success).
+"""
+
+import sys
+
+from absl import app, flags
+
+from keras_rawaudio.errors import InputError, RunError
+
+HELP_FLAGS = ("--help", "-help", "-h", "--helpshort", "-?", "--helpfull")
+
+
+def program_name(main, argv0) -> str:
+    """`train` for keras_rawaudio.train.main, also when run as `python -m`; else argv[0]'s name."""
+    module = main.__module__
+    if module == "__main__":
+        module = getattr(sys.modules["__main__"].__spec__, "name", None) or argv0
+    return module.rsplit(".", 1)[-1].removesuffix(".py").rsplit("/", 1)[-1]
+
+
+def _own_modules() -> list[str]:
+    """The modules whose flags the entry point defined (absl's and TensorFlow's left out)."""
+    return [m for m in flags.FLAGS.flags_by_module_dict() if "keras_rawaudio" in m or m == sys.argv[0]]
+
+
+def flag_values() -> dict:
+    """{name: value} of the entry point's own flags."""
+    by_module = flags.FLAGS.flags_by_module_dict()
+    return {f.name: f.value for m in _own_modules() for f in by_module[m]}
+
+
+def usage(main) -> str:
+    """The module docstring, then the help of every flag it defined."""
+    doc = (sys.modules[main.__module__].__doc__ or "").strip()
+    return "\n\n".join([doc, *(flags.FLAGS.module_help(m) for m in _own_modules())]) + "\n"
+
+
+def run(main, define_flags, argv=None):
+    """Defines the flags, parses `argv` (default sys.argv) and exits with `main`'s status."""
+    define_flags()
+    argv = list(sys.argv if argv is None else argv)
+    name = program_name(main, argv[0])
+
+    def parse(arguments):
+        if any(a.split("=")[0] in HELP_FLAGS for a in arguments[1:]):
+            print(usage(main))
+            sys.exit(0)
+        try:
+            return flags.FLAGS(arguments)
+        except flags.Error as error:
+            print(f"{name}: error: {str(error).splitlines()[0]}", file=sys.stderr)
+            sys.exit(2)
+
+    def checked_main(arguments):
+        if len(arguments) > 1 and not getattr(main, "takes_positional", False):
+            print(f"{name}: error: unexpected arguments: {' '.join(arguments[1:])}", file=sys.stderr)
+            sys.exit(2)
+        sys.exit(call(main, arguments, name))
+
+    app.run(checked_main, argv=argv, flags_parser=parse)
+
+
+def call(main, argv, name) -> int:
+    """`main(argv)`'s status, with InputError → 2 and RunError → 1, each as one line."""
+    try:
+        return main(argv) or 0
+    except InputError as error:
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return 2
+    except RunError as error:
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def positional(main):
+    """Marks a `main` that takes positional arguments (files) after the flags."""
+    main.takes_positional = True
+    return main

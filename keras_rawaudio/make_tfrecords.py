@@ -1,0 +1,121 @@
+"""Turns an audio dataset into sharded TFRecords for keras_rawaudio.data.load_dataset.
+
+  python -m keras_rawaudio.make_tfrecords --layout=folders --input_dir=DIR --output_dir=OUT
+  python -m keras_rawaudio.make_tfrecords --layout=esc50 --meta=ESC-50/meta/esc50.csv \\
+      --input_dir=ESC-50/audio --output_dir=OUT --val_folds=4 --test_folds=5
+
+Run again to resume an interrupted run; --overwrite redoes everything. See README "Data".
+"""
+
+from keras_rawaudio import cli, layouts
+from keras_rawaudio.errors import InputError, RunError
+
+LAYOUTS = ("folders", "esc50", "audioset", "csv")
+
+
+def define_flags():
+    from absl import flags
+
+    flags.DEFINE_enum("layout", None, list(LAYOUTS), "Dataset layout.", required=True)
+    flags.DEFINE_string("input_dir", None, "Audio root directory.", required=True)
+    flags.DEFINE_string("output_dir", None, "Where the TFRecords, labels.txt and dataset_info.json go.", required=True)
+    flags.DEFINE_string("meta", None, "esc50: ESC-50/UrbanSound8K/filename,label,fold CSV; csv: path,labels[,split] CSV.")
+    flags.DEFINE_string("labels", None, "Optional labels.txt fixing the vocabulary (folders, esc50, csv).")
+    flags.DEFINE_float("val_fraction", 0.1, "folders/csv: fraction of each class for validation.", lower_bound=0,
+                       upper_bound=0.99)
+    flags.DEFINE_float("test_fraction", 0.1, "folders/csv: fraction of each class for test.", lower_bound=0,
+                       upper_bound=0.99)
+    flags.DEFINE_string("val_folds", "4", "esc50: comma-separated validation folds.")
+    flags.DEFINE_string("test_folds", "5", "esc50: comma-separated test folds.")
+    for split in layouts.SPLITS:
+        flags.DEFINE_string(f"{split}_csv", None, f"audioset: segments CSV of the {split} split.")
+    flags.DEFINE_string("class_labels", None, "audioset: class_labels_indices.csv.")
+    flags.DEFINE_integer("sample_rate", 16000, "Output sample rate in Hz.", lower_bound=1000)
+    flags.DEFINE_float("clip_seconds", 10.0, "Longest stored clip; longer recordings are cut.", lower_bound=0.1)
+    flags.DEFINE_enum("long_clips", "split", ["split", "crop"], "Longer recordings: consecutive windows, or the first only.")
+    flags.DEFINE_integer("files_per_shard", 256, "Source files per TFRecord shard.", lower_bound=1)
+    flags.DEFINE_integer("workers", 0, "Decoding processes (0: all cores).", lower_bound=0)
+    flags.DEFINE_integer("seed", 0, "Seed of the split and of the shard order.")
+    flags.DEFINE_bool("overwrite", False, "Redo every shard instead of resuming.")
+
+
+def _require(FLAGS, *names):
+    for name in names:
+        if not FLAGS[name].value:
+            raise InputError(f"--layout={FLAGS.layout} needs --{name}")
+
+
+def read_vocabulary(path) -> list[str] | None:
+    """The class names of a --labels file, one per line (None without one)."""
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as file:
+            return [line.strip() for line in file if line.strip()]
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"--labels {path} cannot be read ({type(error).__name__})") from None
+
+
+def list_dataset(FLAGS) -> layouts.Listing:
+    """The `Listing` of the layout the flags name."""
+    vocabulary = read_vocabulary(FLAGS.labels)
+    if FLAGS.val_fraction + FLAGS.test_fraction >= 1:
+        raise InputError("--val_fraction + --test_fraction must be below 1")
+    fractions = {"val_fraction": FLAGS.val_fraction, "test_fraction": FLAGS.test_fraction, "seed": FLAGS.seed}
+    if FLAGS.layout == "folders":
+        return layouts.list_folders(FLAGS.input_dir, vocabulary=vocabulary, **fractions)
+    if FLAGS.layout == "esc50":
+        _require(FLAGS, "meta")
+        return layouts.list_esc50(FLAGS.input_dir, FLAGS.meta, FLAGS.val_folds, FLAGS.test_folds, vocabulary)
+    if FLAGS.layout == "csv":
+        _require(FLAGS, "meta")
+        return layouts.list_csv(FLAGS.input_dir, FLAGS.meta, vocabulary=vocabulary, **fractions)
+    _require(FLAGS, "class_labels")
+    csvs = {s: FLAGS[f"{s}_csv"].value for s in layouts.SPLITS if FLAGS[f"{s}_csv"].value}
+    if not csvs:
+        raise InputError("--layout=audioset needs at least one of --train_csv, --val_csv, --test_csv")
+    return layouts.list_audioset(FLAGS.input_dir, csvs, FLAGS.class_labels)
+
+
+def summary(info: dict, output_dir) -> str:
+    parts = [f"{split} {s['clips']} clips" for split, s in info["splits"].items() if s["clips"]]
+    line = f"wrote {', '.join(parts)} ({info['total_seconds'] / 3600:.2f} h) to {output_dir}"
+    if info["skipped"]:
+        line += f"; skipped {len(info['skipped'])} files (reasons in dataset_info.json)"
+    return line
+
+
+def make_tfrecords(listing: layouts.Listing, output_dir, options, workers=0, overwrite=False, description=None) -> dict:
+    """Writes `listing` (see `tfrecord_writer.write_tfrecords`); raises InputError if no clip was usable."""
+    from keras_rawaudio.tfrecord_writer import write_tfrecords  # TensorFlow, main process only
+
+    try:
+        info = write_tfrecords(listing, output_dir, options, workers, overwrite, description)
+    except OSError as error:
+        raise RunError(f"cannot write {output_dir}: {error.strerror or error}") from None
+    if not any(s["clips"] for s in info["splits"].values()):
+        reasons = sorted({s["reason"] for s in info["skipped"]})[:3]
+        raise InputError(f"no usable clip ({'; '.join(reasons) or 'no audio files found'})")
+    return info
+
+
+def main(argv) -> int:
+    from absl import flags
+
+    from keras_rawaudio.tfrecord_writer import WriteOptions
+
+    FLAGS = flags.FLAGS
+    options = WriteOptions(FLAGS.sample_rate, FLAGS.clip_seconds, FLAGS.long_clips, FLAGS.files_per_shard, FLAGS.seed)
+    listing = list_dataset(FLAGS)
+    description = {"layout": FLAGS.layout, "flags": cli.flag_values()}
+    info = make_tfrecords(listing, FLAGS.output_dir, options, FLAGS.workers, FLAGS.overwrite, description)
+    print(summary(info, FLAGS.output_dir))
+    return 0
+
+
+def entry():
+    cli.run(main, define_flags)
+
+
+if __name__ == "__main__":
+    entry()

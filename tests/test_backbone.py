@@ -1,0 +1,33 @@
+import keras
+import numpy as np
+
+from keras_rawaudio import backbone
+from keras_rawaudio.config import Stage, preset_config
+
+
+def test_stages_stride_and_widen_as_their_table_says():
+    config = preset_config("tiny", num_classes=4)
+    waveform = keras.Input((16000,))
+    frames = backbone.waveform_frontend(waveform, config)
+    assert tuple(frames.shape) == (None, 16000 // config.hop_samples, config.frequency_bands)
+    image = backbone.to_image(frames)
+    assert tuple(image.shape) == (None, 16, 100, 1)  # (C, T, 1): channels become the height
+    outputs = backbone.resnet(image, config)
+    assert [tuple(o.shape[1:]) for o in outputs] == [(8, 50, 8), (4, 25, 16), (2, 13, 16)]
+    blocks = backbone.residual_stage(keras.Input((64, 8)), Stage(12, 3, 2, blocks=3), "s", 0.9)
+    assert tuple(blocks.shape) == (None, 32, 12)
+
+
+def test_to_image_is_a_transpose():
+    frames = np.arange(2 * 3 * 4, dtype="float32").reshape(2, 3, 4)  # (batch, T, C)
+    image = keras.Model(inp := keras.Input((3, 4)), backbone.to_image(inp))(frames)
+    np.testing.assert_array_equal(image[..., 0], frames.transpose(0, 2, 1))
+
+
+def test_the_clip_probability_is_the_mean_of_the_heads():
+    config = preset_config("tiny", num_classes=3, num_heads=3)
+    maps = [keras.Input((4, 10, 8)), keras.Input((2, 5, 16)), keras.Input((1, 3, 16))]
+    clipwise = backbone.multi_level_prediction(maps, config)
+    model = keras.Model(maps, clipwise)
+    assert len([layer for layer in model.layers if layer.name.endswith("_attention")]) == 3
+    assert tuple(clipwise.shape) == (None, 3)

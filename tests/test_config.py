@@ -1,0 +1,29 @@
+import pytest
+
+from keras_rawaudio.config import PRESETS, ModelConfig, Stage, preset_config
+
+
+def test_presets_are_configs_that_round_trip_through_json():
+    for name in PRESETS:
+        config = preset_config(name, num_classes=7)
+        assert ModelConfig.from_dict(config.to_dict()) == config
+        assert ModelConfig.from_dict(__import__("json").loads(config.to_json())) == config  # lists back to tuples
+
+
+def test_derived_sizes():
+    config = preset_config("edge", num_classes=2)
+    assert config.hop_samples == 4 * 2 * 4 * 5 == 160  # 10 ms at 16 kHz
+    assert config.frequency_bands == 64
+    assert config.replace(frontend_stages=(Stage(8, 3, 2, 2),)).hop_samples == 8
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"num_classes": 0}, "num_classes must be >= 1"),
+    ({"num_heads": 5}, r"num_heads must be in \[1, 4\]"),
+    ({"input_samples": 8000}, "input_samples=8000 is shorter than min_samples=16000"),
+])
+def test_impossible_configs_are_refused(changes, message):
+    with pytest.raises(ValueError, match=message):
+        preset_config("edge", **{"num_classes": 3, **changes})
+    with pytest.raises(ValueError, match="unknown ModelConfig fields: \\['depth'\\]"):
+        ModelConfig.from_dict({"num_classes": 2, "depth": 3})

@@ -1,0 +1,88 @@
+"""make_tfrecords end to end: every format, the thin script, kill -9 and resume, one-line errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from conftest import ROOT, read_records, run_module, shard_bytes, write_tone
+from keras_rawaudio.audio_io import load_audio, to_pcm16
+
+
+def test_folders_cli_decodes_every_format_and_reports_bad_files(class_folders, tmp_path):
+    out = tmp_path / "records"
+    result = subprocess.run([  # the thin script of the checkout
+        sys.executable, "data_prep/make_tfrecords.py", "--layout=folders", f"--input_dir={class_folders}",
+        f"--output_dir={out}", "--val_fraction=0.25", "--test_fraction=0.25",
+        "--clip_seconds=1.0", "--workers=2",
+    ], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "skipped 2 files" in result.stdout.splitlines()[-1]
+    assert (out / "labels.txt").read_text() == "beep\nbuzz\nhum\n"
+    info = json.loads((out / "dataset_info.json").read_text())
+    assert info["layout"] == "folders" and info["sample_rate"] == 16000
+    assert sorted(s["reason"].split(" (")[0] for s in info["skipped"]) == ["unreadable audio", "unreadable audio"]
+    assert sum(s["files"] for s in info["splits"].values()) == 12
+
+    records = read_records(out, 3)
+    # 2.5 s at 44.1 kHz with 1 s windows: windows at 0 s and 1 s, the 0.5 s remainder dropped;
+    # 1.2 s: one window of 1 s, the 0.2 s remainder dropped.
+    assert {"beep/sub/d#0", "beep/sub/d#1", "beep/a"} <= set(records)
+    assert "beep/sub/d#2" not in records
+    assert records["beep/sub/d#1"][3:] == ("beep/sub/d", 16000) and records["beep/a"][3:] == ("beep/a", 0)
+    assert sum(info["splits"][s]["clips"] for s in info["splits"]) == len(records) == 15
+    waveform, multi_hot = records["beep/sub/d#1"][:2]
+    expected = to_pcm16(load_audio(class_folders / "beep/sub/d.wav")[0][16000:32000]) / 32768.0
+    np.testing.assert_array_equal(waveform, expected)  # exact int16 round trip
+    np.testing.assert_array_equal(multi_hot, [1, 0, 0])
+    resampled = load_audio(class_folders / "buzz/b.flac")[0]
+    np.testing.assert_allclose(records["buzz/b"][0], resampled, atol=1 / 32767)
+    assert len(records["buzz/b"][0]) == 8000  # shorter clips are stored as they are
+
+
+def test_killed_run_resumes_to_the_uninterrupted_output(tmp_path):
+    for n in range(24):  # long 44.1 kHz stereo files, so that resampling takes a while
+        write_tone(tmp_path / "audio" / f"class{n % 2}" / f"{n}.wav", 300 + 20 * n, 10.0, 44100, channels=2)
+    args = [
+        "--layout=folders", f"--input_dir={tmp_path / 'audio'}", "--val_fraction=0", "--test_fraction=0",
+        "--clip_seconds=10", "--files_per_shard=1", "--workers=1",
+    ]
+    reference = tmp_path / "reference"
+    assert run_module("make_tfrecords", *args, f"--output_dir={reference}").returncode == 0
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keras_rawaudio.make_tfrecords", *args, f"--output_dir={killed}"], cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while len(list(killed.glob("*.tfrecord"))) < 2 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.001)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = len(list(killed.glob("*.tfrecord")))
+    assert 2 <= finished < 24, "the run should have been killed part way"
+
+    resumed = run_module("make_tfrecords", *args, f"--output_dir={killed}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert shard_bytes(killed) == shard_bytes(reference)
+    assert json.loads((killed / "dataset_info.json").read_text())["splits"] == json.loads(
+        (reference / "dataset_info.json").read_text()
+    )["splits"]
+
+
+def test_cli_errors_name_the_problem(tmp_path):
+    (tmp_path / "empty_class").mkdir()
+    (tmp_path / "empty_class" / "x.wav").write_bytes(b"")
+    nothing = run_module("make_tfrecords", "--layout=folders", f"--input_dir={tmp_path}", f"--output_dir={tmp_path / 'o'}", "--workers=1")
+    assert nothing.returncode == 2
+    assert nothing.stderr.strip().splitlines()[-1].startswith("make_tfrecords: error: no usable clip (unreadable audio")
+    flag = run_module("make_tfrecords", "--layout=esc50", f"--input_dir={tmp_path}", f"--output_dir={tmp_path / 'o'}")
+    assert flag.returncode == 2
+    assert flag.stderr.strip().splitlines()[-1] == "make_tfrecords: error: --layout=esc50 needs --meta"
+    layout = run_module("make_tfrecords", "--layout=zip", f"--input_dir={tmp_path}", f"--output_dir={tmp_path / 'o'}")
+    assert layout.returncode == 2 and layout.stderr.strip().splitlines()[-1].startswith("make_tfrecords: error: flag --layout=zip")
