@@ -1,27 +1,47 @@
-"""The paper's comparison of training strategies, on any dataset.
+"""The paper's comparison of training strategies, on any dataset, over seeds and folds.
 
-  python -m keras_rawaudio.ablate --data_dir=DATA --out=DIR --epochs=30 --finetune_epochs=10
+  python -m keras_rawaudio.ablate --data_dir=DATA --out=DIR [--seeds=0,1,2]
+  python -m keras_rawaudio.ablate --meta=META.csv --input_dir=AUDIO --folds=1,2,3,4,5 --out=DIR \
+      [--seeds=0] [--train_fractions=0.25,0.5,1]
 
-Trains, with the same seed, data options and number of epochs in total:
-  raw + none, raw + mixup (no fine-tuning, as mixup is used), raw + mix_training + fine-tune,
-  logmel + mix_training + fine-tune;
-evaluates each best model on the test split and writes DIR/ablation.md and DIR/ablation.json.
-Finished runs are kept: run it again to resume or to rebuild the table.
+Trains each strategy with the same schedule, data options and number of epochs in total:
+
+  raw_none             raw model, no mixing (epochs + finetune_epochs epochs)
+  raw_mixup            raw model, mixup (epochs + finetune_epochs epochs, no fine-tuning)
+  raw_mix_training     raw model, mix-training then unmixed fine-tuning (the paper)
+  logmel_mix_training  log-mel model, mix-training then fine-tuning
+  classical            log-mel statistics + logistic regression (`keras_rawaudio.baseline`)
+
+and scores each on the test split the one way `keras_rawaudio.scoring` defines. With a TFRecord
+directory (--data_dir) only the seed varies. With an ESC-50-style dataset (--meta: filename,
+label, fold) every fold of --folds is the test split in turn, the next one validation, and
+the others train: k-fold cross-validation. --train_fractions keeps that fraction of each
+class's training recordings (the same subset for every seed and strategy): the data-scarcity
+curve. Writes DIR/ablation.json (each run name → {"mAP": mean test mAP, "mAP_sd", "values":
+one per fold and seed, ...} at the largest fraction, and "scarcity" with every fraction),
+DIR/ablation.md and, with several fractions, DIR/scarcity.png. Finished runs are kept: run it
+again to resume or to rebuild the tables.
 """
 
+import dataclasses
 import json
 import pathlib
+import random
 
-from keras_rawaudio import cli
+import numpy as np
+
+from keras_rawaudio import cli, layouts
 from keras_rawaudio.config import PRESETS
-from keras_rawaudio.evaluate import evaluate
+from keras_rawaudio.errors import InputError
 from keras_rawaudio.files import write_atomic
-from keras_rawaudio.profiling import model_summary
-from keras_rawaudio.train import Schedule, define_schedule_flags, schedule_from_flags, train
+from keras_rawaudio.train import Schedule, define_schedule_flags, schedule_from_flags
+
+RUNS = ("raw_none", "raw_mixup", "raw_mix_training", "logmel_mix_training", "classical")
+METRICS = ("mAP", "AUC", "d_prime", "accuracy")
 
 
 def runs(schedule: Schedule) -> dict:
-    """{name: (model, schedule)}: each run trains schedule.epochs + finetune_epochs epochs in all."""
+    """{name: (model, schedule)} of the deep runs: each trains epochs + finetune_epochs epochs."""
     total = schedule.epochs + schedule.finetune_epochs
     alone = lambda mix: schedule.replace(data=schedule.data.replace(mix=mix), epochs=total, finetune_epochs=0)  # noqa: E731
     mixed = schedule.replace(data=schedule.data.replace(mix="mix_training"))
@@ -33,56 +53,213 @@ def runs(schedule: Schedule) -> dict:
     }
 
 
-def ablate(data_dir, out, schedule: Schedule = Schedule(), preset="edge", split="test") -> dict:
-    """Trains and evaluates every run of `runs(schedule)` into `out`; returns {name: results}."""
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """One train/val/test division of the data: its name and its TFRecord directory."""
+
+    name: str
+    records: pathlib.Path
+    train_fraction: float = 1.0
+
+
+def subsample(listing: layouts.Listing, fraction: float) -> layouts.Listing:
+    """`listing` with `fraction` of each class's train items (at least one; the same subset every time)."""
+    if fraction >= 1:
+        return listing
+    by_class = {}
+    for item in listing.items:
+        if item.split == "train":
+            by_class.setdefault(item.labels[0], []).append(item)
+    kept = set()
+    for label, items in sorted(by_class.items()):
+        items = sorted(items, key=lambda i: i.clip_id)
+        random.Random(f"{fraction}/{label}").shuffle(items)
+        kept.update(i.clip_id for i in items[: max(1, round(fraction * len(items)))])
+    items = [i for i in listing.items if i.split != "train" or i.clip_id in kept]
+    return layouts.Listing(listing.vocabulary, items, listing.skipped)
+
+
+def fold_splits(meta, input_dir, folds, fractions, out: pathlib.Path) -> list[Split]:
+    """Cross-validation: each fold of `folds` as test in turn, the next one as validation;
+    records written (or resumed) under out/records/."""
+    from keras_rawaudio.make_tfrecords import make_tfrecords
+    from keras_rawaudio.tfrecord_writer import WriteOptions
+
+    if len(folds) < 3:
+        raise InputError(f"--folds needs at least 3 folds (test, validation, train), got {list(folds)}")
+    splits = []
+    for k, test in enumerate(folds):
+        val = folds[(k + 1) % len(folds)]
+        listing = layouts.list_esc50(input_dir, meta, str(val), str(test))
+        for split, fold in (("test", test), ("val", val)):
+            if not any(i.split == split for i in listing.items):
+                raise InputError(f"--meta {meta} has no usable recording in fold {fold}")
+        for fraction in fractions:
+            name = f"fold{test}-fraction{fraction:g}"
+            records = out / "records" / name
+            print(f"== records {name} (test fold {test}, validation fold {val})", flush=True)
+            make_tfrecords(subsample(listing, fraction), records, WriteOptions(clip_seconds=10.0, files_per_shard=64),
+                           description={"layout": "esc50", "test_fold": test, "val_fold": val})
+            splits.append(Split(name, records, fraction))
+    return splits
+
+
+def train_and_test(name, split: Split, schedule: Schedule, preset, directory: pathlib.Path) -> dict:
+    """Trains (or resumes) one run and returns its test metrics and costs."""
+    from keras_rawaudio.evaluate import evaluate
+    from keras_rawaudio.profiling import model_summary
+    from keras_rawaudio.train import best_epoch, train
+
+    model, plan = runs(schedule)[name]
+    best, history, seconds = train(split.records, directory, model, preset, plan, verbose=0)
+    timing = directory / "wall_seconds.json"  # a resumed run keeps the time of its first finish
+    if not timing.exists():
+        write_atomic(timing, json.dumps(seconds))
+    metrics = evaluate(directory / "best.keras", split.records, "test", reports=False)
+    return {**metrics, **model_summary(best), "wall_seconds": json.loads(timing.read_text()),
+            "best_val_mAP": best_epoch(history)["val_mAP"]}
+
+
+def classical_test(split: Split, seed) -> dict:
+    """Fits the classical baseline on the split's train and val recordings; its test metrics."""
+    from keras_rawaudio.baseline import ClassicalBaseline
+    from keras_rawaudio.data import load_recordings
+    from keras_rawaudio.metrics import clip_metrics
+
+    train, val, test = (load_recordings(split.records, s) for s in ("train", "val", "test"))
+    baseline = ClassicalBaseline(seed=seed).fit(train, val)
+    return {**clip_metrics(test.labels, baseline.predict(test.waveforms)), "C": baseline.c,
+            "best_val_mAP": baseline.val_map[baseline.c]}
+
+
+def summarise(values: list[dict]) -> dict:
+    """Mean and standard deviation (over folds and seeds) of each metric, with the values."""
+    summary = {"n": len(values), "values": values}
+    for key in METRICS:
+        column = np.array([v[key] for v in values], np.float64)
+        summary[key] = float(column.mean())
+        summary[f"{key}_sd"] = float(column.std(ddof=1)) if len(column) > 1 else 0.0
+    return summary
+
+
+def ablate(splits: list[Split], out, schedule: Schedule = Schedule(), preset="edge", seeds=(0,), names=RUNS) -> dict:
+    """Every run of `names` on every split and seed; writes and returns the ablation dict."""
     out = pathlib.Path(out)
-    results = {}
-    for name, (model, plan) in runs(schedule).items():
-        run = out / name
-        print(f"== {name}", flush=True)
-        best, history, seconds = train(data_dir, run, model, preset, plan, verbose=2)
-        timing = run / "wall_seconds.json"  # a resumed run keeps the time of its first finish
-        if not timing.exists():
-            write_atomic(timing, json.dumps(seconds))
-        metrics = evaluate(run / "best.keras", data_dir, split, reports=False)
-        results[name] = {**metrics, **model_summary(best), "wall_seconds": json.loads(timing.read_text()),
-                         "best_val_mAP": max(h.get("val_mAP", float("nan")) for h in history)}
-    write_atomic(out / "ablation.json", json.dumps(results, indent=2))
-    write_atomic(out / "ablation.md", table(results, data_dir, split, schedule, preset))
-    return results
+    unknown = sorted(set(names) - set(RUNS))
+    if unknown or not names:
+        raise InputError(f"--runs: unknown runs {unknown or 'none given'}; choose from {', '.join(RUNS)}")
+    results = {}  # (fraction, name) → [metrics per split and seed]
+    for split in splits:
+        for seed in seeds:
+            seeded = schedule.replace(data=schedule.data.replace(seed=seed))
+            for name in names:
+                print(f"== {split.name} seed {seed}: {name}", flush=True)
+                if name == "classical":
+                    metrics = classical_test(split, seed)
+                else:
+                    metrics = train_and_test(name, split, seeded, preset, out / split.name / f"seed{seed}" / name)
+                print(f"   test mAP {metrics['mAP']:.4f}", flush=True)
+                results.setdefault((split.train_fraction, name), []).append(
+                    {"split": split.name, "seed": seed, **{k: v for k, v in metrics.items() if not isinstance(v, list)}})
+    fractions = sorted({f for f, _ in results})
+    scarcity = {f"{f:g}": {name: summarise(results[f, name]) for name in names} for f in fractions}
+    ablation = {**scarcity[f"{fractions[-1]:g}"], "scarcity": scarcity}
+    write_atomic(out / "ablation.json", json.dumps(ablation, indent=2))
+    write_atomic(out / "ablation.md", table(ablation, splits, schedule, preset, seeds))
+    if len(fractions) > 1:
+        plot_scarcity(scarcity, out / "scarcity.png")
+    return ablation
 
 
-def table(results, data_dir, split, schedule: Schedule, preset) -> str:
+def table(ablation, splits, schedule: Schedule, preset, seeds) -> str:
+    fractions = list(ablation["scarcity"])
     lines = [
-        f"Ablation on {data_dir}, {split} split; preset {preset}; {schedule.epochs} + {schedule.finetune_epochs} epochs "
-        "per run (mix-training runs: the second part is unmixed fine-tuning).",
+        f"Ablation on {len({s.name.split('-')[0] for s in splits})} split(s) × seeds {list(seeds)}; preset {preset}; "
+        f"{schedule.epochs} + {schedule.finetune_epochs} epochs per deep run (mix-training runs: the second part is "
+        f"unmixed fine-tuning); test metrics, mean ± sd over splits and seeds; train fraction {fractions[-1]}.",
         "",
-        "| run | test mAP | AUC | d′ | accuracy | best val mAP | params | MMAC/s | wall s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | test mAP | AUC | d′ | accuracy | n | best val mAP |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, r in results.items():
-        lines.append(
-            f"| {name} | {r['mAP']:.4f} | {r['AUC']:.4f} | {r['d_prime']:.3f} | {r['accuracy']:.4f} | "
-            f"{r['best_val_mAP']:.4f} | {r['parameters']:,} | {r['macs_per_second'] / 1e6:.1f} | {r['wall_seconds']:.0f} |"
-        )
+    for name, r in ((n, r) for n, r in ablation.items() if n != "scarcity"):
+        cells = " | ".join(f"{r[k]:.4f} ± {r[f'{k}_sd']:.4f}" for k in METRICS)
+        best_val = np.mean([v["best_val_mAP"] for v in r["values"]])
+        lines.append(f"| {name} | {cells} | {r['n']} | {best_val:.4f} |")
+    if len(fractions) > 1:
+        lines += ["", "Test mAP by fraction of the training recordings kept (data scarcity):", "",
+                  "| run | " + " | ".join(fractions) + " |", "|---|" + "---:|" * len(fractions)]
+        for name in ablation["scarcity"][fractions[0]]:
+            cells = " | ".join(f"{ablation['scarcity'][f][name]['mAP']:.4f} ± {ablation['scarcity'][f][name]['mAP_sd']:.4f}"
+                               for f in fractions)
+            lines.append(f"| {name} | {cells} |")
     return "\n".join(lines) + "\n"
+
+
+def plot_scarcity(scarcity: dict, path):
+    """Test mAP (mean ± sd) against the fraction of training data, one line per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fractions = [float(f) for f in scarcity]
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for name in scarcity[next(iter(scarcity))]:
+        means = np.array([scarcity[f][name]["mAP"] for f in scarcity])
+        sds = np.array([scarcity[f][name]["mAP_sd"] for f in scarcity])
+        axis.errorbar(fractions, means, yerr=sds, marker="o", capsize=3, label=name)
+    axis.set_xlabel("fraction of the training recordings")
+    axis.set_ylabel("test mAP")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
 
 
 def define_flags():
     from absl import flags
 
-    flags.DEFINE_string("data_dir", None, "TFRecord directory from make_tfrecords.", required=True)
-    flags.DEFINE_string("out", None, "Output directory (one run directory per strategy).", required=True)
+    flags.DEFINE_string("data_dir", None, "TFRecord directory from make_tfrecords (a fixed split).")
+    flags.DEFINE_string("meta", None, "Or an ESC-50-style meta CSV (filename,label,fold) for cross-validation.")
+    flags.DEFINE_string("input_dir", None, "With --meta: the audio root directory.")
+    flags.DEFINE_list("folds", ["1", "2", "3", "4", "5"], "With --meta: the folds, each the test split in turn.")
+    flags.DEFINE_list("train_fractions", ["1"], "With --meta: fractions of each class's training recordings kept.")
+    flags.DEFINE_list("seeds", ["0"], "Seeds; every run is trained once per seed and split.")
+    flags.DEFINE_list("runs", list(RUNS), "Runs to compare.")
+    flags.DEFINE_string("out", None, "Output directory (run directories, records, tables).", required=True)
     flags.DEFINE_enum("preset", "edge", list(PRESETS), "Model size (see keras_rawaudio.config.PRESETS).")
     define_schedule_flags(mix=False)  # each run sets its own
+
+
+def numbers(flag, values, kind):
+    """The comma-separated `values` of --flag as `kind`s, or an InputError naming the flag."""
+    try:
+        return tuple(kind(v) for v in values)
+    except ValueError:
+        raise InputError(f"--{flag} must be comma-separated {kind.__name__}s, got {','.join(values)!r}") from None
+
+
+def splits_from_flags(FLAGS, out: pathlib.Path) -> list[Split]:
+    if bool(FLAGS.data_dir) == bool(FLAGS.meta):
+        raise InputError("give either --data_dir (a fixed split) or --meta and --input_dir (cross-validation)")
+    if FLAGS.data_dir:
+        return [Split("split", pathlib.Path(FLAGS.data_dir))]
+    if not FLAGS.input_dir:
+        raise InputError("--meta needs --input_dir")
+    fractions = numbers("train_fractions", FLAGS.train_fractions, float)
+    if not all(0 < f <= 1 for f in fractions):
+        raise InputError(f"--train_fractions must be in (0, 1], got {list(fractions)}")
+    return fold_splits(FLAGS.meta, FLAGS.input_dir, numbers("folds", FLAGS.folds, int), sorted(fractions), out)
 
 
 def main(argv) -> int:
     from absl import flags
 
     FLAGS = flags.FLAGS
-    ablate(FLAGS.data_dir, FLAGS.out, schedule_from_flags(FLAGS), FLAGS.preset)
-    print((pathlib.Path(FLAGS.out) / "ablation.md").read_text())
+    out = pathlib.Path(FLAGS.out)
+    seeds = numbers("seeds", FLAGS.seeds, int)
+    ablate(splits_from_flags(FLAGS, out), out, schedule_from_flags(FLAGS), FLAGS.preset, seeds, tuple(FLAGS.runs))
+    print((out / "ablation.md").read_text())
     return 0
 
 

@@ -1,7 +1,12 @@
 import json
 
-from keras_rawaudio.ablate import ablate, runs
+import pytest
+
+from conftest import write_tone
+from keras_rawaudio import layouts
+from keras_rawaudio.ablate import RUNS, Split, ablate, fold_splits, runs, subsample
 from keras_rawaudio.data import DataOptions
+from keras_rawaudio.errors import InputError
 from keras_rawaudio.train import Schedule
 
 SCHEDULE = Schedule(DataOptions(batch_size=16, cache=True, seed=0), epochs=1, finetune_epochs=0, steps_per_epoch=2)
@@ -18,14 +23,42 @@ def test_every_run_has_the_same_budget_and_data():
     assert {p.data.replace(mix="none") for _, p in plans.values()} == {SCHEDULE.data.replace(mix="none")}
 
 
-def test_ablation_trains_evaluates_and_resumes(synthetic_records, tmp_path):
-    results = ablate(synthetic_records, tmp_path, SCHEDULE, preset="tiny")
+def test_ablation_over_seeds_trains_evaluates_summarises_and_resumes(synthetic_records, tmp_path):
+    split, names = Split("split", synthetic_records), ("logmel_mix_training", "classical")
+    ablation = ablate([split], tmp_path, SCHEDULE, "tiny", seeds=(0, 1), names=names)
     saved = json.loads((tmp_path / "ablation.json").read_text())
-    assert list(saved) == ["raw_none", "raw_mixup", "raw_mix_training", "logmel_mix_training"]
-    for name, result in saved.items():
-        assert result["num_clips"] == 60 and result["mAP"] == results[name]["mAP"]
-        assert len(json.loads((tmp_path / name / "history.json").read_text())) == 1
+    assert list(saved) == [*names, "scarcity"] and saved == json.loads(json.dumps(ablation))
+    for name in names:
+        values = [v["mAP"] for v in saved[name]["values"]]
+        assert [v["seed"] for v in saved[name]["values"]] == [0, 1] and saved[name]["n"] == 2
+        assert saved[name]["mAP"] == pytest.approx(sum(values) / 2)
+        assert saved[name]["mAP_sd"] == pytest.approx(abs(values[0] - values[1]) / 2 ** 0.5)
+        assert all(v["num_clips"] == 60 for v in saved[name]["values"])
+    assert saved["classical"]["mAP"] > 0.5  # generated events are easy for log-mel statistics
+    assert len(json.loads((tmp_path / "split" / "seed1" / "logmel_mix_training" / "history.json").read_text())) == 1
     table = (tmp_path / "ablation.md").read_text().splitlines()
-    assert table[2].startswith("| run | test mAP |") and len(table) == 8
-    again = ablate(synthetic_records, tmp_path, SCHEDULE, preset="tiny")  # finished runs are kept, not retrained
-    assert {n: r["wall_seconds"] for n, r in again.items()} == {n: r["wall_seconds"] for n, r in saved.items()}
+    assert table[2].startswith("| run | test mAP |") and len(table) == 4 + len(names)
+    again = ablate([split], tmp_path, SCHEDULE, "tiny", seeds=(0, 1), names=names[:1])  # kept, not retrained
+    assert again[names[0]]["values"] == saved[names[0]]["values"]
+    with pytest.raises(InputError, match="unknown runs \\['raw_cutmix'\\]"):
+        ablate([split], tmp_path, SCHEDULE, "tiny", names=("raw_cutmix",))
+
+
+def test_cross_validation_folds_and_fractions(tmp_path):
+    rows = ["filename,label,fold"]
+    for fold in range(1, 5):
+        for label, frequency in (("low", 300), ("high", 3000)):
+            for n in range(3):
+                write_tone(tmp_path / "audio" / f"{label}{fold}{n}.wav", frequency * (1 + 0.05 * n))
+                rows.append(f"{label}{fold}{n}.wav,{label},{fold}")
+    (tmp_path / "meta.csv").write_text("\n".join(rows) + "\n")
+    splits = fold_splits(tmp_path / "meta.csv", tmp_path / "audio", (1, 2, 3, 4), (0.34, 1.0), tmp_path / "out")
+    assert [s.name for s in splits][:3] == ["fold1-fraction0.34", "fold1-fraction1", "fold2-fraction0.34"]
+    info = json.loads((splits[0].records / "dataset_info.json").read_text())
+    assert (info["test_fold"], info["val_fold"]) == (1, 2)
+    assert {k: v["clips"] for k, v in info["splits"].items()} == {"train": 4, "val": 6, "test": 6}  # 2 of 6 per class
+    assert json.loads((splits[1].records / "dataset_info.json").read_text())["splits"]["train"]["clips"] == 12
+    with pytest.raises(InputError, match="needs at least 3 folds"):
+        fold_splits(tmp_path / "meta.csv", tmp_path / "audio", (1, 2), (1.0,), tmp_path / "out")
+    listing = layouts.list_esc50(tmp_path / "audio", tmp_path / "meta.csv", "2", "1")
+    assert subsample(listing, 0.5).items == subsample(listing, 0.5).items  # the same subset every time
