@@ -4,7 +4,7 @@ import pytest
 
 from conftest import write_tone
 from keras_rawaudio import layouts
-from keras_rawaudio.ablate import RUNS, Split, ablate, fold_splits, runs, subsample
+from keras_rawaudio.ablate import Split, ablate, fold_splits, runs, subsample
 from keras_rawaudio.data import DataOptions
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.train import Schedule
