@@ -34,10 +34,11 @@ from keras_rawaudio import cli, layouts
 from keras_rawaudio.config import PRESETS
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.files import write_atomic
-from keras_rawaudio.train import Schedule, define_schedule_flags, schedule_from_flags
+from keras_rawaudio.train import Schedule, define_training_flags, model_overrides_from_flags, schedule_from_flags
 
 RUNS = ("raw_none", "raw_mixup", "raw_mix_training", "logmel_mix_training", "classical")
-METRICS = ("mAP", "AUC", "d_prime", "accuracy")
+LEVELS_DB = (-12.0, 6.0)  # test audio scaled by these gains: how much the mAP moves
+METRICS = ("mAP", "AUC", "d_prime", "accuracy", "level_change")
 
 
 def runs(schedule: Schedule) -> dict:
@@ -104,20 +105,28 @@ def fold_splits(meta, input_dir, folds, fractions, out: pathlib.Path) -> list[Sp
     return splits
 
 
-def train_and_test(name, split: Split, schedule: Schedule, preset, directory: pathlib.Path) -> dict:
-    """Trains (or resumes) one run and returns its test metrics and costs."""
+def level_changes(metrics: dict, map_at) -> dict:
+    """The test mAP at each gain of LEVELS_DB (`map_at(gain_db)`), and the largest change."""
+    levels = {f"mAP_{gain:+g}dB": map_at(gain) for gain in LEVELS_DB}
+    return {**levels, "level_change": max(abs(v - metrics["mAP"]) for v in levels.values())}
+
+
+def train_and_test(name, split: Split, schedule: Schedule, preset, directory: pathlib.Path, model_overrides=None) -> dict:
+    """Trains (or resumes) one run and returns its test metrics (also of louder and quieter
+    test audio) and costs."""
     from keras_rawaudio.evaluate import evaluate
     from keras_rawaudio.profiling import model_summary
     from keras_rawaudio.train import best_epoch, train
 
     model, plan = runs(schedule)[name]
-    best, history, seconds = train(split.records, directory, model, preset, plan, verbose=0)
+    best, history, seconds = train(split.records, directory, model, preset, plan, verbose=0, model_overrides=model_overrides)
     timing = directory / "wall_seconds.json"  # a resumed run keeps the time of its first finish
     if not timing.exists():
         write_atomic(timing, json.dumps(seconds))
-    metrics = evaluate(directory / "best.keras", split.records, "test", reports=False)
-    return {**metrics, **model_summary(best), "wall_seconds": json.loads(timing.read_text()),
-            "best_val_mAP": best_epoch(history)["val_mAP"]}
+    test = lambda gain: evaluate(directory / "best.keras", split.records, "test", reports=False, gain_db=gain)  # noqa: E731
+    metrics = test(0.0)
+    return {**metrics, **level_changes(metrics, lambda gain: test(gain)["mAP"]), **model_summary(best),
+            "wall_seconds": json.loads(timing.read_text()), "best_val_mAP": best_epoch(history)["val_mAP"]}
 
 
 def classical_test(split: Split, seed) -> dict:
@@ -128,8 +137,10 @@ def classical_test(split: Split, seed) -> dict:
 
     train, val, test = (load_recordings(split.records, s) for s in ("train", "val", "test"))
     baseline = ClassicalBaseline(seed=seed).fit(train, val)
-    return {**clip_metrics(test.labels, baseline.predict(test.waveforms)), "C": baseline.c,
-            "best_val_mAP": baseline.val_map[baseline.c]}
+    scaled = lambda gain: [np.clip(w * 10 ** (gain / 20), -1, 1) for w in test.waveforms]  # noqa: E731
+    metrics = clip_metrics(test.labels, baseline.predict(test.waveforms))
+    return {**metrics, **level_changes(metrics, lambda gain: clip_metrics(test.labels, baseline.predict(scaled(gain)))["mAP"]),
+            "C": baseline.c, "best_val_mAP": baseline.val_map[baseline.c]}
 
 
 def summarise(values: list[dict]) -> dict:
@@ -142,7 +153,8 @@ def summarise(values: list[dict]) -> dict:
     return summary
 
 
-def ablate(splits: list[Split], out, schedule: Schedule = Schedule(), preset="edge", seeds=(0,), names=RUNS) -> dict:
+def ablate(splits: list[Split], out, schedule: Schedule = Schedule(), preset="edge", seeds=(0,), names=RUNS,
+           model_overrides=None) -> dict:
     """Every run of `names` on every split and seed; writes and returns the ablation dict."""
     out = pathlib.Path(out)
     unknown = sorted(set(names) - set(RUNS))
@@ -157,7 +169,8 @@ def ablate(splits: list[Split], out, schedule: Schedule = Schedule(), preset="ed
                 if name == "classical":
                     metrics = classical_test(split, seed)
                 else:
-                    metrics = train_and_test(name, split, seeded, preset, out / split.name / f"seed{seed}" / name)
+                    metrics = train_and_test(name, split, seeded, preset, out / split.name / f"seed{seed}" / name,
+                                             model_overrides)
                 print(f"   test mAP {metrics['mAP']:.4f}", flush=True)
                 results.setdefault((split.train_fraction, name), []).append(
                     {"split": split.name, "seed": seed, **{k: v for k, v in metrics.items() if not isinstance(v, list)}})
@@ -178,8 +191,8 @@ def table(ablation, splits, schedule: Schedule, preset, seeds) -> str:
         f"{schedule.epochs} + {schedule.finetune_epochs} epochs per deep run (mix-training runs: the second part is "
         f"unmixed fine-tuning); test metrics, mean ± sd over splits and seeds; train fraction {fractions[-1]}.",
         "",
-        "| run | test mAP | AUC | d′ | accuracy | n | best val mAP |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| run | test mAP | AUC | d′ | accuracy | mAP change at −12/+6 dB | n | best val mAP |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in ((n, r) for n, r in ablation.items() if n != "scarcity"):
         cells = " | ".join(f"{r[k]:.4f} ± {r[f'{k}_sd']:.4f}" for k in METRICS)
@@ -228,7 +241,7 @@ def define_flags():
     flags.DEFINE_list("runs", list(RUNS), "Runs to compare.")
     flags.DEFINE_string("out", None, "Output directory (run directories, records, tables).", required=True)
     flags.DEFINE_enum("preset", "edge", list(PRESETS), "Model size (see keras_rawaudio.config.PRESETS).")
-    define_schedule_flags(mix=False)  # each run sets its own
+    define_training_flags(mix=False)  # each run sets its own
 
 
 def numbers(flag, values, kind):
@@ -258,7 +271,8 @@ def main(argv) -> int:
     FLAGS = flags.FLAGS
     out = pathlib.Path(FLAGS.out)
     seeds = numbers("seeds", FLAGS.seeds, int)
-    ablate(splits_from_flags(FLAGS, out), out, schedule_from_flags(FLAGS), FLAGS.preset, seeds, tuple(FLAGS.runs))
+    ablate(splits_from_flags(FLAGS, out), out, schedule_from_flags(FLAGS), FLAGS.preset, seeds, tuple(FLAGS.runs),
+           model_overrides_from_flags(FLAGS))
     print((out / "ablation.md").read_text())
     return 0
 

@@ -38,6 +38,7 @@ class ModelConfig:
     Heads: attention pooling on the outputs of the last `num_heads` stages, each with an
     optional hidden layer of `head_units` (0 = none); attention logits clipped to
     +/- `attention_clip`; `dropout` before each head.
+    Input: `level_normalization` scales each window to a fixed RMS first (`LevelNormalization`).
     """
 
     num_classes: int
@@ -69,6 +70,7 @@ class ModelConfig:
     attention_clip: float = 10.0
     dropout: float = 0.1
     batch_norm_momentum: float = 0.9  # PyTorch's default (0.1 there); adapts within few steps
+    level_normalization: bool = False
 
     def __post_init__(self):
         if self.stem_filters < 16 and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":

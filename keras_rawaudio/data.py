@@ -25,6 +25,8 @@ from keras_rawaudio.errors import InputError
 from keras_rawaudio.records import RECORD_FORMAT, Recordings, parse, read_recordings
 
 MIX_MODES = ("none", "mix_training", "mixup")
+CROPS = ("random", "energy")
+ENERGY_FRACTION = 0.5  # an 'energy' crop holds at least this share of the loudest window's energy
 AUTOTUNE = tf.data.AUTOTUNE
 _EPSILON = 1e-3  # α is kept in [ε, 1 − ε] so that both clips are heard
 
@@ -48,6 +50,10 @@ class DataOptions:
             mix_training, Beta(0.2, 0.2) for mixup.
         balanced: class-balanced sampling (training; the dataset is then endless).
         cache: keep decoded clips in memory after the first pass (small datasets).
+        crop: how a training window is cut from a longer clip: 'random' (anywhere), or 'energy'
+            (anywhere its energy is at least half the clip's loudest window's, so that a short
+            event in a long clip is heard rather than the silence around it).
+        gain_db: training clips are scaled by a random gain, uniform in ±gain_db dB (0: off).
         shuffle_buffer: clips in the shuffle buffer.
         seed: makes shuffling, crops and mixing deterministic.
     """
@@ -59,6 +65,8 @@ class DataOptions:
     mix_concentration: float | None = None
     balanced: bool = False
     cache: bool = False
+    crop: str = "random"
+    gain_db: float = 0.0
     shuffle_buffer: int = 2048
     seed: int | None = None
 
@@ -71,6 +79,10 @@ class DataOptions:
             raise InputError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.clip_seconds is not None and self.clip_seconds <= 0:
             raise InputError(f"clip_seconds must be positive, got {self.clip_seconds}")
+        if self.crop not in CROPS:
+            raise InputError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
+        if self.gain_db < 0:
+            raise InputError(f"gain_db must be >= 0, got {self.gain_db}")
         if self.mix_concentration is not None and self.mix_concentration <= 0:
             raise InputError(f"mix_concentration must be positive, got {self.mix_concentration}")
 
@@ -157,11 +169,22 @@ def mix_batch(waveforms, labels, seed, mode="mix_training", probability=1.0, con
     return x, y, alpha
 
 
-def fit_length(waveform, samples, seed=None):
+def energetic_offset(waveform, samples, seed):
+    """A random start of a `samples` window of a longer waveform among those whose energy is at
+    least ENERGY_FRACTION of the loudest window's."""
+    power = tf.cast(tf.square(waveform), tf.float64)
+    cumulative = tf.concat([[0.0], tf.cumsum(power)], axis=0)
+    energy = cumulative[samples:] - cumulative[:-samples]  # of the window starting at each offset
+    logits = tf.where(energy >= ENERGY_FRACTION * tf.reduce_max(energy), 0.0, -1e9)
+    return tf.cast(tf.random.stateless_categorical(logits[None], 1, seed)[0, 0], tf.int32)
+
+
+def fit_length(waveform, samples, seed=None, crop="random"):
     """Crops or zero-pads a (n,) waveform to `samples`.
 
-    With a seed (training): a random window of a longer clip, a shorter clip at a random
-    offset. Without: the first window, zero-padded at the end.
+    With a seed (training): a window of a longer clip (anywhere, or with crop='energy' where
+    it holds the clip's energy), a shorter clip at a random offset. Without: the first
+    window, zero-padded at the end.
     """
     n = tf.shape(waveform)[0]
     if seed is None:
@@ -169,6 +192,8 @@ def fit_length(waveform, samples, seed=None):
     else:
         span = tf.abs(n - samples) + 1
         offset = tf.random.stateless_uniform([], seed, 0, span, dtype=tf.int32)
+        if crop == "energy":
+            offset = tf.cond(n > samples, lambda: energetic_offset(waveform, samples, seed), lambda: offset)
     crop_start = tf.where(n > samples, offset, 0)
     pad_start = tf.where(n < samples, offset, 0)
     cropped = waveform[crop_start : crop_start + samples]
@@ -211,12 +236,23 @@ def read_examples(files, num_classes, options: DataOptions, training, repeat):
     return examples.repeat() if repeat else examples
 
 
-def fix_lengths(examples, samples, training, seed):
-    """Stage 2: every waveform cropped/padded to `samples` (random crops when training)."""
+def random_gain(waveform, gain_db, seed):
+    """`waveform` scaled by a gain drawn uniformly in ±gain_db dB."""
+    decibels = tf.random.stateless_uniform([], seed, -gain_db, gain_db)
+    return waveform * tf.pow(10.0, decibels / 20.0)
+
+
+def fix_lengths(examples, samples, training, seed, crop="random", gain_db=0.0):
+    """Stage 2: every waveform cropped/padded to `samples` (random crops and gains when training)."""
     if training:
-        crop_seeds = tf.data.Dataset.random(seed=seed).batch(2)
-        crop = lambda e, s: {**e, "waveform": fit_length(e["waveform"], samples, tf.cast(s, tf.int32))}  # noqa: E731
-        return tf.data.Dataset.zip(examples, crop_seeds).map(crop, num_parallel_calls=AUTOTUNE)
+        clip_seeds = tf.data.Dataset.random(seed=seed).batch(2)
+
+        def crop(example, clip_seed):
+            crop_seed, gain_seed = tf.unstack(tf.random.split(tf.cast(clip_seed, tf.int32), 2))
+            waveform = fit_length(example["waveform"], samples, crop_seed, crop)
+            return {**example, "waveform": random_gain(waveform, gain_db, gain_seed) if gain_db else waveform}
+
+        return tf.data.Dataset.zip(examples, clip_seeds).map(crop, num_parallel_calls=AUTOTUNE)
     return examples.map(lambda e: {**e, "waveform": fit_length(e["waveform"], samples)}, num_parallel_calls=AUTOTUNE)
 
 
@@ -263,7 +299,7 @@ def load_dataset(data_dir, split, options: DataOptions | None = None, training=N
     examples = read_examples(files, num_classes, options, training, repeat)
     samples = None if options.clip_seconds is None else round(options.clip_seconds * info["sample_rate"])
     if samples is not None:
-        examples = fix_lengths(examples, samples, training, options.seed)
+        examples = fix_lengths(examples, samples, training, options.seed, options.crop, options.gain_db)
     dataset = mix_batches(batch_examples(examples, options.batch_size, samples is not None, training), options)
     clips = info["splits"].get(split, {}).get("clips")
     if clips and not (repeat or (training and options.balanced)):  # a known length: Keras shows it, stops exactly

@@ -60,10 +60,16 @@ def model_windowing(model, model_path, data_dir, window_seconds=None, hop_second
     return Windowing(window, hop, combine)
 
 
-def score_split(predict, data_dir, split, windowing: Windowing):
-    """(y_true (N, K), scores (N, K)) of every recording of a split under `predict`."""
+def score_split(predict, data_dir, split, windowing: Windowing, gain_db=0.0):
+    """(y_true (N, K), scores (N, K)) of every recording of a split under `predict`.
+
+    gain_db: every recording scaled by this gain first, clipped to [-1, 1] as a recorder would.
+    """
     recordings = load_recordings(data_dir, split)
-    return recordings.labels, score_recordings(predict, recordings.waveforms, windowing)
+    waveforms = recordings.waveforms
+    if gain_db:
+        waveforms = [np.clip(w * 10 ** (gain_db / 20), -1.0, 1.0) for w in waveforms]
+    return recordings.labels, score_recordings(predict, waveforms, windowing)
 
 
 def keras_predict(model):
@@ -113,15 +119,18 @@ def write_reports(prefix: pathlib.Path, labels, y_true, scores):
     return written
 
 
-def evaluate(model_path, data_dir, split="test", window_seconds=None, hop_seconds=None, combine="max", reports=True):
+def evaluate(model_path, data_dir, split="test", window_seconds=None, hop_seconds=None, combine="max", reports=True,
+             gain_db=0.0):
     """Loads, scores and reports; returns the metrics dict (with the report paths if `reports`).
+
+    gain_db: scales every recording first (a level-robustness check; see `score_split`).
 
     Example: `evaluate("runs/esc50/best.keras", "data/esc50", "test")["mAP"]`.
     """
     model = load_classifier(model_path)
     labels = check_labels(model, model_path, data_dir)
     windowing = model_windowing(model, model_path, data_dir, window_seconds, hop_seconds, combine)
-    y_true, scores = score_split(keras_predict(model), data_dir, split, windowing)
+    y_true, scores = score_split(keras_predict(model), data_dir, split, windowing, gain_db)
     result = metrics_lib.clip_metrics(y_true, scores)
     if reports:
         prefix = pathlib.Path(model_path).with_suffix("")
@@ -138,13 +147,15 @@ def define_flags():
     flags.DEFINE_float("window_seconds", None, "Window length (default: the run's training window).", lower_bound=0.01)
     flags.DEFINE_float("hop_seconds", None, "Hop between windows (default: half a window).", lower_bound=0.001)
     flags.DEFINE_enum("combine", "max", list(COMBINE), "How window scores combine per recording.")
+    flags.DEFINE_float("gain_db", 0.0, "Scale every recording by this gain first (a level-robustness check).")
 
 
 def main(argv) -> int:
     from absl import flags
 
     FLAGS = flags.FLAGS
-    result = evaluate(FLAGS.model, FLAGS.data_dir, FLAGS.split, FLAGS.window_seconds, FLAGS.hop_seconds, FLAGS.combine)
+    result = evaluate(FLAGS.model, FLAGS.data_dir, FLAGS.split, FLAGS.window_seconds, FLAGS.hop_seconds, FLAGS.combine,
+                      gain_db=FLAGS.gain_db)
     for path in result.pop("reports"):
         print(f"wrote {path}")
     print(json.dumps(result))

@@ -55,6 +55,26 @@ class AttentionPooling(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="keras_rawaudio")
+class LevelNormalization(keras.layers.Layer):
+    """Scales each waveform to a fixed RMS level, so that a clip's gain does not change the model.
+
+    y = target_rms · x / sqrt(mean(x²) + floor²): windows quieter than `floor` (RMS) are
+    scaled up at most target_rms / floor, so silence stays near silence. TFLite builtin ops.
+    """
+
+    def __init__(self, target_rms=0.1, floor=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.target_rms, self.floor = target_rms, floor
+
+    def call(self, waveform):
+        power = ops.mean(ops.square(waveform), axis=-1, keepdims=True)
+        return waveform * (self.target_rms * ops.rsqrt(power + self.floor**2))
+
+    def get_config(self):
+        return {**super().get_config(), "target_rms": self.target_rms, "floor": self.floor}
+
+
 def hertz_to_mel(hertz):
     """HTK mel scale, as tf.signal uses: 1127·ln(1 + f/700)."""
     return 1127.0 * np.log1p(np.asarray(hertz, np.float64) / 700.0)

@@ -12,6 +12,7 @@ import numpy as np
 from keras_rawaudio import backbone
 from keras_rawaudio.config import ModelConfig, preset_config
 from keras_rawaudio.errors import InputError
+from keras_rawaudio.layers import LevelNormalization
 from keras_rawaudio.validation import check_waveform
 
 
@@ -20,7 +21,8 @@ class AudioClassifier(keras.Model):
 
     def __init__(self, config: ModelConfig, **kwargs):
         waveform = keras.Input((config.input_samples,), name="waveform")
-        image = backbone.to_image(self.frontend(waveform, config))
+        level = LevelNormalization(name="level_normalization")(waveform) if config.level_normalization else waveform
+        image = backbone.to_image(self.frontend(level, config))
         stages = backbone.resnet(image, config)
         clipwise = backbone.multi_level_prediction(stages, config)
         super().__init__(waveform, clipwise, **kwargs)

@@ -26,10 +26,13 @@ import numpy as np
 from keras_rawaudio import cli
 from keras_rawaudio.config import PRESETS
 from keras_rawaudio import metrics as clip_metrics_lib
-from keras_rawaudio.data import MIX_MODES, DataOptions, load_dataset, load_recordings, read_info, read_labels
+from keras_rawaudio.data import CROPS, MIX_MODES, DataOptions, load_dataset, load_recordings, read_info, read_labels
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.files import write_atomic
 from keras_rawaudio.scoring import Windowing, score_recordings
+
+
+LR_SCHEDULES = ("constant", "warmup_cosine")
 
 
 class TrainingError(InputError):
@@ -53,6 +56,8 @@ class Schedule:
             `data.clip_seconds`, the training window that validation, evaluation and export use.
         epochs: phase-1 epochs. finetune_epochs: phase-2 epochs.
         learning_rate: phase-1 rate; finetune_learning_rate: phase 2's (default a tenth).
+        lr_schedule: 'constant', or 'warmup_cosine': phase 1 rises linearly from 0 over
+            `warmup_epochs`, then both phases decay to 0 along a cosine by their last step.
         steps_per_epoch: batches per epoch (default: one pass over the train split).
     """
 
@@ -61,6 +66,8 @@ class Schedule:
     finetune_epochs: int = 10
     learning_rate: float = 1e-3
     finetune_learning_rate: float | None = None
+    lr_schedule: str = "constant"
+    warmup_epochs: int = 3
     steps_per_epoch: int | None = None
 
     def __post_init__(self):
@@ -70,6 +77,8 @@ class Schedule:
             raise TrainingError("balanced sampling is endless: set --steps_per_epoch too")
         if self.epochs < 0 or self.finetune_epochs < 0 or self.epochs + self.finetune_epochs == 0:
             raise TrainingError(f"epochs must be >= 0 and not both 0, got {self.epochs} + {self.finetune_epochs}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise TrainingError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
 
     @property
     def seed(self) -> int:
@@ -82,6 +91,15 @@ class Schedule:
         phases = [Phase(mix if mix != "none" else "train", mix, self.epochs, self.learning_rate),
                   Phase("finetune", "none", self.finetune_epochs, finetune_rate)]
         return [p for p in phases if p.epochs > 0]
+
+    def rate(self, phase: "Phase", index: int, steps_per_epoch: int):
+        """The learning rate of a phase: a number, or a Keras schedule over its steps."""
+        if self.lr_schedule == "constant":
+            return phase.learning_rate
+        warmup = min(self.warmup_epochs, phase.epochs - 1) * steps_per_epoch if index == 0 else 0
+        return keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup else phase.learning_rate, decay_steps=max(1, phase.epochs * steps_per_epoch - warmup),
+            warmup_target=phase.learning_rate if warmup else None, warmup_steps=warmup)
 
     def replace(self, **changes) -> "Schedule":
         return dataclasses.replace(self, **changes)
@@ -223,6 +241,7 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
     if schedule.steps_per_epoch is None and train_clips < schedule.data.batch_size:
         raise TrainingError(f"the train split of {data_dir} has {train_clips} clips, fewer than one batch of "
                             f"{schedule.data.batch_size}: no training step would run")
+    steps_per_epoch = schedule.steps_per_epoch or train_clips // schedule.data.batch_size
     window = round(schedule.data.clip_seconds * info["sample_rate"])
     if window < model.config.min_samples:
         raise TrainingError(f"clip_seconds={schedule.data.clip_seconds} is shorter than the model's minimum input "
@@ -245,7 +264,7 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
             else:
                 if index:
                     model.load_weights(run.phase_best(phases[index - 1].name))
-                model.compile(learning_rate=phase.learning_rate)
+                model.compile(learning_rate=schedule.rate(phase, index, steps_per_epoch))
                 state.update(phase=index, epoch=0, phase_best=float("-inf"))
         nan_guard = StopOnNaN()
         print(f"phase {index + 1}/{len(phases)}: {phase.name} (mix={phase.mix}, lr={phase.learning_rate:g}), "
@@ -285,13 +304,14 @@ def _scope(strategy):
 MODELS = ("raw", "logmel")
 
 
-def build_model(kind: str, preset: str, num_classes: int):
+def build_model(kind: str, preset: str, num_classes: int, **overrides):
+    """A new `kind` ('raw' or 'logmel') model of `preset`, any ModelConfig field overridden."""
     from keras_rawaudio.models import LogMelClassifier, RawWaveformClassifier
 
     classes = dict(zip(MODELS, (RawWaveformClassifier, LogMelClassifier)))
     if kind not in classes:
         raise TrainingError(f"--model must be raw or logmel, got {kind!r}")
-    return classes[kind].from_preset(preset, num_classes=num_classes)
+    return classes[kind].from_preset(preset, num_classes=num_classes, **overrides)
 
 
 def make_strategy(name: str):
@@ -304,13 +324,14 @@ def make_strategy(name: str):
     raise TrainingError(f"--distribute must be none or mirrored, got {name!r}")
 
 
-def train(data_dir, model_dir, model="raw", preset="edge", schedule=Schedule(), distribute="none", verbose="auto"):
+def train(data_dir, model_dir, model="raw", preset="edge", schedule=Schedule(), distribute="none", verbose="auto",
+          model_overrides=None):
     """Builds the model and runs `fit_mix_then_finetune`; returns (best model, history, seconds)."""
     strategy = make_strategy(distribute)
     num_classes = len(read_labels(data_dir))
     keras.utils.set_random_seed(schedule.seed)
     with _scope(strategy):
-        classifier = build_model(model, preset, num_classes)
+        classifier = build_model(model, preset, num_classes, **(model_overrides or {}))
     start = time.perf_counter()
     best, history = fit_mix_then_finetune(classifier, data_dir, model_dir, schedule, strategy, verbose)
     return best, history, time.perf_counter() - start
@@ -322,19 +343,24 @@ def best_epoch(history) -> dict | None:
 
 
 def schedule_from_flags(FLAGS) -> Schedule:
-    """The `Schedule` of the schedule flags (see `define_schedule_flags`)."""
+    """The `Schedule` of the schedule flags (see `define_training_flags`)."""
     data = DataOptions(
         batch_size=FLAGS.batch_size, clip_seconds=FLAGS.clip_seconds,
         mix=FLAGS.mix if "mix" in FLAGS else Schedule().data.mix,
         mix_probability=FLAGS.mix_probability, mix_concentration=FLAGS.mix_concentration,
-        balanced=FLAGS.balanced, cache=FLAGS.cache, seed=FLAGS.seed,
+        balanced=FLAGS.balanced, cache=FLAGS.cache, crop=FLAGS.crop, gain_db=FLAGS.gain_db, seed=FLAGS.seed,
     )
     return Schedule(data=data, epochs=FLAGS.epochs, finetune_epochs=FLAGS.finetune_epochs,
                     learning_rate=FLAGS.learning_rate, finetune_learning_rate=FLAGS.finetune_learning_rate,
-                    steps_per_epoch=FLAGS.steps_per_epoch)
+                    lr_schedule=FLAGS.lr_schedule, warmup_epochs=FLAGS.warmup_epochs, steps_per_epoch=FLAGS.steps_per_epoch)
 
 
-def define_schedule_flags(mix=True):
+def model_overrides_from_flags(FLAGS) -> dict:
+    """The ModelConfig fields that flags change from the preset's."""
+    return {"level_normalization": True} if FLAGS.level_normalization else {}
+
+
+def define_training_flags(mix=True):
     """The flags of a `Schedule`, shared by train and ablate (defaults: `Schedule()`)."""
     from absl import flags
 
@@ -346,6 +372,13 @@ def define_schedule_flags(mix=True):
     flags.DEFINE_integer("batch_size", default.data.batch_size, "Global batch size.", lower_bound=2)
     flags.DEFINE_float("learning_rate", default.learning_rate, "Phase-1 learning rate.", lower_bound=0)
     flags.DEFINE_float("finetune_learning_rate", None, "Phase-2 learning rate (default: learning_rate / 10).", lower_bound=0)
+    flags.DEFINE_enum("lr_schedule", default.lr_schedule, list(LR_SCHEDULES),
+                      "constant, or warmup_cosine: linear warmup (phase 1) then cosine decay to 0 in each phase.")
+    flags.DEFINE_integer("warmup_epochs", default.warmup_epochs, "Warmup epochs of warmup_cosine.", lower_bound=0)
+    flags.DEFINE_enum("crop", default.data.crop, list(CROPS), "Training crops of longer clips: random, or energy "
+                      "(where the clip's energy is).")
+    flags.DEFINE_float("gain_db", default.data.gain_db, "Random gain of each training clip, uniform in ±this many dB.",
+                       lower_bound=0)
     flags.DEFINE_float("clip_seconds", default.data.clip_seconds, "Training window in seconds.", lower_bound=0.1)
     flags.DEFINE_float("mix_probability", default.data.mix_probability, "Fraction of clips mixed in phase 1.",
                        lower_bound=0, upper_bound=1)
@@ -355,6 +388,7 @@ def define_schedule_flags(mix=True):
     flags.DEFINE_bool("cache", False, "Keep decoded clips in memory.")
     flags.DEFINE_integer("steps_per_epoch", None, "Batches per epoch (default: one pass over train).", lower_bound=1)
     flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling, crops and mixing.")
+    flags.DEFINE_bool("level_normalization", False, "Scale each input window to a fixed RMS (ModelConfig field).")
 
 
 def define_flags():
@@ -364,7 +398,7 @@ def define_flags():
     flags.DEFINE_string("model_dir", None, "Run directory (created; an unfinished run is resumed).", required=True)
     flags.DEFINE_enum("model", "raw", list(MODELS), "Front-end: raw waveform or log-mel.")
     flags.DEFINE_enum("preset", "edge", list(PRESETS), "Model size (see keras_rawaudio.config.PRESETS).")
-    define_schedule_flags()
+    define_training_flags()
     flags.DEFINE_enum("distribute", "none", ["none", "mirrored"], "tf.distribute strategy.")
     flags.DEFINE_enum("progress", "bar", ["bar", "epoch", "none"], "Keras progress: a bar, a line per epoch, or none.")
 
@@ -375,7 +409,7 @@ def main(argv) -> int:
     FLAGS = flags.FLAGS
     verbose = {"bar": 1, "epoch": 2, "none": 0}[FLAGS.progress]
     _, history, seconds = train(FLAGS.data_dir, FLAGS.model_dir, FLAGS.model, FLAGS.preset, schedule_from_flags(FLAGS),
-                                FLAGS.distribute, verbose)
+                                FLAGS.distribute, verbose, model_overrides_from_flags(FLAGS))
     best = best_epoch(history)
     if best is None:
         raise RunError(f"no epoch of {FLAGS.model_dir} has a validation mAP")

@@ -34,6 +34,8 @@ def test_ablation_over_seeds_trains_evaluates_summarises_and_resumes(synthetic_r
         assert saved[name]["mAP"] == pytest.approx(sum(values) / 2)
         assert saved[name]["mAP_sd"] == pytest.approx(abs(values[0] - values[1]) / 2 ** 0.5)
         assert all(v["num_clips"] == 60 for v in saved[name]["values"])
+        for v in saved[name]["values"]:  # the mAP of test audio 12 dB quieter and 6 dB louder
+            assert v["level_change"] == max(abs(v["mAP_-12dB"] - v["mAP"]), abs(v["mAP_+6dB"] - v["mAP"]))
     assert saved["classical"]["mAP"] > 0.5  # generated events are easy for log-mel statistics
     assert len(json.loads((tmp_path / "split" / "seed1" / "logmel_mix_training" / "history.json").read_text())) == 1
     table = (tmp_path / "ablation.md").read_text().splitlines()

@@ -117,3 +117,27 @@ def test_unreadable_directories_raise_data_errors(records, tmp_path):
     (tmp_path / "dataset_info.json").write_text(info.replace('"record_format": 2', '"record_format": 1'))
     with pytest.raises(data.DataError, match="older make_tfrecords .* run it again with --overwrite"):
         data.load_dataset(tmp_path, "train")
+
+
+def test_random_gain_scales_each_clip_within_its_range(records):
+    def batches(gain_db):
+        options = data.DataOptions(batch_size=6, clip_seconds=0.5, gain_db=gain_db, seed=3)
+        return np.concatenate([x.numpy() for x, _ in data.load_dataset(records / "train", "train", options)])
+
+    plain, louder = batches(0.0), batches(12.0)
+    ratios = np.array([np.abs(g).max() / np.abs(p).max() for g, p in zip(louder, plain) if np.abs(p).max() > 0])
+    np.testing.assert_allclose(louder, plain * ratios[:, None], rtol=1e-5)  # the same crops, one gain per clip
+    assert ratios.min() >= 10 ** (-12 / 20) - 1e-6 and ratios.max() <= 10 ** (12 / 20) + 1e-6
+    assert ratios.std() > 0.3  # gains differ between clips
+
+
+def test_energy_crops_hold_the_event():
+    waveform = np.zeros(10000, np.float32)
+    waveform[7000:7200] = 1.0  # a short event late in a long, silent clip
+    for seed in range(20):
+        crop = data.fit_length(tf.constant(waveform), 1000, tf.constant([seed, 1]), crop="energy").numpy()
+        assert crop.sum() >= 100  # at least half of the event's energy, wherever the window starts
+    random_crops = [data.fit_length(tf.constant(waveform), 1000, tf.constant([s, 1])).numpy().sum() for s in range(20)]
+    assert sum(c == 0 for c in random_crops) >= 10  # most random windows hear silence
+    short = data.fit_length(tf.constant(waveform[:500]), 1000, tf.constant([0, 1]), crop="energy").numpy()
+    assert len(short) == 1000 and short.sum() == 0  # shorter clips are padded as before

@@ -54,6 +54,8 @@ def test_windows_are_scored_and_combined_per_recording(split_recordings):
         assert score[0] == pytest.approx(np.abs(waveform).max(), abs=1 / 32768)
     _, mean_scores = score_split(loudness, records, "train", Windowing(16000, combine="mean"))
     assert np.all(mean_scores < scores)
+    _, louder = score_split(loudness, records, "train", Windowing(16000), gain_db=6.0)
+    np.testing.assert_allclose(louder, np.minimum(scores * 10 ** (6 / 20), 1.0), rtol=1e-6)  # clipped like a recorder
 
 
 def test_evaluate_cli_prints_metrics_and_writes_reports(trained_run, synthetic_records):

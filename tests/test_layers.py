@@ -45,3 +45,15 @@ def test_log_mel_matches_numpy_reference():
     assert ours.shape == reference.shape == (1 + (16123 - 400) // 160, 64)
     np.testing.assert_allclose(ours, reference, atol=1e-4)
     assert layer.compute_output_shape((None, 16123)) == (None, ours.shape[0], 64)
+
+
+def test_level_normalization_removes_the_gain_and_keeps_silence_quiet():
+    from keras_rawaudio.layers import LevelNormalization
+
+    layer = LevelNormalization(target_rms=0.1, floor=1e-3)
+    x = np.random.default_rng(2).normal(0, 0.05, (2, 16000)).astype("float32")
+    y = layer(x).numpy()
+    np.testing.assert_allclose(np.sqrt((y**2).mean(axis=1)), 0.1, rtol=1e-3)
+    np.testing.assert_allclose(layer(4 * x).numpy(), y, rtol=1e-3)  # +12 dB in, the same out
+    assert np.abs(layer(np.zeros((1, 100), "float32")).numpy()).max() == 0.0
+    assert LevelNormalization.from_config(layer.get_config()).get_config() == layer.get_config()

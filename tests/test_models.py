@@ -87,3 +87,11 @@ def test_fixed_input_length(tiny_config):
     assert model.input_shape == (None, 16000)
     with pytest.raises(ValueError, match="exactly 16000 samples"):
         model.predict(noise(1, 20000), verbose=0)
+
+
+def test_a_level_normalised_model_does_not_hear_the_gain(tiny_config, tmp_path):
+    model = RawWaveformClassifier(tiny_config.replace(level_normalization=True))
+    x = noise(2, 16000) * 0.1
+    np.testing.assert_allclose(model.predict(4 * x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+    model.save(tmp_path / "level.keras")
+    assert keras.saving.load_model(tmp_path / "level.keras").config.level_normalization

@@ -134,3 +134,16 @@ def test_mirrored_strategy_on_two_logical_cpus(synthetic_records, tmp_path):
     result = subprocess.run([sys.executable, "-c", MIRRORED, str(synthetic_records), str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "replicas 2 epochs 2" in result.stdout
+
+
+def test_warmup_cosine_rises_then_decays_to_zero_in_each_phase():
+    schedule = SCHEDULE.replace(epochs=10, finetune_epochs=4, lr_schedule="warmup_cosine", warmup_epochs=2)
+    first, second = schedule.phases()
+    rate = schedule.rate(first, 0, steps_per_epoch=10)
+    assert [float(rate(step)) for step in (0, 10, 20)] == pytest.approx([0.0, 1.5e-3, 3e-3])
+    assert float(rate(60)) == pytest.approx(1.5e-3, rel=1e-3) and float(rate(100)) == pytest.approx(0.0, abs=1e-9)
+    finetune = schedule.rate(second, 1, steps_per_epoch=10)  # no warmup: from its rate down to 0
+    assert [float(finetune(step)) for step in (0, 20, 40)] == pytest.approx([3e-4, 1.5e-4, 0.0], abs=1e-9)
+    assert SCHEDULE.rate(first, 0, 10) == 3e-3  # constant
+    with pytest.raises(TrainingError, match="lr_schedule must be one of constant, warmup_cosine"):
+        SCHEDULE.replace(lr_schedule="step")
