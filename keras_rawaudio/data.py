@@ -247,12 +247,12 @@ def fix_lengths(examples, samples, training, seed, crop="random", gain_db=0.0):
     if training:
         clip_seeds = tf.data.Dataset.random(seed=seed).batch(2)
 
-        def crop(example, clip_seed):
+        def cut(example, clip_seed):
             crop_seed, gain_seed = tf.unstack(tf.random.split(tf.cast(clip_seed, tf.int32), 2))
             waveform = fit_length(example["waveform"], samples, crop_seed, crop)
             return {**example, "waveform": random_gain(waveform, gain_db, gain_seed) if gain_db else waveform}
 
-        return tf.data.Dataset.zip(examples, clip_seeds).map(crop, num_parallel_calls=AUTOTUNE)
+        return tf.data.Dataset.zip(examples, clip_seeds).map(cut, num_parallel_calls=AUTOTUNE)
     return examples.map(lambda e: {**e, "waveform": fit_length(e["waveform"], samples)}, num_parallel_calls=AUTOTUNE)
 
 

@@ -141,3 +141,13 @@ def test_energy_crops_hold_the_event():
     assert sum(c == 0 for c in random_crops) >= 10  # most random windows hear silence
     short = data.fit_length(tf.constant(waveform[:500]), 1000, tf.constant([0, 1]), crop="energy").numpy()
     assert len(short) == 1000 and short.sum() == 0  # shorter clips are padded as before
+
+
+def test_the_pipeline_cuts_the_crops_it_is_asked_for(records):
+    def first_batch(crop):
+        options = data.DataOptions(batch_size=18, clip_seconds=0.5, crop=crop, seed=0)
+        return next(iter(data.load_dataset(records / "train", "train", options)))[0].numpy()
+
+    random_crops, energy_crops = first_batch("random"), first_batch("energy")
+    longer = np.abs(random_crops - energy_crops).max(axis=1) > 0
+    assert 6 <= longer.sum() < 18  # clips longer than 0.5 s are cut elsewhere; shorter ones are padded alike
