@@ -7,7 +7,7 @@ with the learned channels as the height ("frequency") axis and time as the width
 from keras import layers
 
 from keras_rawaudio.config import ModelConfig, Stage
-from keras_rawaudio.layers import AttentionPooling, LogMelSpectrogram
+from keras_rawaudio.layers import AttentionPooling, LogCompression, LogMelSpectrogram
 
 
 def conv_bn(x, filters, kernel, stride, name, momentum, relu=True):
@@ -41,6 +41,8 @@ def waveform_frontend(waveform, config: ModelConfig):
     x = conv_bn(x, config.stem_filters, config.stem_kernel, config.stem_stride, "frontend_stem", momentum)
     for i, stage in enumerate(config.frontend_stages):
         x = residual_stage(x, stage, f"frontend_stage{i + 1}", momentum)
+    if config.frontend_compression == "log":
+        x = LogCompression(name="frontend_compression")(x)
     return x
 
 
@@ -57,9 +59,12 @@ def log_mel_frontend(waveform, config: ModelConfig):
     )(waveform)
 
 
-def to_image(frames):
-    """(batch, T, C) → (batch, C, T, 1): the paper's C×1×T → 1×C×T transpose, kept NHWC."""
+def to_image(frames, config: ModelConfig):
+    """(batch, T, C) → (batch, C, T, 1): the paper's C×1×T → 1×C×T transpose, kept NHWC;
+    each band batch-normalised first if `config.band_normalization`."""
     bands = frames.shape[-1]
+    if config.band_normalization:
+        frames = layers.BatchNormalization(momentum=config.batch_norm_momentum, name="band_normalization")(frames)
     x = layers.Permute((2, 1), name="to_image_transpose")(frames)
     return layers.Reshape((bands, -1, 1), name="to_image")(x)
 

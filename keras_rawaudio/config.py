@@ -9,6 +9,7 @@ import json
 import os
 
 SAMPLE_RATE = 16000
+FRONTEND_COMPRESSIONS = ("none", "log")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +40,10 @@ class ModelConfig:
     optional hidden layer of `head_units` (0 = none); attention logits clipped to
     +/- `attention_clip`; `dropout` before each head.
     Input: `level_normalization` scales each window to a fixed RMS first (`LevelNormalization`).
+    Image (raw model only): `frontend_compression` 'log' compresses the learned filterbank's
+    output as a spectrogram's log does (`LogCompression`), 'none' leaves it linear.
+    `band_normalization` (both models) batch-normalises each band of the image before the
+    ResNet, as PANNs' bn0 does for log-mel bins.
     """
 
     num_classes: int
@@ -70,7 +75,9 @@ class ModelConfig:
     attention_clip: float = 10.0
     dropout: float = 0.1
     batch_norm_momentum: float = 0.9  # PyTorch's default (0.1 there); adapts within few steps
-    level_normalization: bool = False
+    level_normalization: bool = True
+    frontend_compression: str = "log"
+    band_normalization: bool = True
 
     def __post_init__(self):
         if self.stem_filters < 16 and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
@@ -79,6 +86,9 @@ class ModelConfig:
                 "when training a one-channel Conv1D with fewer than 16 filters; use >= 16 or set "
                 "TF_ENABLE_ONEDNN_OPTS=0 before importing TensorFlow"
             )
+        if self.frontend_compression not in FRONTEND_COMPRESSIONS:
+            raise ValueError(f"frontend_compression must be one of {', '.join(FRONTEND_COMPRESSIONS)}, "
+                             f"got {self.frontend_compression!r}")
         if self.num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
         if not 1 <= self.num_heads <= len(self.resnet_stages):

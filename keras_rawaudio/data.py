@@ -50,9 +50,9 @@ class DataOptions:
             mix_training, Beta(0.2, 0.2) for mixup.
         balanced: class-balanced sampling (training; the dataset is then endless).
         cache: keep decoded clips in memory after the first pass (small datasets).
-        crop: how a training window is cut from a longer clip: 'random' (anywhere), or 'energy'
-            (anywhere its energy is at least half the clip's loudest window's, so that a short
-            event in a long clip is heard rather than the silence around it).
+        crop: how a training window is cut from a longer clip: 'energy' (the default: anywhere
+            its energy is at least half the clip's loudest window's, so that a short event in a
+            long clip is heard rather than the silence around it), or 'random' (anywhere).
         gain_db: training clips are scaled by a random gain, uniform in ±gain_db dB (0: off).
         shuffle_buffer: clips in the shuffle buffer.
         seed: makes shuffling, crops and mixing deterministic.
@@ -65,7 +65,7 @@ class DataOptions:
     mix_concentration: float | None = None
     balanced: bool = False
     cache: bool = False
-    crop: str = "random"
+    crop: str = "energy"
     gain_db: float = 0.0
     shuffle_buffer: int = 2048
     seed: int | None = None

@@ -1,6 +1,7 @@
-"""Custom Keras layers: attention pooling over time and an in-graph log-mel front-end.
+"""Custom Keras layers: attention pooling over time, an in-graph log-mel front-end, and the
+raw front-end's level normalisation and log compression.
 
-Both are registered serialisable, so a `.keras` file loads without `custom_objects`, and both
+All are registered serialisable, so a `.keras` file loads without `custom_objects`, and all
 convert to TFLite builtin ops.
 """
 
@@ -68,11 +69,38 @@ class LevelNormalization(keras.layers.Layer):
         self.target_rms, self.floor = target_rms, floor
 
     def call(self, waveform):
-        power = ops.mean(ops.square(waveform), axis=-1, keepdims=True)
+        power = ops.mean(waveform * waveform, axis=-1, keepdims=True)  # MUL: int8 TFLite has no SQUARE
         return waveform * (self.target_rms * ops.rsqrt(power + self.floor**2))
 
     def get_config(self):
         return {**super().get_config(), "target_rms": self.target_rms, "floor": self.floor}
+
+
+@keras.saving.register_keras_serializable(package="keras_rawaudio")
+class LogCompression(keras.layers.Layer):
+    """Compresses non-negative filterbank frames as a spectrogram's log does: y = log(1 + g·x).
+
+    One learnable gain g per band (the last axis), initialised at `initial_gain` and kept
+    positive (stored as log g). Large g·x gives log(g·x), a gain change of the input then
+    only shifts the band; small g·x stays nearly linear. TFLite builtin ops (LOG, EXP, MUL).
+
+    Input and output: (batch, frames, bands).
+    """
+
+    def __init__(self, initial_gain=10.0, **kwargs):
+        super().__init__(**kwargs)
+        self.initial_gain = initial_gain
+
+    def build(self, input_shape):
+        self.log_gain = self.add_weight(
+            shape=(input_shape[-1],), initializer=keras.initializers.Constant(np.log(self.initial_gain)),
+            name="log_gain")
+
+    def call(self, frames):
+        return ops.log1p(ops.exp(self.log_gain) * ops.relu(frames))
+
+    def get_config(self):
+        return {**super().get_config(), "initial_gain": self.initial_gain}
 
 
 def hertz_to_mel(hertz):

@@ -22,7 +22,7 @@ class AudioClassifier(keras.Model):
     def __init__(self, config: ModelConfig, **kwargs):
         waveform = keras.Input((config.input_samples,), name="waveform")
         level = LevelNormalization(name="level_normalization")(waveform) if config.level_normalization else waveform
-        image = backbone.to_image(self.frontend(level, config))
+        image = backbone.to_image(self.frontend(level, config), config)
         stages = backbone.resnet(image, config)
         clipwise = backbone.multi_level_prediction(stages, config)
         super().__init__(waveform, clipwise, **kwargs)

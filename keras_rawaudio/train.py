@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from keras_rawaudio import cli
-from keras_rawaudio.config import PRESETS
+from keras_rawaudio.config import FRONTEND_COMPRESSIONS, PRESETS
 from keras_rawaudio import metrics as clip_metrics_lib
 from keras_rawaudio.data import CROPS, MIX_MODES, DataOptions, load_dataset, load_recordings, read_info, read_labels
 from keras_rawaudio.errors import InputError, RunError
@@ -59,16 +59,21 @@ class Schedule:
         lr_schedule: 'constant', or 'warmup_cosine': phase 1 rises linearly from 0 over
             `warmup_epochs`, then both phases decay to 0 along a cosine by their last step.
         steps_per_epoch: batches per epoch (default: one pass over the train split).
+        frontend_pretraining_epochs: epochs (passes over the unmixed train split) that first
+            fit the raw model's learned filterbank to a log-mel image
+            (`keras_rawaudio.frontend_pretraining`); 0: start from random weights. The log-mel
+            model, whose filterbank is fixed, skips this step.
     """
 
     data: DataOptions = DataOptions(mix="mix_training", seed=0)
-    epochs: int = 30
-    finetune_epochs: int = 10
-    learning_rate: float = 1e-3
+    epochs: int = 60
+    finetune_epochs: int = 20
+    learning_rate: float = 3e-3
     finetune_learning_rate: float | None = None
-    lr_schedule: str = "constant"
+    lr_schedule: str = "warmup_cosine"
     warmup_epochs: int = 3
     steps_per_epoch: int | None = None
+    frontend_pretraining_epochs: int = 10
 
     def __post_init__(self):
         if self.data.clip_seconds is None:
@@ -77,6 +82,8 @@ class Schedule:
             raise TrainingError("balanced sampling is endless: set --steps_per_epoch too")
         if self.epochs < 0 or self.finetune_epochs < 0 or self.epochs + self.finetune_epochs == 0:
             raise TrainingError(f"epochs must be >= 0 and not both 0, got {self.epochs} + {self.finetune_epochs}")
+        if self.frontend_pretraining_epochs < 0:
+            raise TrainingError(f"frontend_pretraining_epochs must be >= 0, got {self.frontend_pretraining_epochs}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise TrainingError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
 
@@ -187,6 +194,10 @@ class RunDirectory:
             "phase": 0, "epoch": 0, "best": float("-inf"), "phase_best": float("-inf"), "history": [], "done": False,
         }
 
+    @property
+    def frontend_init(self) -> pathlib.Path:
+        return self.path / "frontend_init.weights.h5"
+
     def phase_best(self, phase_name) -> pathlib.Path:
         return self.path / f"best_{phase_name}.weights.h5"
 
@@ -251,6 +262,9 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
     run.check_config({"model": model.config.to_dict(), "model_class": type(model).__name__,
                       "schedule": schedule.to_dict(), "window_samples": window})
     write_atomic(run.path / "labels.txt", "".join(f"{name}\n" for name in labels))
+    if learns_frontend(model) and schedule.frontend_pretraining_epochs and not run.state["history"]:
+        with _scope(strategy):
+            initialise_frontend(model, data_dir, run, schedule)
     phases = schedule.phases()
 
     for index, phase in enumerate(phases):
@@ -295,6 +309,29 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
     with _scope(strategy):
         best = keras.saving.load_model(run.best)
     return best, run.state["history"]
+
+
+def learns_frontend(model) -> bool:
+    """Whether `model` has a learned filterbank (the raw model; the log-mel model's is fixed)."""
+    from keras_rawaudio.models import RawWaveformClassifier
+
+    return isinstance(model, RawWaveformClassifier)
+
+
+def initialise_frontend(model, data_dir, run: RunDirectory, schedule: Schedule):
+    """Fits the raw model's front-end to a log-mel image (kept in the run directory, so a
+    restart before the first epoch reuses it)."""
+    from keras_rawaudio.frontend_pretraining import pretrain_frontend
+
+    if run.frontend_init.exists():
+        model.load_weights(run.frontend_init)
+        return
+    print(f"front-end pretraining: {schedule.frontend_pretraining_epochs} epochs towards a log-mel image", flush=True)
+    data = schedule.data.replace(mix="none")
+    error = pretrain_frontend(model, load_dataset(data_dir, "train", data, training=True),
+                              schedule.frontend_pretraining_epochs)
+    print(f"front-end pretraining: mean squared error {error:.3f} of the bands' variance", flush=True)
+    run.save_atomic(model, run.frontend_init, weights_only=True)
 
 
 def _scope(strategy):
@@ -352,12 +389,16 @@ def schedule_from_flags(FLAGS) -> Schedule:
     )
     return Schedule(data=data, epochs=FLAGS.epochs, finetune_epochs=FLAGS.finetune_epochs,
                     learning_rate=FLAGS.learning_rate, finetune_learning_rate=FLAGS.finetune_learning_rate,
-                    lr_schedule=FLAGS.lr_schedule, warmup_epochs=FLAGS.warmup_epochs, steps_per_epoch=FLAGS.steps_per_epoch)
+                    lr_schedule=FLAGS.lr_schedule, warmup_epochs=FLAGS.warmup_epochs, steps_per_epoch=FLAGS.steps_per_epoch,
+                    frontend_pretraining_epochs=FLAGS.frontend_pretraining_epochs)
+
+
+MODEL_FLAGS = ("level_normalization", "frontend_compression", "band_normalization")  # ModelConfig fields
 
 
 def model_overrides_from_flags(FLAGS) -> dict:
-    """The ModelConfig fields that flags change from the preset's."""
-    return {"level_normalization": True} if FLAGS.level_normalization else {}
+    """The ModelConfig fields that flags set (None: the preset's)."""
+    return {name: FLAGS[name].value for name in MODEL_FLAGS if FLAGS[name].value is not None}
 
 
 def define_training_flags(mix=True):
@@ -387,8 +428,16 @@ def define_training_flags(mix=True):
     flags.DEFINE_bool("balanced", False, "Class-balanced sampling (needs --steps_per_epoch).")
     flags.DEFINE_bool("cache", False, "Keep decoded clips in memory.")
     flags.DEFINE_integer("steps_per_epoch", None, "Batches per epoch (default: one pass over train).", lower_bound=1)
+    flags.DEFINE_integer("frontend_pretraining_epochs", default.frontend_pretraining_epochs,
+                         "Raw model: epochs that first fit the learned filterbank to a log-mel image (0: off).",
+                         lower_bound=0)
     flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling, crops and mixing.")
-    flags.DEFINE_bool("level_normalization", False, "Scale each input window to a fixed RMS (ModelConfig field).")
+    flags.DEFINE_bool("level_normalization", None, "Scale each input window to a fixed RMS (ModelConfig field; "
+                      "default: the preset's).")
+    flags.DEFINE_enum("frontend_compression", None, list(FRONTEND_COMPRESSIONS), "Raw model: compression of the learned "
+                      "filterbank's output (ModelConfig field; default: the preset's).")
+    flags.DEFINE_bool("band_normalization", None, "Batch-normalise each band of the image (ModelConfig field; "
+                      "default: the preset's).")
 
 
 def define_flags():

@@ -124,7 +124,7 @@ def trained_run(synthetic_records, tmp_path_factory):
     keras.utils.set_random_seed(0)
     run = tmp_path_factory.mktemp("run")
     data = DataOptions(batch_size=16, clip_seconds=1.0, mix="mix_training", cache=True, seed=0)
-    schedule = Schedule(data, epochs=16, finetune_epochs=4, learning_rate=3e-3)
+    schedule = Schedule(data, epochs=16, finetune_epochs=4, learning_rate=3e-3, frontend_pretraining_epochs=0)
     model = RawWaveformClassifier.from_preset("edge", num_classes=5)
     fit_mix_then_finetune(model, synthetic_records, run, schedule, verbose=0)
     return run

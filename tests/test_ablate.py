@@ -9,7 +9,8 @@ from keras_rawaudio.data import DataOptions
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.train import Schedule
 
-SCHEDULE = Schedule(DataOptions(batch_size=16, cache=True, seed=0), epochs=1, finetune_epochs=0, steps_per_epoch=2)
+SCHEDULE = Schedule(DataOptions(batch_size=16, cache=True, seed=0), epochs=1, finetune_epochs=0, steps_per_epoch=2,
+                    frontend_pretraining_epochs=0)
 
 
 def test_every_run_has_the_same_budget_and_data():

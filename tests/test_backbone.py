@@ -10,7 +10,7 @@ def test_stages_stride_and_widen_as_their_table_says():
     waveform = keras.Input((16000,))
     frames = backbone.waveform_frontend(waveform, config)
     assert tuple(frames.shape) == (None, 16000 // config.hop_samples, config.frequency_bands)
-    image = backbone.to_image(frames)
+    image = backbone.to_image(frames, config)
     assert tuple(image.shape) == (None, 16, 100, 1)  # (C, T, 1): channels become the height
     outputs = backbone.resnet(image, config)
     assert [tuple(o.shape[1:]) for o in outputs] == [(8, 50, 8), (4, 25, 16), (2, 13, 16)]
@@ -20,8 +20,15 @@ def test_stages_stride_and_widen_as_their_table_says():
 
 def test_to_image_is_a_transpose():
     frames = np.arange(2 * 3 * 4, dtype="float32").reshape(2, 3, 4)  # (batch, T, C)
-    image = keras.Model(inp := keras.Input((3, 4)), backbone.to_image(inp))(frames)
+    config = preset_config("tiny", 2, band_normalization=False)
+    image = keras.Model(inp := keras.Input((3, 4)), backbone.to_image(inp, config))(frames)
     np.testing.assert_array_equal(image[..., 0], frames.transpose(0, 2, 1))
+    normalised = keras.Model(inp, backbone.to_image(inp, config.replace(band_normalization=True)))
+    bands = normalised.get_layer("band_normalization")
+    bands.moving_mean.assign([0.0, 4.0, 8.0, 12.0])  # each band's own statistics
+    bands.moving_variance.assign([4.0, 4.0, 4.0, 4.0])
+    expected = (frames - [0.0, 4.0, 8.0, 12.0]) / np.sqrt(4.0 + bands.epsilon)
+    np.testing.assert_allclose(normalised(frames)[..., 0], expected.transpose(0, 2, 1), rtol=1e-5)
 
 
 def test_the_clip_probability_is_the_mean_of_the_heads():

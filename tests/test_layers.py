@@ -57,3 +57,17 @@ def test_level_normalization_removes_the_gain_and_keeps_silence_quiet():
     np.testing.assert_allclose(layer(4 * x).numpy(), y, rtol=1e-3)  # +12 dB in, the same out
     assert np.abs(layer(np.zeros((1, 100), "float32")).numpy()).max() == 0.0
     assert LevelNormalization.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_log_compression_is_log1p_of_the_gained_frames_and_learns_its_gain():
+    from keras_rawaudio.layers import LogCompression
+
+    layer = LogCompression(initial_gain=10.0)
+    frames = np.abs(np.random.default_rng(3).normal(size=(2, 5, 4))).astype("float32")
+    np.testing.assert_allclose(layer(frames).numpy(), np.log1p(10.0 * frames), rtol=1e-5)
+    assert layer(-frames).numpy().max() == 0.0  # negative inputs (none after a ReLU) are cut at 0
+    # Far above 1/g, a gain of the input only shifts each band: log(g·c·x) = log(g·x) + log(c).
+    loud = 100.0 * frames + 100.0  # g·x >= 1000
+    np.testing.assert_allclose(layer(4 * loud).numpy() - layer(loud).numpy(), np.log(4.0), atol=1e-3)
+    assert [w.name for w in layer.trainable_weights] == ["log_gain"]
+    assert LogCompression.from_config(layer.get_config()).get_config() == layer.get_config()

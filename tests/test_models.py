@@ -95,3 +95,16 @@ def test_a_level_normalised_model_does_not_hear_the_gain(tiny_config, tmp_path):
     np.testing.assert_allclose(model.predict(4 * x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
     model.save(tmp_path / "level.keras")
     assert keras.saving.load_model(tmp_path / "level.keras").config.level_normalization
+
+
+def test_log_compression_and_band_normalization_build_save_and_load(tiny_config, tmp_path):
+    config = tiny_config.replace(frontend_compression="log", band_normalization=True)
+    model = RawWaveformClassifier(config)
+    names = [layer.name for layer in model.layers]
+    assert names.index("frontend_compression") < names.index("band_normalization") < names.index("to_image")
+    model.save(tmp_path / "compressed.keras")
+    loaded = keras.saving.load_model(tmp_path / "compressed.keras")
+    x = np.random.default_rng(0).normal(0, 0.1, (2, 16000)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    with pytest.raises(ValueError, match="frontend_compression must be one of none, log"):
+        tiny_config.replace(frontend_compression="pcen")

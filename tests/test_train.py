@@ -14,7 +14,8 @@ from keras_rawaudio.evaluate import evaluate
 from keras_rawaudio.train import Schedule, TrainingError, best_epoch, fit_mix_then_finetune
 
 DATA = DataOptions(batch_size=8, clip_seconds=1.0, mix="mix_training", cache=True, seed=0)
-SCHEDULE = Schedule(DATA, epochs=3, finetune_epochs=2, learning_rate=3e-3, steps_per_epoch=30)
+SCHEDULE = Schedule(DATA, epochs=3, finetune_epochs=2, learning_rate=3e-3, lr_schedule="constant", steps_per_epoch=30,
+                    frontend_pretraining_epochs=0)
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -124,7 +125,8 @@ from keras_rawaudio.train import Schedule, fit_mix_then_finetune
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
     model = RawWaveformClassifier(preset_config("tiny", num_classes=5))
-schedule = Schedule(DataOptions(batch_size=8, mix="mix_training", seed=0), epochs=1, finetune_epochs=1, steps_per_epoch=20)
+schedule = Schedule(DataOptions(batch_size=8, mix="mix_training", seed=0), epochs=1, finetune_epochs=1, steps_per_epoch=4,
+                    frontend_pretraining_epochs=0)
 _, history = fit_mix_then_finetune(model, sys.argv[1], sys.argv[2], schedule, strategy, verbose=0)
 print("replicas", strategy.num_replicas_in_sync, "epochs", len(history))
 """
