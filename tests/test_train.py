@@ -14,7 +14,7 @@ from keras_rawaudio.evaluate import evaluate
 from keras_rawaudio.train import Schedule, TrainingError, best_epoch, fit_mix_then_finetune
 
 DATA = DataOptions(batch_size=8, clip_seconds=1.0, mix="mix_training", cache=True, seed=0)
-SCHEDULE = Schedule(DATA, epochs=3, finetune_epochs=2, learning_rate=3e-3, lr_schedule="constant", steps_per_epoch=30,
+SCHEDULE = Schedule(DATA, epochs=3, finetune_epochs=2, learning_rate=3e-3, lr_schedule="constant", steps_per_epoch=15,
                     frontend_pretraining_epochs=0)
 
 
