@@ -19,8 +19,10 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(PY) -m keras_rawaudio.demo $(if $(DATA),--data=$(DATA))
 
+# Two workers: most of the suite's time is single-threaded graph tracing. The tests of the one
+# shared trained model run on one worker (tests/conftest.py), so it is trained once.
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup tests
 
 bench: $(STAMP)
 	$(PY) bench/pipeline_bench.py --data=../shared/data/drums16k

@@ -32,6 +32,8 @@ def define_flags():
                        lower_bound=1.0)
     flags.DEFINE_integer("epochs", 16, "Mix-training epochs.", lower_bound=0)
     flags.DEFINE_integer("finetune_epochs", 6, "Fine-tuning epochs.", lower_bound=0)
+    flags.DEFINE_integer("frontend_pretraining_epochs", 10, "Epochs fitting the front-end to a log-mel image "
+                         "before training.", lower_bound=0)
     flags.DEFINE_list("quantize", list(MODES), "Export modes.")
 
 
@@ -68,7 +70,8 @@ def make_records(out: pathlib.Path, data, clips, clip_seconds) -> tuple[pathlib.
     return records, test_file
 
 
-def run_demo(out, data=None, clips=600, clip_seconds=1.0, epochs=16, finetune_epochs=6, quantize=None) -> dict:
+def run_demo(out, data=None, clips=600, clip_seconds=1.0, epochs=16, finetune_epochs=6, quantize=None,
+             frontend_pretraining_epochs=10) -> dict:
     """Runs every stage into `out`; returns {'history', 'test', 'export', 'classify'}."""
     from keras_rawaudio.classify import classify_file, read_label_file
     from keras_rawaudio.data import DataOptions
@@ -84,7 +87,8 @@ def run_demo(out, data=None, clips=600, clip_seconds=1.0, epochs=16, finetune_ep
 
     start = stage(3, f"train the edge raw-waveform model: {epochs} epochs mix-training + {finetune_epochs} fine-tuning")
     schedule = Schedule(DataOptions(mix="mix_training", clip_seconds=clip_seconds, cache=True, seed=0),
-                        epochs=epochs, finetune_epochs=finetune_epochs, learning_rate=3e-3)
+                        epochs=epochs, finetune_epochs=finetune_epochs, learning_rate=3e-3,
+                        frontend_pretraining_epochs=frontend_pretraining_epochs)
     best, history, _ = train(records, out / "run", "raw", "edge", schedule, verbose=2)
     summary, top = model_summary(best), best_epoch(history)
     done(start, f"best val mAP {top['val_mAP']:.4f} ({top['phase']} epoch {top['epoch']}); "
@@ -120,7 +124,8 @@ def main(argv) -> int:
     from absl import flags
 
     FLAGS = flags.FLAGS
-    run_demo(FLAGS.out, FLAGS.data, FLAGS.clips, FLAGS.clip_seconds, FLAGS.epochs, FLAGS.finetune_epochs, FLAGS.quantize)
+    run_demo(FLAGS.out, FLAGS.data, FLAGS.clips, FLAGS.clip_seconds, FLAGS.epochs, FLAGS.finetune_epochs, FLAGS.quantize,
+             FLAGS.frontend_pretraining_epochs)
     return 0
 
 

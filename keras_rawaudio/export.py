@@ -23,7 +23,7 @@ import numpy as np
 
 from keras_rawaudio import cli
 from keras_rawaudio.data import DataOptions, load_dataset, shard_files
-from keras_rawaudio.edge import EdgeClassifier
+from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.evaluate import check_labels, keras_predict, model_windowing, score_split
 from keras_rawaudio.files import write_atomic
@@ -94,12 +94,16 @@ def activation_range(values, low, high, percentile):
     """Quantisation range (low, high) of one activation tensor from sampled calibration `values`.
 
     Keeps the central `percentile` % of the values (the lower bound stays at `low` for a
-    non-negative tensor such as a ReLU output); 100 keeps the observed [low, high].
+    non-negative tensor such as a ReLU output); 100 keeps the observed [low, high], and so
+    does a percentile range of width 0 (a mostly-zero ReLU output), which no kernel can use.
     """
     if percentile >= 100:
         return float(low), float(high)
-    low = np.percentile(values, 100 - percentile) if low < 0 else low
-    return float(low), float(np.percentile(values, percentile))
+    central_low = np.percentile(values, 100 - percentile) if low < 0 else low
+    central_high = np.percentile(values, percentile)
+    if central_high <= central_low:
+        return float(low), float(high)
+    return float(central_low), float(central_high)
 
 
 def quantize_int8(converter, calibration, percentile, samples_per_window=2048):
@@ -257,7 +261,11 @@ def export_mode(mode, reference: Reference, output_dir, calibration=None, percen
     final = output_dir / f"model_{mode}.tflite"
     temporary = output_dir / f".model_{mode}.tflite.tmp"
     temporary.write_bytes(convert(reference.model, mode, calibration, percentile))
-    runner = EdgeClassifier(temporary)
+    try:
+        runner = EdgeClassifier(temporary)
+    except EdgeModelError as error:
+        temporary.unlink()
+        raise ExportError(f"{mode}: LiteRT cannot run the converted file: {error}") from None
     probe_scores = runner.predict(reference.probes)
     _, val_scores = score_split(runner.predict, reference.data_dir, "val", reference.windowing)
     problems = file_problems(runner, mode, reference, probe_scores, val_scores)

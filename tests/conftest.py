@@ -12,8 +12,14 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from keras_rawaudio.config import preset_config  # noqa: E402
+
+# Graph functions without Grappler's rewrite passes: they cost about 8 s per traced function on
+# a 2-core machine, and the tests trace far more functions than they run steps. (`python -m`
+# subprocesses of the tests keep them, as users have them.)
+tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -146,3 +152,12 @@ def exported(trained_run, synthetic_records, tmp_path_factory):
     except ExportError as failure:
         error = str(failure)
     return out, json.loads((out / "export_report.json").read_text()), error
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`make test` runs two workers), every test of the shared trained model
+    runs on one worker, so the model is trained once."""
+    for item in items:
+        if {"trained_run", "exported"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("trained_run"))

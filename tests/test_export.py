@@ -68,6 +68,7 @@ def test_activation_range_ignores_rare_peaks():
     low, high = activation_range(signed, signed.min(), signed.max(), 99.9)
     assert -3.3 < low < -2.9 and 2.9 < high < 3.3
     assert activation_range(relu, 0.0, 50.0, 100.0) == (0.0, 50.0)
+    assert activation_range(relu, 0.0, 50.0, 45.0) == (0.0, 50.0)  # most of a ReLU output is 0: no range
 
 
 def test_report_lists_builtin_ops_and_fixed_tensors(exported):

@@ -8,7 +8,7 @@ from keras_rawaudio import LogMelClassifier, RawWaveformClassifier
 from keras_rawaudio.data import DataOptions, load_dataset
 from keras_rawaudio.frontend_pretraining import (
     centred_log_mel, frontend_frames, frontend_model, pretrain_frontend, target_frames)
-from keras_rawaudio.train import Schedule, TrainingError, fit_mix_then_finetune
+from keras_rawaudio.train import RunDirectory, Schedule, TrainingError, fit_mix_then_finetune, initialise_frontend
 
 
 def test_the_target_is_a_centred_log_mel_with_the_frontends_frames(tiny_config):
@@ -50,12 +50,15 @@ def test_a_run_pretrains_once_and_reuses_the_initialisation(synthetic_records, t
     again = RawWaveformClassifier(tiny_config.replace(num_classes=5))
     (tmp_path / "again").mkdir()
     shutil.copy(init, tmp_path / "again" / init.name)
-    fit_mix_then_finetune(again, synthetic_records, tmp_path / "again", schedule.replace(epochs=1, steps_per_epoch=1),
-                          verbose=0)
+    initialise_frontend(again, synthetic_records, RunDirectory(tmp_path / "again"), schedule)
     assert "front-end pretraining" not in capsys.readouterr().out
+    saved = RawWaveformClassifier(tiny_config.replace(num_classes=5))
+    saved.load_weights(init)
+    for loaded, expected in zip(again.get_weights(), saved.get_weights()):
+        np.testing.assert_array_equal(loaded, expected)
     # The log-mel model has no learned filterbank to initialise.
     fit_mix_then_finetune(LogMelClassifier(tiny_config.replace(num_classes=5)), synthetic_records,
-                          tmp_path / "logmel", schedule, verbose=0)
+                          tmp_path / "logmel", schedule.replace(steps_per_epoch=1), verbose=0)
     assert "front-end pretraining" not in capsys.readouterr().out
     assert not (tmp_path / "logmel" / init.name).exists()
     with pytest.raises(TrainingError, match="frontend_pretraining_epochs must be >= 0"):

@@ -116,6 +116,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(synthetic_records, tmp_path):
 MIRRORED = """
 import sys
 import tensorflow as tf
+tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})  # as conftest
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from keras_rawaudio import RawWaveformClassifier
