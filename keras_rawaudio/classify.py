@@ -1,7 +1,10 @@
 """Edge runner: classifies audio files, or a live stream, with an exported .tflite model.
 
-  python -m keras_rawaudio.classify --model=OUT/model_int8.tflite --labels=OUT/labels.txt a.wav b.flac
-  arecord -f S16_LE -r 16000 -c 1 -t raw | python -m keras_rawaudio.classify --model=... --labels=... --stream=stdin
+  python -m keras_rawaudio.classify --model=OUT/model_int8.tflite a.wav b.flac
+  arecord -f S16_LE -r 16000 -c 1 -t raw | python -m keras_rawaudio.classify --model=... --stream=stdin
+
+The class names and the sample rate come from the model's metadata (written by the export);
+--labels and --sample_rate are for files without it.
 
 Imports only NumPy, soundfile, soxr, absl-py and ai-edge-litert — no TensorFlow — so it runs
 on a Raspberry Pi after `pip install -r export/requirements-edge.txt`. Any sample rate and
@@ -77,6 +80,15 @@ def stream(model: EdgeClassifier, labels, windowing: Windowing, source, stream_r
             buffer, heard = buffer[hop:], heard + hop / sample_rate
 
 
+def model_labels(model: EdgeClassifier, path=None) -> list[str]:
+    """The class names of `model`: those of a labels file if `path` is given, else its metadata's."""
+    if path is not None:
+        return read_label_file(path, model.num_classes)
+    if model.labels is None:
+        raise EdgeModelError(f"{model.path} has no labels in its metadata (an older export?): give --labels")
+    return model.labels
+
+
 def read_label_file(path, num_classes) -> list[str]:
     """The lines of a labels.txt, checked to name one class per model output."""
     try:
@@ -92,11 +104,12 @@ def define_flags():
     from absl import flags
 
     flags.DEFINE_string("model", None, "Exported .tflite file.", required=True)
-    flags.DEFINE_string("labels", None, "labels.txt written by the export.", required=True)
+    flags.DEFINE_string("labels", None, "A labels.txt, one class per output (default: the labels packed in the model).")
     flags.DEFINE_integer("top_k", 5, "Classes shown per file and window.", lower_bound=1)
     flags.DEFINE_float("hop_seconds", None, "Hop between windows (default: half a window).", lower_bound=0.001)
     flags.DEFINE_enum("combine", "max", sorted(COMBINE), "How window scores combine into a file's score.")
-    flags.DEFINE_integer("sample_rate", 16000, "The model's sample rate.", lower_bound=1000)
+    flags.DEFINE_integer("sample_rate", None, "The model's sample rate (default: its metadata's, else 16000).",
+                         lower_bound=1000)
     flags.DEFINE_bool("json", False, "One JSON object per file on stdout.")
     flags.DEFINE_bool("windows", False, "Also print each window's top-k (text mode).")
     flags.DEFINE_enum("stream", None, ["stdin", "mic"], "Classify raw s16le mono PCM from stdin, or a microphone.")
@@ -114,16 +127,17 @@ def main(argv) -> int:
     if not files and not FLAGS.stream:
         raise EdgeModelError("give audio files or --stream")
     model = EdgeClassifier(FLAGS.model, num_threads=FLAGS.threads)
-    labels = read_label_file(FLAGS.labels, model.num_classes)
-    hop = None if FLAGS.hop_seconds is None else max(1, round(FLAGS.hop_seconds * FLAGS.sample_rate))
+    labels = model_labels(model, FLAGS.labels)
+    sample_rate = FLAGS.sample_rate or (model.description.sample_rate if model.description else 16000)
+    hop = None if FLAGS.hop_seconds is None else max(1, round(FLAGS.hop_seconds * sample_rate))
     windowing = Windowing(model.window_samples, hop, FLAGS.combine)
     if FLAGS.stream:
-        stream(model, labels, windowing, FLAGS.stream, FLAGS.stream_rate, FLAGS.sample_rate, FLAGS.top_k, FLAGS.json)
+        stream(model, labels, windowing, FLAGS.stream, FLAGS.stream_rate, sample_rate, FLAGS.top_k, FLAGS.json)
         return 0
     failed = 0
     for path in files:
         try:
-            show(classify_file(path, model, labels, windowing, FLAGS.sample_rate, FLAGS.top_k), FLAGS.json, FLAGS.windows)
+            show(classify_file(path, model, labels, windowing, sample_rate, FLAGS.top_k), FLAGS.json, FLAGS.windows)
         except AudioError as error:
             failed += 1
             print(f"classify: {path}: {error}", file=sys.stderr)

@@ -73,7 +73,7 @@ def make_records(out: pathlib.Path, data, clips, clip_seconds) -> tuple[pathlib.
 def run_demo(out, data=None, clips=600, clip_seconds=1.0, epochs=16, finetune_epochs=6, quantize=None,
              frontend_pretraining_epochs=10) -> dict:
     """Runs every stage into `out`; returns {'history', 'test', 'export', 'classify'}."""
-    from keras_rawaudio.classify import classify_file, read_label_file
+    from keras_rawaudio.classify import classify_file, model_labels
     from keras_rawaudio.data import DataOptions
     from keras_rawaudio.edge import EdgeClassifier
     from keras_rawaudio.evaluate import evaluate
@@ -113,8 +113,7 @@ def run_demo(out, data=None, clips=600, clip_seconds=1.0, epochs=16, finetune_ep
     if mode is None:
         raise RunError(f"no exported file passed its checks (see {out / 'tflite' / 'export_report.md'})")
     runner = EdgeClassifier(out / "tflite" / f"model_{mode}.tflite")
-    labels = read_label_file(out / "tflite" / "labels.txt", runner.num_classes)
-    result = classify_file(test_file, runner, labels, Windowing(runner.window_samples), top_k=3)
+    result = classify_file(test_file, runner, model_labels(runner), Windowing(runner.window_samples), top_k=3)
     line = ", ".join(f"{t['label']} {t['score']:.3f}" for t in result["top"])
     done(start, f"{test_file}: {line}  (model_{mode}.tflite)")
     return {"history": history, "test": metrics, "export": report, "classify": result}

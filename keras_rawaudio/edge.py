@@ -6,13 +6,16 @@ Example:
 
     runner = EdgeClassifier("tflite/model_int8.tflite")
     scores = runner.predict(windows)  # (n, runner.window_samples) float32 → (n, classes)
+    runner.labels  # the class names packed in the file by the export (None in a file without metadata)
 """
 
 import functools
+import pathlib
 
 import numpy as np
 
 from keras_rawaudio.errors import InputError
+from keras_rawaudio.tflite_metadata import MetadataError, read_description
 
 
 class EdgeModelError(InputError):
@@ -24,6 +27,8 @@ class EdgeClassifier:
 
     predict(windows (n, window_samples) float32 in [-1, 1]) → (n, num_classes) probabilities.
     Float or int8 input/output tensors are both handled (scale and zero point applied).
+    `description` is the file's metadata (`keras_rawaudio.tflite_metadata.ModelDescription`),
+    None in a file without it.
     """
 
     def __init__(self, path, num_threads: int | None = None):
@@ -41,6 +46,18 @@ class EdgeClassifier:
         self.input, self.output = inputs[0], outputs[0]
         self.window_samples = int(self.input["shape"][1])
         self.num_classes = int(self.output["shape"][1])
+        try:
+            self.description = read_description(pathlib.Path(path).read_bytes())
+        except MetadataError as error:
+            raise EdgeModelError(f"{path}: {error}") from None
+        if self.description and len(self.description.labels) != self.num_classes:
+            raise EdgeModelError(f"{path}: its metadata names {len(self.description.labels)} labels for "
+                                 f"{self.num_classes} outputs")
+
+    @property
+    def labels(self) -> list[str] | None:
+        """The class names in the file's metadata, in output order (None without metadata)."""
+        return list(self.description.labels) if self.description else None
 
     @functools.cached_property
     def _operators(self):

@@ -5,7 +5,10 @@
 
 Writes OUT/model_<mode>.tflite, OUT/labels.txt and OUT/export_report.{json,md}. Every file
 uses TFLite builtin ops only, has a fixed (1, window) float32 input (the run's training window
-unless --window_seconds says otherwise), and is checked before it is kept: on silence, noise,
+unless --window_seconds says otherwise), a `serving_default` signature (`waveform` → `scores`)
+and TFLite Model Metadata (name, description, version, the input as 16 kHz mono audio, the
+labels packed in), so MediaPipe Tasks' AudioClassifier loads it as it is. Each file is checked
+before it is kept: its metadata and signature must read back as written, and on silence, noise,
 a sine and validation clips it must agree with the Keras model (float32 ≤ 1e-4, float16 ≤ 2e-2
 max abs difference), and every mode must keep validation mAP within 0.01 of the Keras model's. Validation mAP is scored the one way `keras_rawaudio.scoring` defines, for the Keras
 model and every file alike. int8 is full-integer, each activation's range set to the central
@@ -21,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from keras_rawaudio import cli
+from keras_rawaudio import __version__, cli
 from keras_rawaudio.data import DataOptions, load_dataset, shard_files
 from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
 from keras_rawaudio.errors import InputError, RunError
@@ -30,6 +33,7 @@ from keras_rawaudio.files import write_atomic
 from keras_rawaudio.metrics import clip_metrics, per_class_average_precision
 from keras_rawaudio.models import load_classifier
 from keras_rawaudio.scoring import COMBINE, Windowing
+from keras_rawaudio.tflite_metadata import ModelDescription, describe, signatures
 
 MODES = ("float32", "float16", "dynamic", "int8")
 MAX_DIFFERENCE = {"float32": 1e-4, "float16": 2e-2}  # parity with Keras, max abs
@@ -54,6 +58,17 @@ class Reference:
     val_scores: np.ndarray  # (recordings, K) Keras scores
     class_names: list
     val_metrics: dict  # Keras clip metrics on the validation split
+    name: str = "keras_rawaudio"  # the exported files' model name
+    version: str = "1"
+
+    def description(self, mode) -> ModelDescription:
+        """The metadata of the file of `mode`."""
+        sample_rate = self.model.config.sample_rate
+        return ModelDescription(
+            name=self.name, version=self.version, sample_rate=sample_rate, labels=tuple(self.class_names),
+            description=f"Sound-event classifier ({type(self.model).__name__}, keras_rawaudio {__version__}, {mode}): "
+                        f"{self.windowing.window / sample_rate:g} s of {sample_rate} Hz mono audio in [-1, 1] → "
+                        f"{len(self.class_names)} independent per-class probabilities (sigmoid).")
 
 
 def fixed_window_model(model, window_samples):
@@ -166,10 +181,12 @@ def latency_ms(path, window, threads, runs):
     return (time.perf_counter() - start) / runs * 1000
 
 
-def build_reference(model_path, data_dir, window_seconds=None, hop_seconds=None, combine="max") -> Reference:
+def build_reference(model_path, data_dir, window_seconds=None, hop_seconds=None, combine="max", name=None,
+                    version="1") -> Reference:
     """Loads the model, fixes its input to the scoring window and scores the validation split.
 
-    The window is the run's training window unless `window_seconds` is given.
+    The window is the run's training window unless `window_seconds` is given; `name` (default:
+    the name of the model's run directory) and `version` go into the files' metadata.
     """
     model = load_classifier(model_path)
     labels = check_labels(model, model_path, data_dir)
@@ -182,7 +199,8 @@ def build_reference(model_path, data_dir, window_seconds=None, hop_seconds=None,
                                                                       / model.config.sample_rate))))[0].numpy()
     probes = np.concatenate([probes, val_windows])
     return Reference(fixed, str(data_dir), windowing, probes, keras_predict(fixed)(probes), val_labels, val_scores,
-                     labels, clip_metrics(val_labels, val_scores))
+                     labels, clip_metrics(val_labels, val_scores), name or pathlib.Path(model_path).resolve().parent.name,
+                     version)
 
 
 def calibration_windows(data_dir, window_seconds, count) -> np.ndarray:
@@ -193,7 +211,8 @@ def calibration_windows(data_dir, window_seconds, count) -> np.ndarray:
 
 
 def export(model_path, data_dir, output_dir, modes=MODES, window_seconds=None, calibration_windows_count=200,
-           latency_runs=50, calibration_percentile=CALIBRATION_PERCENTILE, hop_seconds=None, combine="max"):
+           latency_runs=50, calibration_percentile=CALIBRATION_PERCENTILE, hop_seconds=None, combine="max",
+           name=None, version="1"):
     """Converts, checks and reports every mode; returns the report dict.
 
     int8 is calibrated on `calibration_windows_count` random training windows, each
@@ -206,7 +225,7 @@ def export(model_path, data_dir, output_dir, modes=MODES, window_seconds=None, c
     unknown = sorted(set(modes) - set(MODES))
     if unknown or not modes:
         raise InputError(f"--quantize: unknown modes {unknown or 'none given'}; choose from {', '.join(MODES)}")
-    reference = build_reference(model_path, data_dir, window_seconds, hop_seconds, combine)
+    reference = build_reference(model_path, data_dir, window_seconds, hop_seconds, combine, name, version)
     window = reference.windowing.window
     sample_rate = reference.model.config.sample_rate
     calibration = calibration_windows(data_dir, window / sample_rate, calibration_windows_count) if "int8" in modes else None
@@ -236,6 +255,11 @@ def export(model_path, data_dir, output_dir, modes=MODES, window_seconds=None, c
 def file_problems(runner: EdgeClassifier, mode, reference: Reference, probe_scores, val_scores) -> list[str]:
     """What is wrong with an exported file, checked against `reference` (empty: nothing)."""
     problems = []
+    expected = reference.description(mode)
+    if runner.description != expected:
+        problems.append("its metadata does not read back as written")
+    if signatures(pathlib.Path(runner.path).read_bytes()) != expected.signatures():
+        problems.append(f"its signatures are not {expected.signatures()}")
     custom = [op for op in runner.ops() if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")]
     if custom:
         problems.append(f"non-builtin ops {custom}")
@@ -260,7 +284,7 @@ def export_mode(mode, reference: Reference, output_dir, calibration=None, percen
     passes; returns its report entry."""
     final = output_dir / f"model_{mode}.tflite"
     temporary = output_dir / f".model_{mode}.tflite.tmp"
-    temporary.write_bytes(convert(reference.model, mode, calibration, percentile))
+    temporary.write_bytes(describe(convert(reference.model, mode, calibration, percentile), reference.description(mode)))
     try:
         runner = EdgeClassifier(temporary)
     except EdgeModelError as error:
@@ -283,11 +307,20 @@ def export_mode(mode, reference: Reference, output_dir, calibration=None, percen
         "ops": runner.ops(),
         "input": {"name": runner.input["name"], "shape": runner.input["shape"].tolist(), "dtype": runner.input["dtype"].__name__},
         "output": {"name": runner.output["name"], "shape": runner.output["shape"].tolist(), "dtype": runner.output["dtype"].__name__},
+        "metadata": metadata_summary(runner.description),
+        "signatures": signatures(final.read_bytes()),
         "max_abs_difference": difference,
         "val_mAP": result["mAP"],
         "val_accuracy": result["accuracy"],
         "latency_ms": {f"{n}_threads": latency_ms(final, reference.windowing.window, n, latency_runs) for n in (1, 2)},
     }
+
+
+def metadata_summary(description: ModelDescription) -> dict:
+    """What a file's metadata says, for the report (the labels as their count and file)."""
+    summary = dataclasses.asdict(description)
+    labels = summary.pop("labels")
+    return summary | {"labels_count": len(labels)}
 
 
 def largest_loss(reference: Reference, scores) -> str:
@@ -319,6 +352,11 @@ def report_markdown(report) -> str:
             f"{r['max_abs_difference']:.2g} | {r['latency_ms']['1_threads']:.2f} | {r['latency_ms']['2_threads']:.2f} |"
         )
     lines += ["", "Ops: " + ", ".join(sorted({op for r in report["files"].values() for op in r["ops"]}))]
+    for r in report["files"].values():
+        m = r["metadata"]
+        lines.append(f"{r['file']}: metadata {m['name']!r} version {m['version']!r}, input `{m['input_name']}` "
+                     f"{m['sample_rate']} Hz × {m['channels']}, output `{m['output_name']}` with {m['labels_file']} "
+                     f"({m['labels_count']} labels) packed in; signatures {', '.join(r['signatures'])}")
     return "\n".join(lines) + "\n"
 
 
@@ -338,6 +376,8 @@ def define_flags():
     flags.DEFINE_float("calibration_percentile", CALIBRATION_PERCENTILE, "int8 activation ranges cover this central "
                        "percentage of the calibration values (100: min to max).", lower_bound=50, upper_bound=100)
     flags.DEFINE_integer("latency_runs", 50, "Timed invocations per latency figure.", lower_bound=1)
+    flags.DEFINE_string("name", None, "Model name in the files' metadata (default: the model's run directory name).")
+    flags.DEFINE_string("version", "1", "Model version in the files' metadata.")
 
 
 def main(argv) -> int:
@@ -346,7 +386,7 @@ def main(argv) -> int:
     FLAGS = flags.FLAGS
     report = export(FLAGS.model, FLAGS.data_dir, FLAGS.output_dir, FLAGS.quantize, FLAGS.window_seconds,
                     FLAGS.calibration_windows, FLAGS.latency_runs, FLAGS.calibration_percentile, FLAGS.hop_seconds,
-                    FLAGS.combine)
+                    FLAGS.combine, FLAGS.name, FLAGS.version)
     print(report_markdown(report))
     return 0
 

@@ -22,6 +22,7 @@ import io
 import zipfile
 
 import flatbuffers
+import numpy as np
 from flatbuffers import number_types
 
 METADATA_NAME = "TFLITE_METADATA"  # the name TFLite tools look for among the model's metadata
@@ -64,6 +65,10 @@ class ModelDescription:
 
     def __post_init__(self):
         object.__setattr__(self, "labels", tuple(self.labels))
+
+    def signatures(self) -> dict:
+        """The signature `describe` writes, as `signatures` reads it back."""
+        return {SIGNATURE_KEY: {"inputs": [self.input_name], "outputs": [self.output_name]}}
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -134,12 +139,18 @@ def describe(flatbuffer: bytes, description: ModelDescription) -> bytes:
     signature.outputs = [_tensor_map(schema, description.output_name, subgraph.outputs[0])]
     model.signatureDefs = [signature]
 
+    kept = []
+    for entry in model.metadata or []:
+        if _text(entry.name) == METADATA_NAME:  # described before: replace it
+            model.buffers[entry.buffer] = schema.BufferT()
+        else:
+            kept.append(entry)
     buffer = schema.BufferT()
-    buffer.data = list(metadata_flatbuffer(description))
+    buffer.data = np.frombuffer(metadata_flatbuffer(description), np.uint8)
     model.buffers.append(buffer)
     entry = schema.MetadataT()
     entry.name, entry.buffer = METADATA_NAME, len(model.buffers) - 1
-    model.metadata = [m for m in (model.metadata or []) if _text(m.name) != METADATA_NAME] + [entry]
+    model.metadata = kept + [entry]
 
     builder = flatbuffers.Builder(len(flatbuffer) + 4096)
     builder.Finish(model.Pack(builder), file_identifier=MODEL_FILE_IDENTIFIER)

@@ -98,6 +98,17 @@ def class_folders(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def plain_tflite(tmp_path_factory):
+    """A float32 TFLite file (1, 16000) → (1, 3) sigmoid scores, without metadata or signature."""
+    weights = tf.constant(np.random.default_rng(0).normal(0, 0.05, (16000, 3)).astype("float32"))
+    function = tf.function(lambda waveform: tf.sigmoid(tf.matmul(waveform, weights)),
+                           input_signature=[tf.TensorSpec([1, 16000], tf.float32, name="waveform")])
+    path = tmp_path_factory.mktemp("plain") / "plain.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()]).convert())
+    return path
+
+
+@pytest.fixture(scope="session")
 def synthetic_records(tmp_path_factory):
     """TFRecords of 600 generated 1 s multi-label clips (5 classes; 480 train, 60 val, 60 test).
 

@@ -20,14 +20,13 @@ runpy.run_module('keras_rawaudio.classify', run_name='__main__', alter_sys=True)
 
 @pytest.fixture
 def edge_model(exported):
-    """The exported int8 file and its labels."""
+    """The exported int8 file (its labels packed in it) and the labels.txt beside it."""
     out, _, _ = exported
     return out / "model_int8.tflite", out / "labels.txt"
 
 
-def classify(edge_model, *args):
-    model, labels = edge_model
-    return subprocess.run([sys.executable, "-c", NO_TENSORFLOW, f"--model={model}", f"--labels={labels}", *map(str, args)],
+def classify(model, *args):
+    return subprocess.run([sys.executable, "-c", NO_TENSORFLOW, f"--model={model}", *map(str, args)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
@@ -35,7 +34,7 @@ def test_files_of_any_rate_length_and_channels_without_tensorflow(edge_model, tm
     long = write_tone(tmp_path / "long.flac", 700, 4.2)
     short = write_tone(tmp_path / "short.wav", 700, 0.3)
     stereo = write_tone(tmp_path / "stereo.wav", 700, 1.5, sample_rate=44100, channels=2)
-    result = classify(edge_model, long, short, stereo, "--json", "--top_k=3")
+    result = classify(edge_model[0], long, short, stereo, "--json", "--top_k=3")  # labels from the model
     assert result.returncode == 0, result.stderr[-1500:]
     outputs = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert [o["file"] for o in outputs] == [str(long), str(short), str(stereo)]
@@ -51,7 +50,7 @@ def test_files_of_any_rate_length_and_channels_without_tensorflow(edge_model, tm
 def test_bad_files_are_reported_and_the_rest_classified(edge_model, tmp_path):
     good = write_tone(tmp_path / "good.wav")
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF....WAVEfmt garbage")
-    result = classify(edge_model, tmp_path / "missing.wav", tmp_path / "corrupt.wav", good)
+    result = classify(edge_model[0], tmp_path / "missing.wav", tmp_path / "corrupt.wav", good)
     assert result.returncode == 1
     errors = result.stderr.strip().splitlines()
     assert errors[-2].endswith("missing.wav: missing file") and "corrupt.wav: unreadable audio" in errors[-1]
@@ -65,6 +64,18 @@ def test_labels_must_match_the_model_and_the_thin_script_runs(edge_model, tmp_pa
                             capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == f"classify: error: --labels {tmp_path / 'labels.txt'} has 2 labels but the model outputs 5 classes"
+
+
+def test_a_file_without_metadata_needs_labels(plain_tflite, tmp_path):
+    clip = write_tone(tmp_path / "a.wav", 700, 1.0)
+    result = classify(plain_tflite, clip)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"classify: error: {plain_tflite} has no labels in its metadata (an older export?): give --labels")
+    (tmp_path / "labels.txt").write_text("x\ny\nz\n")
+    result = classify(plain_tflite, f"--labels={tmp_path / 'labels.txt'}", clip, "--json")
+    assert result.returncode == 0, result.stderr[-1000:]
+    assert {t["label"] for t in json.loads(result.stdout)["top"]} == {"x", "y", "z"}
 
 
 def test_stream_mode_reads_pcm_from_stdin(edge_model):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import run_module
+from keras_rawaudio import __version__
 from keras_rawaudio.edge import EdgeClassifier
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.evaluate import evaluate
@@ -83,6 +84,42 @@ def test_report_lists_builtin_ops_and_fixed_tensors(exported):
     assert "QUANTIZE" not in saved["files"]["float32"]["ops"]
     assert saved["files"]["dynamic"]["bytes"] < 0.4 * saved["files"]["float32"]["bytes"]
     assert "| model_dynamic.tflite |" in (out / "export_report.md").read_text()
+    labels = (out / "labels.txt").read_text().split()
+    for mode, entry in saved["files"].items():  # described for MediaPipe, read back from each file
+        assert entry["signatures"] == {"serving_default": {"inputs": ["waveform"], "outputs": ["scores"]}}
+        assert entry["metadata"] | {"description": ""} == {
+            "name": "run0", "description": "", "version": "1", "sample_rate": 16000, "channels": 1,
+            "input_name": "waveform", "output_name": "scores", "labels_file": "labels.txt", "labels_count": 5}
+        assert f"keras_rawaudio {__version__}, {mode}): 1 s of 16000 Hz mono audio" in entry["metadata"]["description"]
+        assert EdgeClassifier(out / entry["file"]).labels == labels
+
+
+def test_mediapipe_audio_classifier_runs_the_files_as_they_are(exported):
+    """MediaPipe Tasks (the client of Android and web apps) gives the runner's scores."""
+    from mediapipe.tasks.python.audio import audio_classifier
+    from mediapipe.tasks.python.components.containers import audio_data
+    from mediapipe.tasks.python.core import base_options
+
+    out, report, error = exported
+    assert {"float32", "int8"} <= set(report["files"]), error
+    rng = np.random.default_rng(0)
+    t = np.arange(16000 * 3 + 5000) / 16000  # three windows and a part, which MediaPipe pads with zeros
+    clip = (0.3 * np.sin(2 * np.pi * 440 * t) * (t > 1) + rng.normal(0, 0.05, t.size)).astype(np.float32)
+    windows = np.zeros((4, 16000), np.float32)
+    windows.reshape(-1)[: clip.size] = clip
+    for mode in ("float32", "int8"):
+        path = out / f"model_{mode}.tflite"
+        options = audio_classifier.AudioClassifierOptions(base_options=base_options.BaseOptions(model_asset_path=str(path)))
+        with audio_classifier.AudioClassifier.create_from_options(options) as classifier:
+            results = classifier.classify(audio_data.AudioData.create_from_array(clip, 16000))
+        runner = EdgeClassifier(path)
+        assert [r.timestamp_ms for r in results] == [0, 1000, 2000, 3000]
+        scores = np.zeros((4, runner.num_classes), np.float32)
+        for i, result in enumerate(results):
+            for category in result.classifications[0].categories:
+                assert category.category_name == runner.labels[category.index]
+                scores[i, category.index] = category.score
+        np.testing.assert_allclose(scores, runner.predict(windows), atol=1e-5, err_msg=mode)
 
 
 def test_bad_inputs_are_one_line_errors(trained_run, synthetic_records, tmp_path):
