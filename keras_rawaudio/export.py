@@ -161,6 +161,8 @@ def quantize_int8(converter, calibration, percentile, samples_per_window=2048):
     for i in ranged:
         q = tensors[i].quantization
         q.min[0], q.max[0] = activation_range(np.concatenate(samples[i]), q.min[0], q.max[0], percentile)
+    waveform_range = tensors[flatbuffer.subgraphs[0].inputs[0]].quantization
+    waveform_range.min, waveform_range.max = [-1.0], [1.0]  # audio's full scale: loud input is never clipped
     ranged_model = bytes(flatbuffer_utils.convert_object_to_bytearray(flatbuffer))
     return lite_convert.mlir_quantize(ranged_model, input_data_type=tf.float32, output_data_type=tf.float32)
 

@@ -47,6 +47,15 @@ def test_int8_is_full_integer_and_keeps_map_within_001_of_keras(exported):
     assert "QUANTIZE" in int8["ops"]
     assert EdgeClassifier(out / "model_int8.tflite").float_ops() == []  # only the input/output conversions are float
     assert int8["bytes"] < 0.4 * report["files"]["float32"]["bytes"]
+    # The waveform is quantised over audio's full scale, not a calibrated sub-range: loud input is not clipped.
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(str(out / "model_int8.tflite"))
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    waveform = interpreter.get_input_details()[0]["index"]
+    first = next(op for op in interpreter._get_ops_details() if waveform in op["inputs"])
+    scale, zero = tensors[first["outputs"][0]]["quantization"]
+    assert first["op_name"] == "QUANTIZE" and (-128 - zero) * scale <= -0.99 and (127 - zero) * scale >= 0.99
 
 
 def test_int8_that_fails_its_check_is_named_and_not_written(trained_run, synthetic_records, tmp_path):
