@@ -102,7 +102,12 @@ def read_labels(data_dir) -> list[str]:
     path = pathlib.Path(data_dir) / "labels.txt"
     if not path.is_file():
         raise DataError(f"{data_dir} has no labels.txt: is it an output of make_tfrecords?")
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    written = read_info(data_dir).get("num_classes") if (path.parent / "dataset_info.json").is_file() else None
+    if written is not None and written != len(labels):
+        raise DataError(f"{path} names {len(labels)} classes but the records of {data_dir} have {written} "
+                        "(dataset_info.json): restore the labels.txt that make_tfrecords wrote, or run it again")
+    return labels
 
 
 def read_info(data_dir) -> dict:

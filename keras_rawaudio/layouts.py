@@ -36,12 +36,33 @@ class LayoutError(InputError):
 
 
 def _read_csv(path) -> list[dict]:
+    """The rows of a CSV file with a header (blank and # lines skipped), each with its line
+    number as "_line"; a row with more or fewer cells than the header is a LayoutError."""
     try:
-        with open(path, newline="", encoding="utf-8") as file:
-            lines = [line for line in file if line.strip() and not line.startswith("#")]
-    except OSError as error:
-        raise LayoutError(f"cannot read {path}: {error.strerror}") from None
-    return list(csv.DictReader(lines, skipinitialspace=True))
+        with open(path, newline="", encoding="utf-8-sig") as file:  # a spreadsheet's export may start with a BOM
+            numbered = [(n, line) for n, line in enumerate(file, 1) if line.strip() and not line.startswith("#")]
+    except (OSError, UnicodeDecodeError) as error:
+        raise LayoutError(f"cannot read {path}: {getattr(error, 'strerror', None) or 'not UTF-8 text'}") from None
+    reader = csv.reader([line for _, line in numbered], skipinitialspace=True)
+    header = [name.strip() for name in next(reader, [])]
+    rows = []
+    for cells in reader:
+        line = numbered[reader.line_num - 1][0]
+        if len(cells) != len(header):
+            raise LayoutError(f"{path} line {line}: {len(cells)} cells, the header has {len(header)} ({','.join(header)})")
+        rows.append({**dict(zip(header, cells)), "_line": line})
+    return rows
+
+
+def _fold(row, meta) -> int:
+    """The row's fold number ("3", or "3.0" as a spreadsheet may write it)."""
+    try:
+        fold = float(row["fold"])
+    except ValueError:
+        fold = None
+    if fold is None or not fold.is_integer():
+        raise LayoutError(f"--meta {meta} line {row['_line']}: fold {row['fold']!r} is not a fold number")
+    return int(fold)
 
 
 def _audio_files(directory: pathlib.Path):
@@ -115,28 +136,36 @@ def list_esc50(input_dir, meta, val_folds="4", test_folds="5", vocabulary=None):
     columns = set(rows[0])
     root = pathlib.Path(input_dir)
     if {"slice_file_name", "fold", "classID", "class"} <= columns:  # UrbanSound8K
-        entries = [(root / f"fold{r['fold']}" / r["slice_file_name"], r["class"], r["fold"], r["classID"]) for r in rows]
+        entries = [(root / f"fold{_fold(r, meta)}" / r["slice_file_name"], r["class"], _fold(r, meta), r["classID"], r["_line"])
+                   for r in rows]
     elif {"filename", "fold", "target", "category"} <= columns:  # ESC-50
-        entries = [(root / r["filename"], r["category"], r["fold"], r["target"]) for r in rows]
+        entries = [(root / r["filename"], r["category"], _fold(r, meta), r["target"], r["_line"]) for r in rows]
     elif {"filename", "fold", "label"} <= columns:
-        entries = [(root / r["filename"], r["label"], r["fold"], None) for r in rows]
+        entries = [(root / r["filename"], r["label"], _fold(r, meta), None, r["_line"]) for r in rows]
     else:
         raise LayoutError(
             f"--meta {meta}: columns {sorted(columns)} are neither ESC-50 (filename,fold,target,"
             "category), UrbanSound8K (slice_file_name,fold,classID,class) nor filename,fold,label"
         )
+    for path, label, _, _, line in entries:
+        if not label or path == root:
+            raise LayoutError(f"--meta {meta} line {line}: {'no label' if not label else 'no file name'}")
     val, test = _folds(val_folds, "--val_folds"), _folds(test_folds, "--test_folds")
     if val & test:
         raise LayoutError(f"--val_folds and --test_folds share folds {sorted(val & test)}")
+    folds = sorted({fold for _, _, fold, _, _ in entries})
+    for flag, chosen in (("--val_folds", val), ("--test_folds", test)):
+        if chosen - set(folds):
+            raise LayoutError(f"{flag}: no row of --meta {meta} has fold {', '.join(map(str, sorted(chosen - set(folds))))}"
+                              f" (its folds: {', '.join(map(str, folds))})")
     if vocabulary is None:
-        indexed = {label: index for _, label, _, index in entries}
+        indexed = {label: index for _, label, _, index, _ in entries}
         if all(index is not None for index in indexed.values()):
             vocabulary = sorted(indexed, key=lambda label: int(indexed[label]))
         else:
             vocabulary = sorted(indexed)
     candidates = []
-    for path, label, fold, _ in entries:
-        fold = int(fold)
+    for path, label, fold, _, _ in entries:
         split = "test" if fold in test else "val" if fold in val else "train"
         clip_id = str(path.relative_to(root).with_suffix(""))
         candidates.append(Item(clip_id, str(path), (label,), split))

@@ -249,7 +249,7 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
         raise TrainingError(f"the model has {model.config.num_classes} classes but {data_dir}/labels.txt has {len(labels)}")
     info = read_info(data_dir)
     train_clips = info["splits"].get("train", {}).get("clips", 0)
-    if schedule.steps_per_epoch is None and train_clips < schedule.data.batch_size:
+    if train_clips == 0 or (schedule.steps_per_epoch is None and train_clips < schedule.data.batch_size):
         raise TrainingError(f"the train split of {data_dir} has {train_clips} clips, fewer than one batch of "
                             f"{schedule.data.batch_size}: no training step would run")
     steps_per_epoch = schedule.steps_per_epoch or train_clips // schedule.data.batch_size

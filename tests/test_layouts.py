@@ -31,11 +31,11 @@ def test_esc50_urbansound_and_plain_label_csvs(tmp_path):
         "slice_file_name,fsID,start,end,salience,fold,classID,class\n"
         "100-0-0-0.wav,100,0.0,1.0,1,3,4,drilling\n"
     )
-    us8k = layouts.list_esc50(tmp_path / "us8k", tmp_path / "us8k.csv", "1", "2")
+    us8k = layouts.list_esc50(tmp_path / "us8k", tmp_path / "us8k.csv", "", "")  # every fold trains
     assert [(i.labels, i.split) for i in us8k.items] == [(("drilling",), "train")]
 
     (tmp_path / "plain.csv").write_text("filename,label,fold\nesc/1-1-A.wav,cat,1\nesc/2-1-B.wav,owl,2\n")
-    plain = layouts.list_esc50(tmp_path, tmp_path / "plain.csv", "2", "3", vocabulary=["cat"])
+    plain = layouts.list_esc50(tmp_path, tmp_path / "plain.csv", "", "2", vocabulary=["cat"])
     assert [i.labels for i in plain.items] == [("cat",)]
     assert plain.skipped[0]["reason"] == "label not in the vocabulary: owl"
 
@@ -47,6 +47,28 @@ def test_esc50_rejects_unknown_columns_and_overlapping_folds(tmp_path):
     (tmp_path / "m.csv").write_text("filename,label,fold\nx.wav,a,1\n")
     with pytest.raises(layouts.LayoutError, match="share folds"):
         layouts.list_esc50(tmp_path, tmp_path / "m.csv", "4", "4,5")
+
+
+@pytest.mark.parametrize("rows, error", [
+    ("x.wav,a,x\n", "line 3: fold 'x' is not a fold number"),
+    ("x.wav,a,\n", "line 3: fold '' is not a fold number"),
+    ("x.wav,a\n", "line 3: 2 cells, the header has 3 \\(filename,label,fold\\)"),
+    ("x.wav,a,1,extra\n", "line 3: 4 cells, the header has 3"),
+    ("x.wav,,1\n", "line 3: no label"),
+    ("y.wav,b,2\n", "--test_folds: no row of --meta .* has fold 5 \\(its folds: 1, 2\\)"),
+])
+def test_bad_meta_rows_name_their_line(tmp_path, rows, error):
+    (tmp_path / "m.csv").write_text("filename,label,fold\n# a comment\n" + "z.wav,c,1\n" * ("fold 5" in error) + rows)
+    with pytest.raises(layouts.LayoutError, match=error):
+        layouts.list_esc50(tmp_path, tmp_path / "m.csv", "", "5")
+
+
+def test_a_spreadsheet_export_is_read(tmp_path):
+    write_tone(tmp_path / "a.wav")
+    write_tone(tmp_path / "b.wav")
+    (tmp_path / "m.csv").write_bytes("\ufefffilename,label,fold\r\na.wav,cat,1.0\r\nb.wav,dog,2.0\r\n".encode())
+    listing = layouts.list_esc50(tmp_path, tmp_path / "m.csv", "", "2")
+    assert [(i.clip_id, i.labels, i.split) for i in listing.items] == [("a", ("cat",), "train"), ("b", ("dog",), "test")]
 
 
 def test_audioset_csvs_namings_and_missing_clips(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT, run_module
 from keras_rawaudio import RawWaveformClassifier
-from keras_rawaudio.data import DataOptions
+from keras_rawaudio.data import DataError, DataOptions
 from keras_rawaudio.errors import RunError
 from keras_rawaudio.evaluate import evaluate
 from keras_rawaudio.train import Schedule, TrainingError, best_epoch, fit_mix_then_finetune
@@ -93,12 +93,27 @@ def test_settings_that_cannot_train_are_refused_before_anything_is_written(synth
     too_big = SCHEDULE.replace(data=DATA.replace(batch_size=1000), steps_per_epoch=None)
     with pytest.raises(TrainingError, match="has 480 clips, fewer than one batch of 1000: no training step would run"):
         fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path / "big", too_big)
+    empty = tmp_path / "empty"  # a val split and no train clips: not even a fixed number of steps can train
+    empty.mkdir()
+    for name in ("labels.txt", "dataset_info.json"):
+        (empty / name).write_text((synthetic_records / name).read_text().replace('"clips": 480', '"clips": 0'))
+    with pytest.raises(TrainingError, match="has 0 clips, fewer than one batch of 8: no training step would run"):
+        fit_mix_then_finetune(RawWaveformClassifier(small_config), empty, tmp_path / "none", SCHEDULE)
     with pytest.raises(TrainingError, match="shorter than the model's minimum input of 16000 samples"):
         fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path / "short",
                               SCHEDULE.replace(data=DATA.replace(clip_seconds=0.5)))
     with pytest.raises(TrainingError, match="balanced sampling is endless"):
         SCHEDULE.replace(data=DATA.replace(balanced=True), steps_per_epoch=None)
-    assert not (tmp_path / "big").exists() and not (tmp_path / "short").exists()
+    assert not (tmp_path / "big").exists() and not (tmp_path / "short").exists() and not (tmp_path / "none").exists()
+    edited = tmp_path / "edited"  # the records of `synthetic_records`, with a class added to labels.txt
+    edited.mkdir()
+    for shard in synthetic_records.glob("*.tfrecord"):
+        (edited / shard.name).symlink_to(shard)
+    (edited / "dataset_info.json").write_text((synthetic_records / "dataset_info.json").read_text())
+    (edited / "labels.txt").write_text((synthetic_records / "labels.txt").read_text() + "extra\n")
+    with pytest.raises(DataError, match=f"{edited}/labels.txt names 6 classes but the records of {edited} have 5"):
+        fit_mix_then_finetune(RawWaveformClassifier(small_config.replace(num_classes=6)), edited, tmp_path / "run6", SCHEDULE)
+    assert not (tmp_path / "run6").exists()
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(synthetic_records, tmp_path):
