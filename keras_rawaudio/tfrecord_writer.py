@@ -29,6 +29,7 @@ from keras_rawaudio.audio_io import prepare_clip
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.files import write_atomic
 from keras_rawaudio.layouts import SPLITS, Listing
+from keras_rawaudio.processes import exit_with_parent
 from keras_rawaudio.records import RECORD_FORMAT, serialize
 
 
@@ -86,9 +87,11 @@ def _decode_in_parallel(items, options: WriteOptions, workers: int):
         for item in items:
             yield item, prepare_clip(*args(item))
         return
-    # Spawned workers import keras_rawaudio.audio_io only, which does not load TensorFlow.
+    # Spawned workers import keras_rawaudio.audio_io and .processes only, which do not load
+    # TensorFlow; they end with this process even if it is killed.
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=exit_with_parent,
+                                                initargs=(os.getpid(),)) as pool:
         pending = collections.deque()
         for item in items:
             pending.append((item, pool.submit(prepare_clip, *args(item))))

@@ -79,6 +79,15 @@ def read_records(directory, num_classes):
     return records
 
 
+def process_alive(pid) -> bool:
+    """Whether process `pid` exists and has not ended (a zombie, not yet reaped, has ended)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "\tZ" not in next(line for line in status if line.startswith("State:"))
+    except FileNotFoundError:
+        return False
+
+
 def shard_bytes(directory):
     return {p.name: p.read_bytes() for p in sorted(directory.glob("*.tfrecord"))}
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import time
 
 import numpy as np
 
-from conftest import ROOT, read_records, run_module, shard_bytes, write_tone
+from conftest import ROOT, process_alive, read_records, run_module, shard_bytes, write_tone
 from keras_rawaudio.audio_io import load_audio, to_pcm16
 
 
@@ -49,25 +50,31 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tmp_path):
         write_tone(tmp_path / "audio" / f"class{n % 2}" / f"{n}.wav", 300 + 20 * n, 10.0, 44100, channels=2)
     args = [
         "--layout=folders", f"--input_dir={tmp_path / 'audio'}", "--val_fraction=0", "--test_fraction=0",
-        "--clip_seconds=10", "--files_per_shard=1", "--workers=1",
+        "--clip_seconds=10", "--files_per_shard=1",
     ]
     reference = tmp_path / "reference"
-    assert run_module("make_tfrecords", *args, f"--output_dir={reference}").returncode == 0
+    assert run_module("make_tfrecords", *args, f"--output_dir={reference}", "--workers=1").returncode == 0
 
-    killed = tmp_path / "killed"
+    killed = tmp_path / "killed"  # two decoding workers: the output must not depend on their number
     process = subprocess.Popen(
-        [sys.executable, "-m", "keras_rawaudio.make_tfrecords", *args, f"--output_dir={killed}"], cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "keras_rawaudio.make_tfrecords", *args, f"--output_dir={killed}", "--workers=2"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 120
     while len(list(killed.glob("*.tfrecord"))) < 2 and time.time() < deadline and process.poll() is None:
         time.sleep(0.001)
+    workers = pathlib.Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     finished = len(list(killed.glob("*.tfrecord")))
     assert 2 <= finished < 24, "the run should have been killed part way"
+    assert workers, "the run should have had its decoding workers"
+    deadline = time.time() + 10  # the workers (and the resource tracker they share) end with it
+    while any(process_alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if process_alive(pid)]
 
-    resumed = run_module("make_tfrecords", *args, f"--output_dir={killed}")
+    resumed = run_module("make_tfrecords", *args, f"--output_dir={killed}", "--workers=2")
     assert resumed.returncode == 0, resumed.stderr
     assert shard_bytes(killed) == shard_bytes(reference)
     assert json.loads((killed / "dataset_info.json").read_text())["splits"] == json.loads(
