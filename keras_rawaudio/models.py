@@ -68,9 +68,10 @@ class AudioClassifier(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     def predict(self, x, *args, **kwargs):
-        """Keras `predict`; NumPy waveforms are checked first (rank, length, dtype, NaN/Inf)."""
-        if isinstance(x, (np.ndarray, list)):
-            x = check_waveform(x, self.config.min_samples, self.config.input_samples)
+        """Keras `predict`; waveforms given as arrays, lists, scalars or tensors are checked
+        first (rank, length, dtype, NaN/Inf). A `tf.data.Dataset` goes to Keras as it is."""
+        if isinstance(x, (np.ndarray, np.generic, list, tuple, float, int)) or keras.ops.is_tensor(x):
+            x = check_waveform(np.asarray(x), self.config.min_samples, self.config.input_samples)
         return super().predict(x, *args, **kwargs)
 
     def multi_output_model(self) -> keras.Model:

@@ -20,6 +20,8 @@ def check_waveform(waveform, min_samples: int, fixed_samples: int | None = None)
         raise ValueError(
             f"waveform must have shape (samples,) or (batch, samples), got shape {array.shape}"
         )
+    if array.shape[0] == 0:
+        raise ValueError(f"waveform is an empty batch, shape {array.shape}")
     if array.shape[1] < min_samples:
         raise ValueError(
             f"waveform has {array.shape[1]} samples, fewer than the minimum of {min_samples}"

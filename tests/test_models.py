@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_rawaudio import LogMelClassifier, RawWaveformClassifier
 
@@ -74,9 +75,14 @@ def test_training_step_reaches_the_stem(tiny_config):
         (np.zeros((1, 8000), "float32"), "fewer than the minimum of 16000"),
         (np.zeros((1, 16000), "int16"), "floating point"),
         (np.full((1, 16000), np.nan, "float32"), "16000 NaN or Inf"),
+        (np.float32(0.5), "got shape"),
+        (np.zeros((0, 16000), "float32"), "an empty batch"),
+        ("tensor", "16000 NaN or Inf"),  # a tf.Tensor is checked too
     ],
 )
 def test_bad_waveforms_raise_clear_errors(waveform, message, tiny_config):
+    if isinstance(waveform, str):
+        waveform = tf.fill((1, 16000), float("nan"))
     model = RawWaveformClassifier(tiny_config)
     with pytest.raises(ValueError, match=message):
         model.predict(waveform, verbose=0)

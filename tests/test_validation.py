@@ -16,6 +16,8 @@ def test_accepted_waveforms_become_float32_batches():
     (np.zeros(16000, np.int16), None, "got dtype int16 \\(divide int16 PCM by 32768\\)"),
     (np.r_[np.zeros(15998), np.inf, np.nan].astype(np.float32), None, "contains 2 NaN or Inf samples"),
     (np.zeros(17000, np.float32), 16000, "takes exactly 16000 samples per clip, got 17000"),
+    (np.float32(0.5), None, r"got shape \(\)"),
+    (np.zeros((0, 16000), np.float32), None, r"an empty batch, shape \(0, 16000\)"),
 ])
 def test_bad_waveforms_are_named(waveform, fixed, message):
     with pytest.raises(ValueError, match=message):
