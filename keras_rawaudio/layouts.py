@@ -111,6 +111,12 @@ def list_folders(input_dir, val_fraction=0.1, test_fraction=0.1, seed=0, vocabul
     if not classes:
         raise LayoutError(f"--input_dir {input_dir} has no class folders")
     files = {name: _audio_files(root / name) for name in classes}
+    skipped = [{"file": str(p), "reason": "symlink not followed (to a folder, a loop or nothing)"}
+               for name in classes for p in sorted((root / name).rglob("*")) if p.is_symlink() and not p.is_file()]
+    skipped += [{"file": str(root / name), "reason": "class folder without audio files: the class is left out"}
+                for name in classes if not files[name]]
+    classes = [name for name in classes if files[name]]
+    files = {name: files[name] for name in classes}
     keys = {name: [str(p.relative_to(root)) for p in paths] for name, paths in files.items()}
     splits = stratified_split(keys, val_fraction, test_fraction, seed)
     candidates = [
@@ -118,7 +124,7 @@ def list_folders(input_dir, val_fraction=0.1, test_fraction=0.1, seed=0, vocabul
         for name, paths in files.items()
         for p in paths
     ]
-    return _finish(vocabulary or classes, candidates, [])
+    return _finish(vocabulary or classes, candidates, skipped)
 
 
 def _folds(text, flag):

@@ -1,3 +1,5 @@
+import pathlib
+
 import pytest
 
 from conftest import write_tone
@@ -106,3 +108,17 @@ def test_generic_csv_multi_label_with_split_column(tmp_path):
     assert listing.vocabulary == ["bark", "cat", "dog"]
     assert [(i.labels, i.split) for i in listing.items] == [(("dog", "bark"), "train"), (("cat",), "val")]
     assert listing.skipped[0]["reason"] == "duplicate clip id 'x'"
+
+
+def test_empty_class_folders_and_unfollowed_symlinks_are_reported(class_folders):
+    (class_folders / "silence").mkdir()
+    (class_folders / "hum" / "loop").symlink_to(class_folders / "hum", target_is_directory=True)
+    (class_folders / "hum" / "gone.wav").symlink_to(class_folders / "nowhere.wav")
+    listing = layouts.list_folders(class_folders, val_fraction=0.25, test_fraction=0.25, seed=3)
+    assert listing.vocabulary == ["beep", "buzz", "hum"]
+    assert {(pathlib.Path(s["file"]).name, s["reason"]) for s in listing.skipped} == {
+        ("silence", "class folder without audio files: the class is left out"),
+        ("loop", "symlink not followed (to a folder, a loop or nothing)"),
+        ("gone.wav", "symlink not followed (to a folder, a loop or nothing)"),
+    }
+    assert len(listing.items) == 14  # 4 files per class, and a corrupt and an empty file (they fail at decoding)
