@@ -26,7 +26,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from keras_rawaudio.audio_io import prepare_clip
-from keras_rawaudio.errors import InputError
+from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.files import write_atomic
 from keras_rawaudio.layouts import SPLITS, Listing
 from keras_rawaudio.processes import exit_with_parent
@@ -131,6 +131,18 @@ def _write_shard(path: pathlib.Path, decoded, index, options: WriteOptions, prog
     stats, then renames the file into place: a shard exists only once it is complete."""
     stats = {"clips": 0, "classes": collections.Counter(), "seconds": 0.0, "files": 0, "skipped": []}
     temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        _write_records(temporary, decoded, index, options, progress, stats)
+        write_atomic(path.parent / "shard_stats" / f"{path.stem}.json", json.dumps(stats))
+    except (OSError, tf.errors.OpError) as error:  # a full disk: TensorFlow raises ResourceExhaustedError
+        temporary.unlink(missing_ok=True)
+        reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+        raise RunError(f"cannot write {path}: {reason.splitlines()[0][:200]}; the finished shards are intact, "
+                       "and the same command resumes once there is room") from None
+    os.replace(temporary, path)
+
+
+def _write_records(temporary, decoded, index, options: WriteOptions, progress, stats):
     with tf.io.TFRecordWriter(str(temporary)) as writer:
         for item, result in decoded:
             progress.update()
@@ -146,8 +158,6 @@ def _write_shard(path: pathlib.Path, decoded, index, options: WriteOptions, prog
                 stats["seconds"] += len(audio) / 2 / options.sample_rate
                 stats["classes"].update(item.labels)
             stats["files"] += 1
-    write_atomic(path.parent / "shard_stats" / f"{path.stem}.json", json.dumps(stats))
-    os.replace(temporary, path)
 
 
 def _dataset_info(output_dir, listing, options, shard_paths, description) -> dict:

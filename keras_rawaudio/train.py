@@ -205,9 +205,16 @@ class RunDirectory:
         return self.path / f"checkpoint-{state['phase']}-{state['epoch']}.keras" if state["epoch"] else None
 
     def save_atomic(self, model, path, weights_only=False):
+        """Saves through a temporary file and a rename; a failed write (a full disk) leaves the
+        previous file intact and is a RunError naming the file."""
         temporary = path.with_name(f".tmp-{path.name}")
-        model.save_weights(temporary) if weights_only else model.save(temporary)
-        temporary.replace(path)
+        try:
+            model.save_weights(temporary) if weights_only else model.save(temporary)
+            temporary.replace(path)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise RunError(f"cannot write {path}: {error.strerror or error}; the files written before it are "
+                           "intact, and the same command resumes once there is room") from None
 
     def save_state(self):
         write_atomic(self.path / "state.json", json.dumps(self.state, indent=1))

@@ -1,9 +1,11 @@
 """The sharded writer: resumable, byte-identical, and refusing to mix inputs."""
 
 import pytest
+import tensorflow as tf
 
 from conftest import shard_bytes
 from keras_rawaudio import layouts
+from keras_rawaudio.errors import RunError
 from keras_rawaudio.tfrecord_writer import WriteError, WriteOptions, write_tfrecords
 
 
@@ -30,3 +32,29 @@ def test_other_inputs_need_overwrite(class_folders, tmp_path):
         write_tfrecords(listing, tmp_path, other, workers=1)
     info = write_tfrecords(listing, tmp_path, other, workers=1, overwrite=True)
     assert info["clip_seconds"] == 2.0
+
+
+def test_a_full_disk_is_one_error_and_keeps_the_finished_shards(class_folders, tmp_path, monkeypatch):
+    listing = layouts.list_folders(class_folders, val_fraction=0.0, test_fraction=0.0)
+    options = WriteOptions(clip_seconds=1.0, files_per_shard=3)
+    real_writer, opened = tf.io.TFRecordWriter, []
+
+    class FullDiskAtTheThirdShard(real_writer):
+        def __init__(self, path, *args):
+            super().__init__(path, *args)
+            opened.append(path)
+
+        def write(self, record):
+            if len(opened) == 3:
+                raise tf.errors.ResourceExhaustedError(None, None, f"{opened[-1]}; No space left on device")
+            super().write(record)
+
+    monkeypatch.setattr(tf.io, "TFRecordWriter", FullDiskAtTheThirdShard)
+    with pytest.raises(RunError, match=r"cannot write .*train-00002-of-00005.tfrecord: .*No space left on device; "
+                                       "the finished shards are intact"):
+        write_tfrecords(listing, tmp_path, options, workers=1)
+    assert sorted(p.name for p in tmp_path.glob("*.tfrecord*")) == ["train-00000-of-00005.tfrecord",
+                                                                    "train-00001-of-00005.tfrecord"]
+    assert not list(tmp_path.glob(".*.tmp"))
+    monkeypatch.setattr(tf.io, "TFRecordWriter", real_writer)  # room again: the same call finishes the job
+    assert write_tfrecords(listing, tmp_path, options, workers=1)["splits"]["train"]["shards"] == 5

@@ -1,4 +1,6 @@
+import errno
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -78,6 +80,25 @@ def test_nan_loss_stops_with_epoch_and_batch_and_keeps_the_checkpoint(synthetic_
         fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0, callbacks=[PoisonWeights()])
     kept = keras.saving.load_model(tmp_path / "checkpoint-0-1.keras")
     assert np.all(np.isfinite(kept.get_layer("frontend_stem_conv").kernel.numpy()))
+
+
+def test_a_full_disk_stops_the_run_and_keeps_what_was_written(synthetic_records, small_config, tmp_path, monkeypatch):
+    save = keras.Model.save
+
+    def save_until_full(model, path, *args, **kwargs):
+        if pathlib.Path(path).name == ".tmp-checkpoint-0-2.keras":
+            pathlib.Path(path).write_bytes(b"half a file")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return save(model, path, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "save", save_until_full)
+    with pytest.raises(RunError, match=r"cannot write .*checkpoint-0-2.keras: No space left on device; the files "
+                                       "written before it are intact"):
+        fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path,
+                              SCHEDULE.replace(epochs=2, finetune_epochs=0), verbose=0)
+    assert not list(tmp_path.glob(".tmp-*"))
+    assert json.loads((tmp_path / "state.json").read_text())["epoch"] == 1
+    keras.saving.load_model(tmp_path / "checkpoint-0-1.keras")  # the last good checkpoint loads
 
 
 def test_mismatched_classes_and_settings_are_refused(synthetic_records, small_config, tmp_path):
