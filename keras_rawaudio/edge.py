@@ -15,7 +15,7 @@ import pathlib
 import numpy as np
 
 from keras_rawaudio.errors import InputError
-from keras_rawaudio.tflite_metadata import MetadataError, read_description
+from keras_rawaudio.tflite_metadata import MetadataError, read_description, signatures
 
 
 class EdgeModelError(InputError):
@@ -46,8 +46,10 @@ class EdgeClassifier:
         self.input, self.output = inputs[0], outputs[0]
         self.window_samples = int(self.input["shape"][1])
         self.num_classes = int(self.output["shape"][1])
+        data = pathlib.Path(path).read_bytes()
+        self.signatures = signatures(data)  # {key: {"inputs": [...], "outputs": [...]}}
         try:
-            self.description = read_description(pathlib.Path(path).read_bytes())
+            self.description = read_description(data)
         except MetadataError as error:
             raise EdgeModelError(f"{path}: {error}") from None
         if self.description and len(self.description.labels) != self.num_classes:

@@ -33,7 +33,7 @@ from keras_rawaudio.files import write_atomic
 from keras_rawaudio.metrics import clip_metrics, per_class_average_precision
 from keras_rawaudio.models import load_classifier
 from keras_rawaudio.scoring import COMBINE, Windowing
-from keras_rawaudio.tflite_metadata import ModelDescription, describe, signatures
+from keras_rawaudio.tflite_metadata import ModelDescription, describe
 
 MODES = ("float32", "float16", "dynamic", "int8")
 MAX_DIFFERENCE = {"float32": 1e-4, "float16": 2e-2}  # parity with Keras, max abs
@@ -260,7 +260,7 @@ def file_problems(runner: EdgeClassifier, mode, reference: Reference, probe_scor
     expected = reference.description(mode)
     if runner.description != expected:
         problems.append("its metadata does not read back as written")
-    if signatures(pathlib.Path(runner.path).read_bytes()) != expected.signatures():
+    if runner.signatures != expected.signatures():
         problems.append(f"its signatures are not {expected.signatures()}")
     custom = [op for op in runner.ops() if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")]
     if custom:
@@ -310,7 +310,7 @@ def export_mode(mode, reference: Reference, output_dir, calibration=None, percen
         "input": {"name": runner.input["name"], "shape": runner.input["shape"].tolist(), "dtype": runner.input["dtype"].__name__},
         "output": {"name": runner.output["name"], "shape": runner.output["shape"].tolist(), "dtype": runner.output["dtype"].__name__},
         "metadata": metadata_summary(runner.description),
-        "signatures": signatures(final.read_bytes()),
+        "signatures": runner.signatures,
         "max_abs_difference": difference,
         "val_mAP": result["mAP"],
         "val_accuracy": result["accuracy"],
