@@ -22,7 +22,7 @@ __version__ = "0.2.0"
 
 _LAZY = {
     "PRESETS": "config", "ModelConfig": "config", "Stage": "config", "preset_config": "config",
-    "AttentionPooling": "layers", "LogMelSpectrogram": "layers",
+    "AttentionPooling": "layers", "GaborFilterbank": "layers", "LogMelSpectrogram": "layers",
     "AudioClassifier": "models", "LogMelClassifier": "models", "RawWaveformClassifier": "models",
     "load_classifier": "models",
     "macs_per_second": "profiling", "model_summary": "profiling",

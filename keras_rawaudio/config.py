@@ -10,6 +10,7 @@ import os
 
 SAMPLE_RATE = 16000
 FRONTEND_COMPRESSIONS = ("none", "log")
+FRONTENDS = ("cnn", "gabor")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,9 +32,14 @@ class Stage:
 class ModelConfig:
     """Architecture of a `RawWaveformClassifier` or `LogMelClassifier`.
 
-    Waveform front-end (raw model only): a Conv1D stem then `frontend_stages`; the product of
-    the stem and stage strides is the hop in samples (160 = 10 ms at 16 kHz), and the last
-    stage's filters are the C learned "frequency" bands of the image.
+    Waveform front-end (raw model only), by `frontend`:
+      'cnn' (the paper's): a Conv1D stem then `frontend_stages`; the product of the stem and
+        stage strides is the hop in samples (160 = 10 ms at 16 kHz), and the last stage's
+        filters are the C learned "frequency" bands of the image.
+      'gabor': `mel_bins` learned complex Gabor filters, `window_ms` long, every `hop_ms`,
+        initialised at mel-spaced centres in [`mel_min_hz`, `mel_max_hz`], and each band's
+        power (`GaborFilterbank`): the log-mel model's sizes, with a learned filterbank in
+        place of the fixed one.
     Log-mel front-end (log-mel model only): `mel_bins` bands, `window_ms` / `hop_ms` frames.
     Back-end: a 2D ResNet (`resnet_stem_filters`, `resnet_stages`) over the (C, T, 1) image.
     Heads: attention pooling on the outputs of the last `num_heads` stages, each with an
@@ -50,6 +56,7 @@ class ModelConfig:
     sample_rate: int = SAMPLE_RATE
     input_samples: int | None = None  # None: any length >= min_samples; fixed for export.
     min_samples: int = SAMPLE_RATE
+    frontend: str = "gabor"
     stem_filters: int = 16
     stem_kernel: int = 7
     stem_stride: int = 4
@@ -86,6 +93,8 @@ class ModelConfig:
                 "when training a one-channel Conv1D with fewer than 16 filters; use >= 16 or set "
                 "TF_ENABLE_ONEDNN_OPTS=0 before importing TensorFlow"
             )
+        if self.frontend not in FRONTENDS:
+            raise ValueError(f"frontend must be one of {', '.join(FRONTENDS)}, got {self.frontend!r}")
         if self.frontend_compression not in FRONTEND_COMPRESSIONS:
             raise ValueError(f"frontend_compression must be one of {', '.join(FRONTEND_COMPRESSIONS)}, "
                              f"got {self.frontend_compression!r}")
@@ -104,14 +113,23 @@ class ModelConfig:
     @property
     def hop_samples(self) -> int:
         """Samples per frame of the raw front-end's output (its total time stride)."""
+        if self.frontend == "gabor":
+            return round(self.hop_ms * self.sample_rate / 1000)
         hop = self.stem_stride
         for stage in self.frontend_stages:
             hop *= stage.stride
         return hop
 
     @property
+    def window_samples(self) -> int:
+        """Samples of the log-mel and Gabor front-ends' analysis window."""
+        return round(self.window_ms * self.sample_rate / 1000)
+
+    @property
     def frequency_bands(self) -> int:
         """C: channels of the raw front-end, i.e. the height of the image."""
+        if self.frontend == "gabor":
+            return self.mel_bins
         return self.frontend_stages[-1].filters
 
     def replace(self, **changes) -> "ModelConfig":
@@ -147,10 +165,13 @@ def _stage_from_dict(values) -> Stage:
 # Presets: the sizes that differ from ModelConfig's defaults (which are the `edge` preset).
 PRESETS: dict[str, dict] = {
     # <= 1 M parameters and <= 75 M multiply-accumulates per second of audio:
-    # trains on a 2-core CPU, runs in real time on a Raspberry Pi.
+    # trains on a 2-core CPU, runs in real time on a Raspberry Pi. Its raw front-end is the
+    # learned Gabor filterbank: with a few hundred clips it beat the paper's 1D CNN by 0.1 mAP
+    # (BENCHMARKS.md, "Accuracy study"), and it costs 5 M of the 32 M MACs.
     "edge": {},
-    # ResNet widths sized for AudioSet on a GPU.
+    # The paper's 1D CNN front-end, with ResNet widths sized for AudioSet on a GPU.
     "paper": {
+        "frontend": "cnn",
         "stem_filters": 32,
         "stem_stride": 2,
         "frontend_stages": (
@@ -172,8 +193,10 @@ PRESETS: dict[str, dict] = {
         "dropout": 0.2,
     },
     # A smoke-test size (about 40 k parameters): seconds per epoch on a CPU, for tests and for
-    # checking a pipeline end to end, not for accuracy.
+    # checking a pipeline end to end, not for accuracy. The paper's CNN front-end, so that the
+    # tests exercise both (the `edge` test fixture has the Gabor one).
     "tiny": {
+        "frontend": "cnn",
         "frontend_stages": (Stage(16, 5, 2), Stage(16, 9, 4), Stage(16, 11, 5)),
         "resnet_stem_filters": 8,
         "resnet_stages": (Stage(8, 3, (2, 2)), Stage(16, 3, (2, 2)), Stage(16, 3, (2, 2))),

@@ -11,11 +11,18 @@ Example:
 
 import functools
 import pathlib
+import re
 
 import numpy as np
 
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.tflite_metadata import MetadataError, read_description, signatures
+
+
+def in_layers(tensor_name: str, layers) -> bool:
+    """Whether a converted tensor (named 'model/<layer>_1/op', fused ones joined by ';') is the
+    output of an op of one of the Keras `layers`."""
+    return any(re.search(rf"/{re.escape(layer)}(_\d+)?/", part) for part in tensor_name.split(";") for layer in layers)
 
 
 class EdgeModelError(InputError):
@@ -63,20 +70,23 @@ class EdgeClassifier:
 
     @functools.cached_property
     def _operators(self):
-        """(op name, output dtypes) of every operator as written in the file, before any delegate."""
+        """(op name, output dtypes, output names) of every operator as written in the file, before any delegate."""
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         plain = Interpreter(self.path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-        dtypes = {t["index"]: t["dtype"] for t in plain.get_tensor_details()}
-        return [(op["op_name"], [dtypes[i] for i in op["outputs"]]) for op in plain._get_ops_details()]
+        tensors = {t["index"]: t for t in plain.get_tensor_details()}
+        return [(op["op_name"], [tensors[i]["dtype"] for i in op["outputs"]], [tensors[i]["name"] for i in op["outputs"]])
+                for op in plain._get_ops_details()]
 
     def ops(self) -> list[str]:
         """The sorted set of operator names in the file."""
-        return sorted({name for name, _ in self._operators})
+        return sorted({name for name, _, _ in self._operators})
 
-    def float_ops(self) -> list[str]:
-        """Operators other than the input QUANTIZE and output DEQUANTIZE that compute in float32."""
-        return sorted({name for name, out in self._operators if name != "DEQUANTIZE" and np.float32 in out})
+    def float_ops(self, float_layers=()) -> list[str]:
+        """Operators that compute in float32, other than DEQUANTIZEs and the ops of the Keras
+        layers `float_layers` (which an int8 export keeps in float on purpose)."""
+        return sorted({name for name, dtypes, outputs in self._operators if name != "DEQUANTIZE"
+                       and np.float32 in dtypes and not all(in_layers(o, float_layers) for o in outputs)})
 
     def _quantize(self, x, details):
         scale, zero = details["quantization"]

@@ -11,8 +11,9 @@ labels packed in), so MediaPipe Tasks' AudioClassifier loads it as it is. Each f
 before it is kept: its metadata and signature must read back as written, and on silence, noise,
 a sine and validation clips it must agree with the Keras model (float32 ≤ 1e-4, float16 ≤ 2e-2
 max abs difference), and every mode must keep validation mAP within 0.01 of the Keras model's. Validation mAP is scored the one way `keras_rawaudio.scoring` defines, for the Keras
-model and every file alike. int8 is full-integer, each activation's range set to the central
-99.99 % of its calibration values (--calibration_percentile).
+model and every file alike. int8 is integer, each activation's range set to the central
+99.99 % of its calibration values (--calibration_percentile); a Gabor front-end (level
+normalisation, filters, power, log) stays float32, as `backbone.FLOAT_LAYERS` says why.
 """
 
 import dataclasses
@@ -25,13 +26,14 @@ import warnings
 import numpy as np
 
 from keras_rawaudio import __version__, cli
+from keras_rawaudio.backbone import FLOAT_LAYERS
 from keras_rawaudio.data import DataOptions, load_dataset, shard_files
-from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
+from keras_rawaudio.edge import EdgeClassifier, EdgeModelError, in_layers
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.evaluate import check_labels, keras_predict, model_windowing, score_split
 from keras_rawaudio.files import write_atomic
 from keras_rawaudio.metrics import clip_metrics, per_class_average_precision
-from keras_rawaudio.models import load_classifier
+from keras_rawaudio.models import RawWaveformClassifier, load_classifier
 from keras_rawaudio.scoring import COMBINE, Windowing
 from keras_rawaudio.tflite_metadata import ModelDescription, describe
 
@@ -78,6 +80,11 @@ def fixed_window_model(model, window_samples):
     return fixed
 
 
+def float_layers(model) -> tuple[str, ...]:
+    """The layers of `model` that its int8 file keeps in float32 (`backbone.FLOAT_LAYERS`)."""
+    return FLOAT_LAYERS[model.config.frontend] if isinstance(model, RawWaveformClassifier) else ()
+
+
 def convert(model, mode, calibration=None, percentile=CALIBRATION_PERCENTILE) -> bytes:
     """TFLite flatbuffer of a fixed-input waveform model (batch 1) in `mode`; builtin ops only.
 
@@ -98,7 +105,7 @@ def convert(model, mode, calibration=None, percentile=CALIBRATION_PERCENTILE) ->
         converter.target_spec.supported_types = [tf.float16]
     try:
         if mode == "int8":
-            return quantize_int8(converter, calibration, percentile)
+            return quantize_int8(converter, calibration, percentile, float_layers(model))
         return converter.convert()
     except Exception as error:  # noqa: BLE001 - the converter raises many types
         first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
@@ -121,8 +128,17 @@ def activation_range(values, low, high, percentile):
     return float(central_low), float(central_high)
 
 
-def quantize_int8(converter, calibration, percentile, samples_per_window=2048):
-    """Full-integer int8 flatbuffer (float32 input and output tensors), calibrated on `calibration`.
+def float_nodes(flatbuffer, layers) -> set:
+    """Names of the ops (their output tensors, as the quantizer names them) of Keras `layers`."""
+    subgraph = flatbuffer.subgraphs[0]
+    names = {subgraph.tensors[output].name.decode() for op in subgraph.operators for output in op.outputs}
+    return {name for name in names if in_layers(name, layers)}
+
+
+def quantize_int8(converter, calibration, percentile, float_layers=(), samples_per_window=2048):
+    """Integer int8 flatbuffer (float32 input and output tensors), calibrated on `calibration`.
+
+    The ops of `float_layers` (Keras layer names) stay float32; every other op is int8.
 
     TFLite's calibrator sets every activation range to the min/max seen, and audio activations
     are heavy-tailed (max ≈ 50× std): a few loud frames of the calibration set would decide
@@ -164,7 +180,8 @@ def quantize_int8(converter, calibration, percentile, samples_per_window=2048):
     waveform_range = tensors[flatbuffer.subgraphs[0].inputs[0]].quantization
     waveform_range.min, waveform_range.max = [-1.0], [1.0]  # audio's full scale: loud input is never clipped
     ranged_model = bytes(flatbuffer_utils.convert_object_to_bytearray(flatbuffer))
-    return lite_convert.mlir_quantize(ranged_model, input_data_type=tf.float32, output_data_type=tf.float32)
+    return lite_convert.mlir_quantize(ranged_model, input_data_type=tf.float32, output_data_type=tf.float32,
+                                      denylisted_nodes=float_nodes(flatbuffer, float_layers) or None)
 
 
 def probe_signals(window, sample_rate, rng):
@@ -265,7 +282,7 @@ def file_problems(runner: EdgeClassifier, mode, reference: Reference, probe_scor
     custom = [op for op in runner.ops() if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")]
     if custom:
         problems.append(f"non-builtin ops {custom}")
-    float_ops = runner.float_ops() if mode == "int8" else []
+    float_ops = runner.float_ops(float_layers(reference.model)) if mode == "int8" else []
     if float_ops:
         problems.append(f"ops left in float {float_ops}")
     if not np.all(np.isfinite(probe_scores)) or probe_scores.min() < 0 or probe_scores.max() > 1:

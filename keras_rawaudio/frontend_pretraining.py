@@ -34,6 +34,8 @@ def image_layer_name(config) -> str:
         return "band_normalization"
     if config.frontend_compression != "none":
         return "frontend_compression"
+    if config.frontend == "gabor":
+        return "frontend_gabor"
     return f"frontend_stage{len(config.frontend_stages)}_block{config.frontend_stages[-1].blocks}_out"
 
 
@@ -50,10 +52,9 @@ def centred_log_mel(config) -> keras.layers.Layer:
 
 
 def frontend_frames(samples: int, config) -> int:
-    """Frames of the raw front-end for `samples` samples ('same' padding: a ceiling per stride)."""
-    for stride in (config.stem_stride, *(stage.stride for stage in config.frontend_stages)):
-        samples = -(-samples // stride)
-    return samples
+    """Frames of the raw front-end for `samples` samples ('same' padding: a ceiling per stride,
+    which compose to one ceiling of samples / hop)."""
+    return -(-samples // config.hop_samples)
 
 
 def target_frames(log_mel, waveforms, frames):

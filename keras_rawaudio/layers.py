@@ -1,5 +1,5 @@
-"""Custom Keras layers: attention pooling over time, an in-graph log-mel front-end, and the
-raw front-end's level normalisation and log compression.
+"""Custom Keras layers: attention pooling over time, an in-graph log-mel front-end, the raw
+front-end's level normalisation and log compression, and a learned Gabor filterbank.
 
 All are registered serialisable, so a `.keras` file loads without `custom_objects`, and all
 convert to TFLite builtin ops.
@@ -133,6 +133,108 @@ def dft_kernel(window_samples: int, fft_length: int) -> np.ndarray:
     phase = 2.0 * np.pi * np.outer(n, np.arange(fft_length // 2 + 1)) / fft_length
     kernel = np.concatenate([np.cos(phase), -np.sin(phase)], axis=1) * window[:, None]
     return kernel[:, None, :]
+
+
+# The Gabor filters' gain: a sinusoid 80 dB below full scale (amplitude 1e-4) has a band power
+# of about 1, so the log compression that follows starts with a gain near 1. Float16 files
+# store constants in float16 (at most 65504): a gain of 1e8 on the power of unit-gain filters
+# would overflow there.
+GABOR_GAIN = 1e4
+
+
+def mel_to_hertz(mel):
+    """The inverse of `hertz_to_mel`."""
+    return 700.0 * np.expm1(np.asarray(mel, np.float64) / 1127.0)
+
+
+def gabor_init(bands, window, sample_rate, lower_hz, upper_hz) -> tuple[np.ndarray, np.ndarray]:
+    """Centre frequencies (Hz) and envelope standard deviations (samples) of mel-like Gabor filters.
+
+    Centres are those of `bands` triangular mel bands in [lower_hz, upper_hz]; each envelope makes
+    the magnitude response as wide at half maximum as its triangle is (half its base), as far as
+    the window allows (a standard deviation of at most window / 6).
+    """
+    edges = mel_to_hertz(np.linspace(hertz_to_mel(lower_hz), hertz_to_mel(upper_hz), bands + 2))
+    lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
+    # A Gaussian of standard deviation s samples has a frequency response of standard deviation
+    # rate / (2π s) Hz, and a full width at half maximum 2·sqrt(2 ln 2) times that.
+    std = 2.0 * np.sqrt(2.0 * np.log(2.0)) * sample_rate / (2.0 * np.pi * (upper - lower) / 2.0)
+    return centre, np.minimum(std, window / 6.0)
+
+
+@keras.saving.register_keras_serializable(package="keras_rawaudio")
+class GaborFilterbank(keras.layers.Layer):
+    """Learned complex Gabor filters, one frame every `hop_samples`, and each band's power.
+
+    Band b's filter is a Gaussian envelope of standard deviation σ_b samples, normalised to sum
+    `GABOR_GAIN`, times exp(2πi·f_b·n / sample_rate) over a `window_samples` window: a sinusoid
+    of amplitude A at f_b gives power (GABOR_GAIN · A / 2)². Only f_b and σ_b are learned (two numbers per band,
+    as in LEAF), so with a few hundred clips the filterbank stays a filterbank: the centres as
+    mel values relative to the Nyquist frequency's, the widths as log(σ_b / window), both of
+    order 1 so that the optimizer's steps suit them. Initialised mel-like (`gabor_init`), the
+    layer starts as a mel-spaced power spectrogram. Frames use 'same' padding: ceil(samples /
+    hop) frames. The filters are computed from the two weights in the graph; TFLite conversion
+    folds them into a constant convolution kernel.
+
+    Args:
+        bands: number of filters (the image's height).
+        window_samples, hop_samples: filter length and frame hop, in samples.
+        sample_rate: Hz.
+        lower_hz, upper_hz: the mel range of the initial centres.
+
+    Input (batch, samples) → output (batch, frames, bands), non-negative.
+
+    Example: `GaborFilterbank(64, 400, 160)(waveforms)` → (batch, 100, 64) for 1 s at 16 kHz.
+    """
+
+    def __init__(self, bands, window_samples=400, hop_samples=160, sample_rate=16000, lower_hz=125.0,
+                 upper_hz=7500.0, **kwargs):
+        super().__init__(**kwargs)
+        self.bands, self.window_samples, self.hop_samples = bands, window_samples, hop_samples
+        self.sample_rate, self.lower_hz, self.upper_hz = sample_rate, lower_hz, upper_hz
+        self.nyquist_mel = float(hertz_to_mel(sample_rate / 2.0))
+
+    def build(self, input_shape):
+        centre_hz, std = gabor_init(self.bands, self.window_samples, self.sample_rate, self.lower_hz, self.upper_hz)
+        self.centre = self.add_weight(shape=(self.bands,), name="centre", initializer=keras.initializers.Constant(
+            hertz_to_mel(centre_hz) / self.nyquist_mel))
+        self.log_width = self.add_weight(shape=(self.bands,), name="log_width", initializer=keras.initializers.Constant(
+            np.log(std / self.window_samples)))
+
+    def filters(self):
+        """(centre frequencies in Hz, standard deviations in samples), clipped to the usable range."""
+        centre_mel = ops.clip(self.centre, 0.0, 1.0) * self.nyquist_mel
+        centre_hz = 700.0 * (ops.exp(centre_mel / 1127.0) - 1.0)
+        std = ops.exp(ops.clip(self.log_width, np.log(1.0 / self.window_samples), np.log(1.0 / 6.0))) * self.window_samples
+        return centre_hz, std
+
+    def kernels(self):
+        """The real and imaginary parts of the filters as convolution kernels, each (window, 1, bands)."""
+        centre_hz, std = self.filters()
+        n = ops.convert_to_tensor(np.arange(self.window_samples) - (self.window_samples - 1) / 2.0, "float32")[:, None]
+        envelope = ops.exp(-0.5 * ops.square(n / std))
+        envelope = envelope * (GABOR_GAIN / ops.sum(envelope, axis=0))
+        phase = (2.0 * np.pi / self.sample_rate) * n * centre_hz
+        return (envelope * ops.cos(phase))[:, None, :], (envelope * ops.sin(phase))[:, None, :]
+
+    def call(self, waveform):
+        # Two convolutions rather than one split in two: an int8 export keeps this layer in float,
+        # and the quantizer would quantise a SPLIT between float ops.
+        x = waveform[:, :, None]
+        real, imag = (ops.conv(x, kernel, strides=self.hop_samples, padding="same") for kernel in self.kernels())
+        return real * real + imag * imag  # MUL: int8 TFLite has no SQUARE
+
+    def compute_output_shape(self, input_shape):
+        samples = input_shape[1]
+        return (input_shape[0], None if samples is None else -(-samples // self.hop_samples), self.bands)
+
+    def multiply_accumulates(self, input_shape) -> int:
+        return -(-input_shape[1] // self.hop_samples) * self.window_samples * 2 * self.bands
+
+    def get_config(self):
+        return {**super().get_config(), "bands": self.bands, "window_samples": self.window_samples,
+                "hop_samples": self.hop_samples, "sample_rate": self.sample_rate, "lower_hz": self.lower_hz,
+                "upper_hz": self.upper_hz}
 
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")

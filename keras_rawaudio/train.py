@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from keras_rawaudio import cli
-from keras_rawaudio.config import FRONTEND_COMPRESSIONS, PRESETS
+from keras_rawaudio.config import FRONTEND_COMPRESSIONS, FRONTENDS, PRESETS
 from keras_rawaudio import metrics as clip_metrics_lib
 from keras_rawaudio.data import CROPS, MIX_MODES, DataOptions, load_dataset, load_recordings, read_info, read_labels
 from keras_rawaudio.errors import InputError, RunError
@@ -400,7 +400,7 @@ def schedule_from_flags(FLAGS) -> Schedule:
                     frontend_pretraining_epochs=FLAGS.frontend_pretraining_epochs)
 
 
-MODEL_FLAGS = ("level_normalization", "frontend_compression", "band_normalization")  # ModelConfig fields
+MODEL_FLAGS = ("frontend", "level_normalization", "frontend_compression", "band_normalization")  # ModelConfig fields
 
 
 def model_overrides_from_flags(FLAGS) -> dict:
@@ -441,6 +441,8 @@ def define_training_flags(mix=True):
     flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling, crops and mixing.")
     flags.DEFINE_bool("level_normalization", None, "Scale each input window to a fixed RMS (ModelConfig field; "
                       "default: the preset's).")
+    flags.DEFINE_enum("frontend", None, list(FRONTENDS), "Raw model: the learned filterbank, the paper's 1D CNN or "
+                      "Gabor-initialised complex filters (ModelConfig field; default: the preset's).")
     flags.DEFINE_enum("frontend_compression", None, list(FRONTEND_COMPRESSIONS), "Raw model: compression of the learned "
                       "filterbank's output (ModelConfig field; default: the preset's).")
     flags.DEFINE_bool("band_normalization", None, "Batch-normalise each band of the image (ModelConfig field; "

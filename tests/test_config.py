@@ -11,10 +11,13 @@ def test_presets_are_configs_that_round_trip_through_json():
 
 
 def test_derived_sizes():
-    config = preset_config("edge", num_classes=2)
-    assert config.hop_samples == 4 * 2 * 4 * 5 == 160  # 10 ms at 16 kHz
-    assert config.frequency_bands == 64
-    assert config.replace(frontend_stages=(Stage(8, 3, 2, 2),)).hop_samples == 8
+    cnn = preset_config("edge", num_classes=2, frontend="cnn")
+    assert cnn.hop_samples == 4 * 2 * 4 * 5 == 160  # 10 ms at 16 kHz
+    assert cnn.frequency_bands == 64
+    assert cnn.replace(frontend_stages=(Stage(8, 3, 2, 2),)).hop_samples == 8
+    gabor = preset_config("edge", num_classes=2)
+    assert (gabor.frontend, gabor.hop_samples, gabor.frequency_bands) == ("gabor", 160, 64)
+    assert preset_config("paper", num_classes=2).frontend == preset_config("tiny", num_classes=2).frontend == "cnn"
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -27,3 +30,10 @@ def test_impossible_configs_are_refused(changes, message):
         preset_config("edge", **{"num_classes": 3, **changes})
     with pytest.raises(ValueError, match="unknown ModelConfig fields: \\['depth'\\]"):
         ModelConfig.from_dict({"num_classes": 2, "depth": 3})
+
+
+def test_the_gabor_frontend_takes_the_log_mel_sizes():
+    config = preset_config("edge", num_classes=2, frontend="gabor", mel_bins=40, hop_ms=20.0)
+    assert (config.frequency_bands, config.hop_samples, config.window_samples) == (40, 320, 400)
+    with pytest.raises(ValueError, match="frontend must be one of cnn, gabor, got 'fft'"):
+        config.replace(frontend="fft")

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from keras_rawaudio.backbone import FLOAT_LAYERS
 from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
 
 
@@ -13,7 +14,7 @@ def test_float_and_int8_files_score_windows(exported):
     assert float_scores.shape == int8_scores.shape == (3, 5)
     np.testing.assert_allclose(int8_scores, float_scores, atol=0.1)  # int8 scale and zero point applied
     np.testing.assert_array_equal(float32.predict(windows[1]), float_scores[1:2])  # one window, any shape
-    assert float32.float_ops() and not int8.float_ops()
+    assert float32.float_ops() and not int8.float_ops(FLOAT_LAYERS["gabor"])
     assert "QUANTIZE" in int8.ops() and "QUANTIZE" not in float32.ops()
 
 
@@ -21,3 +22,13 @@ def test_files_that_are_not_classifiers_are_refused(tmp_path):
     (tmp_path / "junk.tflite").write_bytes(b"not a flatbuffer")
     with pytest.raises(EdgeModelError, match="is not a loadable .tflite file"):
         EdgeClassifier(tmp_path / "junk.tflite")
+
+
+def test_converted_tensor_names_are_matched_to_their_keras_layers():
+    from keras_rawaudio.edge import in_layers
+
+    fused = "raw_waveform_classifier_1/frontend_compression_1/Relu;raw_waveform_classifier_1/frontend_gabor_1/add"
+    assert in_layers(fused, ("frontend_gabor",)) and in_layers(fused, ("frontend_compression",))
+    assert in_layers("model/level_normalization/Rsqrt", ("level_normalization",))
+    assert not in_layers("model/frontend_stem_conv_1/convolution", ("frontend_stem",))  # another layer's prefix
+    assert not in_layers("model/resnet_stem_conv_1/convolution", ())

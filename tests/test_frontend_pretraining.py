@@ -11,8 +11,9 @@ from keras_rawaudio.frontend_pretraining import (
 from keras_rawaudio.train import RunDirectory, Schedule, TrainingError, fit_mix_then_finetune, initialise_frontend
 
 
-def test_the_target_is_a_centred_log_mel_with_the_frontends_frames(tiny_config):
-    config = tiny_config.replace(frontend_compression="log", band_normalization=True)
+@pytest.mark.parametrize("frontend", ["cnn", "gabor"])
+def test_the_target_is_a_centred_log_mel_with_the_frontends_frames(tiny_config, frontend):
+    config = tiny_config.replace(frontend=frontend, frontend_compression="log", band_normalization=True)
     model = RawWaveformClassifier(config)
     x = np.random.default_rng(0).normal(0, 0.1, (2, 16000)).astype("float32")
     frames = frontend_model(model)(x)

@@ -71,3 +71,46 @@ def test_log_compression_is_log1p_of_the_gained_frames_and_learns_its_gain():
     np.testing.assert_allclose(layer(4 * loud).numpy() - layer(loud).numpy(), np.log(4.0), atol=1e-3)
     assert [w.name for w in layer.trainable_weights] == ["log_gain"]
     assert LogCompression.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_gabor_filters_start_as_a_mel_spaced_power_spectrogram():
+    from keras_rawaudio.layers import GABOR_GAIN, GaborFilterbank, gabor_init
+
+    layer = GaborFilterbank(32, window_samples=400, hop_samples=160)
+    centre, std = gabor_init(32, 400, 16000, 125.0, 7500.0)
+    t = np.arange(16000) / 16000
+    for band in (3, 16, 30):
+        amplitude = 0.3
+        sine = (amplitude * np.cos(2 * np.pi * centre[band] * t + 0.7)).astype("float32")
+        power = layer(sine[None]).numpy()[0]
+        assert power.shape == (100, 32)
+        inner = power[5:-5]  # frames whose window lies inside the signal
+        assert np.all(inner.argmax(axis=1) == band)
+        np.testing.assert_allclose(np.sqrt(inner[:, band]), GABOR_GAIN * amplitude / 2, rtol=0.01)
+    # The kernel is the NumPy definition: Gaussian envelopes summing to 1 times complex exponentials.
+    n = np.arange(400)[:, None] - 199.5
+    envelope = np.exp(-0.5 * (n / std) ** 2)
+    filters = envelope / envelope.sum(axis=0) * np.exp(2j * np.pi * centre / 16000 * n)
+    real, imag = (kernel.numpy()[:, 0, :] / GABOR_GAIN for kernel in layer.kernels())
+    np.testing.assert_allclose(real, filters.real, atol=1e-6)
+    np.testing.assert_allclose(imag, filters.imag, atol=1e-6)
+    # Where the window allows it, a band's magnitude response is as wide at half maximum as its mel triangle.
+    edges = 700 * np.expm1(np.linspace(1127 * np.log1p(125 / 700), 1127 * np.log1p(7500 / 700), 34) / 1127)
+    response = np.abs(np.fft.fft(filters[:, 30], 16000 * 4)[: 8000 * 4])  # 0.25 Hz bins
+    half_max = np.flatnonzero(response >= response.max() / 2) / 4
+    np.testing.assert_allclose(half_max[-1] - half_max[0], (edges[32] - edges[30]) / 2, rtol=0.02)
+    assert std.max() == 400 / 6  # the low bands are as narrow as the window allows
+    clone = GaborFilterbank.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+
+
+def test_gabor_filterbank_learns_its_centres_and_widths():
+    from keras_rawaudio.layers import GaborFilterbank
+
+    layer = GaborFilterbank(8, window_samples=400, hop_samples=160)
+    x = np.random.default_rng(0).normal(size=(2, 3200)).astype("float32")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(layer(x))
+    gradients = tape.gradient(loss, layer.trainable_weights)
+    assert [w.name for w in layer.trainable_weights] == ["centre", "log_width"]
+    assert all(np.all(np.isfinite(g.numpy())) and np.any(g.numpy() != 0) for g in gradients)

@@ -53,6 +53,17 @@ def test_keras_file_round_trip(cls, tiny_config, tmp_path):
     np.testing.assert_array_equal(model(x), loaded(x))
 
 
+def test_the_gabor_frontend_builds_an_image_of_its_bands_and_round_trips(tiny_config, tmp_path):
+    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor"))
+    assert [k.shape for k in model.get_layer("frontend_gabor").kernels()] == [(400, 1, 16)] * 2
+    image = keras.Model(model.input, model.get_layer("to_image").output)(noise(1, 16000))
+    assert image.shape == (1, 16, 100, 1)
+    model.save(tmp_path / "gabor.keras")
+    loaded = keras.saving.load_model(tmp_path / "gabor.keras")
+    x = noise(2, 20000)
+    np.testing.assert_array_equal(model(x), loaded(x))
+
+
 def test_small_stem_is_refused_while_onednn_is_on(tiny_config):
     with pytest.raises(ValueError, match="fewer than 16 filters"):
         tiny_config.replace(stem_filters=8)
