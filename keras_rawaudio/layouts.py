@@ -29,6 +29,7 @@ class Listing:
     vocabulary: list[str]
     items: list[Item]
     skipped: list[dict]
+    split_rule: str = ""  # how the items were divided, when a meta file decided it ("test: fold 5; ...")
 
 
 class LayoutError(InputError):
@@ -175,7 +176,17 @@ def list_esc50(input_dir, meta, val_folds="4", test_folds="5", vocabulary=None):
         split = "test" if fold in test else "val" if fold in val else "train"
         clip_id = str(path.relative_to(root).with_suffix(""))
         candidates.append(Item(clip_id, str(path), (label,), split))
-    return _finish(vocabulary, candidates, [])
+    listing = _finish(vocabulary, candidates, [])
+    train = [fold for fold in folds if fold not in val | test]
+    listing.split_rule = "; ".join(f"{split}: {_fold_list(chosen)}" for split, chosen in
+                                   (("test", sorted(test)), ("val", sorted(val)), ("train", train)))
+    return listing
+
+
+def _fold_list(folds) -> str:
+    if not folds:
+        return "no fold"
+    return f"fold{'s' if len(folds) > 1 else ''} {', '.join(map(str, folds))}"
 
 
 def _youtube_id_index(directory) -> dict[str, str]:

@@ -107,6 +107,8 @@ def main(argv) -> int:
     FLAGS = flags.FLAGS
     options = WriteOptions(FLAGS.sample_rate, FLAGS.clip_seconds, FLAGS.long_clips, FLAGS.files_per_shard, FLAGS.seed)
     listing = list_dataset(FLAGS)
+    if listing.split_rule:
+        print(f"splits by fold: {listing.split_rule}", flush=True)
     description = {"layout": FLAGS.layout, "flags": cli.flag_values()}
     info = make_tfrecords(listing, FLAGS.output_dir, options, FLAGS.workers, FLAGS.overwrite, description)
     print(summary(info, FLAGS.output_dir))

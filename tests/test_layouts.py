@@ -27,6 +27,7 @@ def test_esc50_urbansound_and_plain_label_csvs(tmp_path):
     assert esc.vocabulary == ["dog", "rooster"]  # in target order
     assert {i.clip_id: i.split for i in esc.items} == {"1-1-A": "train", "2-1-B": "test"}
     assert esc.skipped == [{"file": str(tmp_path / "esc" / "3-1-C.wav"), "reason": "missing file"}]
+    assert esc.split_rule == "test: fold 5; val: fold 4; train: fold 1"  # printed by make_tfrecords
 
     write_tone(tmp_path / "us8k" / "fold3" / "100-0-0-0.wav")
     (tmp_path / "us8k.csv").write_text(
@@ -35,6 +36,7 @@ def test_esc50_urbansound_and_plain_label_csvs(tmp_path):
     )
     us8k = layouts.list_esc50(tmp_path / "us8k", tmp_path / "us8k.csv", "", "")  # every fold trains
     assert [(i.labels, i.split) for i in us8k.items] == [(("drilling",), "train")]
+    assert us8k.split_rule == "test: no fold; val: no fold; train: fold 3"
 
     (tmp_path / "plain.csv").write_text("filename,label,fold\nesc/1-1-A.wav,cat,1\nesc/2-1-B.wav,owl,2\n")
     plain = layouts.list_esc50(tmp_path, tmp_path / "plain.csv", "", "2", vocabulary=["cat"])
