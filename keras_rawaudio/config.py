@@ -141,6 +141,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
         values = dict(values)
+        values.setdefault("frontend", "cnn")  # written before 0.3.0, when the CNN was the only raw front-end
         for key in ("frontend_stages", "resnet_stages"):
             if key in values:
                 values[key] = tuple(_stage_from_dict(s) for s in values[key])

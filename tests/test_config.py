@@ -37,3 +37,9 @@ def test_the_gabor_frontend_takes_the_log_mel_sizes():
     assert (config.frequency_bands, config.hop_samples, config.window_samples) == (40, 320, 400)
     with pytest.raises(ValueError, match="frontend must be one of cnn, gabor, got 'fft'"):
         config.replace(frontend="fft")
+
+
+def test_a_config_saved_before_the_frontend_field_is_the_cnn():
+    saved = preset_config("edge", num_classes=3, frontend="cnn").to_dict()
+    del saved["frontend"]  # as keras_rawaudio 0.2 wrote it
+    assert ModelConfig.from_dict(saved) == preset_config("edge", num_classes=3, frontend="cnn")
