@@ -2,9 +2,11 @@
 
 With a few hundred clips a 1D CNN that starts from random weights has to discover a filterbank
 and a classifier at once, and it loses to a fixed log-mel front-end. This step first teaches
-the front-end (stem, 1D stages, compression and band normalisation: everything before the
-(C, T) image) to reproduce the standardised log-mel image of its own input, with a mean-squared
-error, on the training clips themselves (no labels, no external data). Classification training
+the front-end (the CNN's stem and stages or the Gabor filters, compression and band
+normalisation: everything before the (C, T) image) to reproduce the standardised log-mel image
+of its own input, with a mean-squared error, on the training clips themselves (no labels, no
+external data). The Gabor filters start mel-like already; for them the step mostly sets the
+compression gains and band statistics. Classification training
 then starts from a spectrogram-like image, and goes on learning the front-end end to end, as
 SincNet and LEAF do with their mel-initialised filters.
 
