@@ -153,13 +153,18 @@ def summarise(values: list[dict]) -> dict:
     return summary
 
 
+def check_run_names(names):
+    """Raises InputError unless `names` are some of RUNS."""
+    unknown = sorted(set(names) - set(RUNS))
+    if unknown or not names:
+        raise InputError(f"--runs: unknown runs {unknown or 'none given'}; choose from {', '.join(RUNS)}")
+
+
 def ablate(splits: list[Split], out, schedule: Schedule = Schedule(), preset="edge", seeds=(0,), names=RUNS,
            model_overrides=None) -> dict:
     """Every run of `names` on every split and seed; writes and returns the ablation dict."""
     out = pathlib.Path(out)
-    unknown = sorted(set(names) - set(RUNS))
-    if unknown or not names:
-        raise InputError(f"--runs: unknown runs {unknown or 'none given'}; choose from {', '.join(RUNS)}")
+    check_run_names(names)
     results = {}  # (fraction, name) → [metrics per split and seed]
     for split in splits:
         for seed in seeds:
@@ -270,9 +275,11 @@ def main(argv) -> int:
 
     FLAGS = flags.FLAGS
     out = pathlib.Path(FLAGS.out)
-    seeds = numbers("seeds", FLAGS.seeds, int)
-    ablate(splits_from_flags(FLAGS, out), out, schedule_from_flags(FLAGS), FLAGS.preset, seeds, tuple(FLAGS.runs),
-           model_overrides_from_flags(FLAGS))
+    # Every flag is checked before the records of the splits are written.
+    seeds, names = numbers("seeds", FLAGS.seeds, int), tuple(FLAGS.runs)
+    check_run_names(names)
+    schedule = schedule_from_flags(FLAGS)
+    ablate(splits_from_flags(FLAGS, out), out, schedule, FLAGS.preset, seeds, names, model_overrides_from_flags(FLAGS))
     print((out / "ablation.md").read_text())
     return 0
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from conftest import write_tone
+from conftest import run_module, write_tone
 from keras_rawaudio import layouts
 from keras_rawaudio.ablate import Split, ablate, fold_splits, runs, subsample
 from keras_rawaudio.data import DataOptions
@@ -65,3 +65,16 @@ def test_cross_validation_folds_and_fractions(tmp_path):
         fold_splits(tmp_path / "meta.csv", tmp_path / "audio", (1, 2), (1.0,), tmp_path / "out")
     listing = layouts.list_esc50(tmp_path / "audio", tmp_path / "meta.csv", "2", "1")
     assert subsample(listing, 0.5).items == subsample(listing, 0.5).items  # the same subset every time
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--runs=raw_cutmix"], "--runs: unknown runs ['raw_cutmix']"),
+    (["--epochs=0", "--finetune_epochs=0"], "epochs must be >= 0 and not both 0"),
+])
+def test_bad_flags_stop_before_any_record_is_written(flags, message, tmp_path):
+    write_tone(tmp_path / "audio" / "a.wav", 300)
+    (tmp_path / "meta.csv").write_text("filename,label,fold\na.wav,low,1\na.wav,low,2\na.wav,low,3\n")
+    result = run_module("ablate", f"--meta={tmp_path / 'meta.csv'}", f"--input_dir={tmp_path / 'audio'}",
+                        f"--out={tmp_path / 'out'}", *flags)
+    assert result.returncode == 2 and message in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "out").exists()
