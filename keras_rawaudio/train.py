@@ -465,6 +465,9 @@ def main(argv) -> int:
     from absl import flags
 
     FLAGS = flags.FLAGS
+    raw_only = [f"--{name}" for name in ("frontend", "frontend_compression") if FLAGS[name].value is not None]
+    if FLAGS.model == "logmel" and raw_only:
+        raise InputError(f"{', '.join(raw_only)}: the log-mel model's front-end is fixed; these flags are for --model=raw")
     verbose = {"bar": 1, "epoch": 2, "none": 0}[FLAGS.progress]
     _, history, seconds = train(FLAGS.data_dir, FLAGS.model_dir, FLAGS.model, FLAGS.preset, schedule_from_flags(FLAGS),
                                 FLAGS.distribute, verbose, model_overrides_from_flags(FLAGS))

@@ -147,6 +147,11 @@ def test_cli_bad_input_is_one_line_and_exit_2(synthetic_records, tmp_path):
     flag = run_module("train", f"--data_dir={synthetic_records}", f"--model_dir={tmp_path / 'run'}", "--epochs=-1")
     assert flag.returncode == 2
     assert flag.stderr.strip().splitlines()[-1] == "train: error: flag --epochs=-1: -1 is not a non-negative integer"
+    ignored = run_module("train", f"--data_dir={synthetic_records}", f"--model_dir={tmp_path / 'run'}", "--model=logmel",
+                         "--frontend=cnn")
+    assert ignored.returncode == 2 and not (tmp_path / "run").exists()
+    assert ignored.stderr.strip().splitlines()[-1] == ("train: error: --frontend: the log-mel model's front-end is fixed; "
+                                                       "these flags are for --model=raw")
 
 
 MIRRORED = """
