@@ -82,7 +82,7 @@ def log_mel_frontend(waveform, config: ModelConfig):
     return LogMelSpectrogram(
         sample_rate=config.sample_rate,
         window_samples=config.window_samples,
-        hop_samples=round(config.hop_ms * config.sample_rate / 1000),
+        hop_samples=config.frame_hop_samples,
         mel_bins=config.mel_bins,
         lower_hz=config.mel_min_hz,
         upper_hz=config.mel_max_hz,

@@ -114,7 +114,7 @@ class ModelConfig:
     def hop_samples(self) -> int:
         """Samples per frame of the raw front-end's output (its total time stride)."""
         if self.frontend == "gabor":
-            return round(self.hop_ms * self.sample_rate / 1000)
+            return self.frame_hop_samples
         hop = self.stem_stride
         for stage in self.frontend_stages:
             hop *= stage.stride
@@ -124,6 +124,11 @@ class ModelConfig:
     def window_samples(self) -> int:
         """Samples of the log-mel and Gabor front-ends' analysis window."""
         return round(self.window_ms * self.sample_rate / 1000)
+
+    @property
+    def frame_hop_samples(self) -> int:
+        """Samples between the log-mel and Gabor front-ends' frames."""
+        return round(self.hop_ms * self.sample_rate / 1000)
 
     @property
     def frequency_bands(self) -> int:
@@ -167,7 +172,7 @@ def _stage_from_dict(values) -> Stage:
 PRESETS: dict[str, dict] = {
     # <= 1 M parameters and <= 75 M multiply-accumulates per second of audio:
     # trains on a 2-core CPU, runs in real time on a Raspberry Pi. Its raw front-end is the
-    # learned Gabor filterbank: with a few hundred clips it beat the paper's 1D CNN by 0.1 mAP
+    # learned Gabor filterbank: with a few hundred clips it beat the paper's 1D CNN by 0.13 mAP
     # (BENCHMARKS.md, "Accuracy study"), and it costs 5 M of the 32 M MACs.
     "edge": {},
     # The paper's 1D CNN front-end, with ResNet widths sized for AudioSet on a GPU.

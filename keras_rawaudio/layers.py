@@ -108,6 +108,11 @@ def hertz_to_mel(hertz):
     return 1127.0 * np.log1p(np.asarray(hertz, np.float64) / 700.0)
 
 
+def mel_band_edges(num_bands, lower_hz, upper_hz) -> np.ndarray:
+    """The num_bands + 2 mel values, equally spaced, whose triples are the triangular bands' edges."""
+    return np.linspace(hertz_to_mel(lower_hz), hertz_to_mel(upper_hz), num_bands + 2)
+
+
 def mel_weight_matrix(num_mel_bins, num_spectrogram_bins, sample_rate, lower_hz, upper_hz):
     """Triangular mel filterbank, (num_spectrogram_bins, num_mel_bins) float64.
 
@@ -115,7 +120,7 @@ def mel_weight_matrix(num_mel_bins, num_spectrogram_bins, sample_rate, lower_hz,
     """
     bin_hz = np.linspace(0.0, sample_rate / 2.0, num_spectrogram_bins)[1:]
     bin_mel = hertz_to_mel(bin_hz)[:, None]
-    edges = np.linspace(hertz_to_mel(lower_hz), hertz_to_mel(upper_hz), num_mel_bins + 2)
+    edges = mel_band_edges(num_mel_bins, lower_hz, upper_hz)
     lower, center, upper = edges[:-2], edges[1:-1], edges[2:]
     rising = (bin_mel - lower) / (center - lower)
     falling = (upper - bin_mel) / (upper - center)
@@ -154,7 +159,7 @@ def gabor_init(bands, window, sample_rate, lower_hz, upper_hz) -> tuple[np.ndarr
     the magnitude response as wide at half maximum as its triangle is (half its base), as far as
     the window allows (a standard deviation of at most window / 6).
     """
-    edges = mel_to_hertz(np.linspace(hertz_to_mel(lower_hz), hertz_to_mel(upper_hz), bands + 2))
+    edges = mel_to_hertz(mel_band_edges(bands, lower_hz, upper_hz))
     lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
     # A Gaussian of standard deviation s samples has a frequency response of standard deviation
     # rate / (2π s) Hz, and a full width at half maximum 2·sqrt(2 ln 2) times that.
@@ -168,10 +173,10 @@ class GaborFilterbank(keras.layers.Layer):
 
     Band b's filter is a Gaussian envelope of standard deviation σ_b samples, normalised to sum
     `GABOR_GAIN`, times exp(2πi·f_b·n / sample_rate) over a `window_samples` window: a sinusoid
-    of amplitude A at f_b gives power (GABOR_GAIN · A / 2)². Only f_b and σ_b are learned (two numbers per band,
-    as in LEAF), so with a few hundred clips the filterbank stays a filterbank: the centres as
-    mel values relative to the Nyquist frequency's, the widths as log(σ_b / window), both of
-    order 1 so that the optimizer's steps suit them. Initialised mel-like (`gabor_init`), the
+    of amplitude A at f_b gives power (GABOR_GAIN · A / 2)². Only f_b and σ_b are learned (two
+    numbers per band, as in LEAF), so with a few hundred clips the filterbank stays a
+    filterbank: the centres as mel values relative to the Nyquist frequency's, the widths as
+    log(σ_b / window), both of order 1 so that the optimizer's steps suit them. Initialised mel-like (`gabor_init`), the
     layer starts as a mel-spaced power spectrogram. Frames use 'same' padding: ceil(samples /
     hop) frames. The filters are computed from the two weights in the graph; TFLite conversion
     folds them into a constant convolution kernel.
