@@ -1,11 +1,13 @@
 """Edge latency: each export mode of a preset against a YAMNet-architecture reference.
 
-Prints, from one run, milliseconds of 1-thread LiteRT inference per second of audio for
-model_<mode>.tflite of a preset (random weights: latency does not depend on them) and for
-YAMNet's architecture (log-mel 96×64 patches into MobileNetV1, from its published layer
-table) exported the same way; and the ratio edge int8 / YAMNet float32 (goal <= 0.5).
+Prints milliseconds of 1-thread LiteRT inference per second of audio for model_<mode>.tflite
+of a preset (random weights: latency does not depend on them) and for YAMNet's architecture
+(log-mel 96×64 patches into MobileNetV1, from its published layer table) exported the same
+way: min / median / max over --repeats timings of --runs invocations each, the files taking
+turns so that a busy machine slows all of them alike; and, from the medians, the ratios of
+the integer files to the float32 file (goal <= 0.6) and to YAMNet-arch float32 (goal <= 0.35).
 
-  python bench/latency_bench.py [--preset=edge] [--runs=200]
+  python bench/latency_bench.py [--preset=edge] [--runs=200] [--repeats=3]
 """
 
 import pathlib
@@ -21,7 +23,8 @@ from keras_rawaudio import cli
 def define_flags():
     flags.DEFINE_string("preset", "edge", "Preset of the raw-waveform model.")
     flags.DEFINE_float("window_seconds", 1.0, "Input window of the exported raw model.", lower_bound=1.0)
-    flags.DEFINE_integer("runs", 200, "Timed invocations per figure.", lower_bound=1)
+    flags.DEFINE_integer("runs", 200, "Timed invocations per timing.", lower_bound=1)
+    flags.DEFINE_integer("repeats", 3, "Timings per file (min / median / max).", lower_bound=1)
 
 
 # YAMNet's layer table (tensorflow/models research/audioset/yamnet/yamnet.py): (kind, stride, filters).
@@ -53,7 +56,8 @@ def yamnet_reference(num_classes=521):
     return keras.Model(waveform, layers.Dense(num_classes, activation="sigmoid")(x))
 
 
-def ms_per_second_of_audio(tflite_bytes, directory, name, seconds, runs):
+def timer(tflite_bytes, directory, name, seconds, runs):
+    """A function that times `runs` 1-thread invocations of the file: ms per second of audio."""
     from keras_rawaudio.edge import EdgeClassifier
 
     path = pathlib.Path(directory) / f"{name}.tflite"
@@ -62,10 +66,14 @@ def ms_per_second_of_audio(tflite_bytes, directory, name, seconds, runs):
     x = np.random.default_rng(0).uniform(-0.3, 0.3, (1, runner.window_samples)).astype(np.float32)
     for _ in range(10):
         runner.predict(x)
-    start = time.perf_counter()
-    for _ in range(runs):
-        runner.predict(x)
-    return (time.perf_counter() - start) / runs * 1000 / seconds, path.stat().st_size
+
+    def time_runs():
+        start = time.perf_counter()
+        for _ in range(runs):
+            runner.predict(x)
+        return (time.perf_counter() - start) / runs * 1000 / seconds
+
+    return time_runs, path.stat().st_size
 
 
 def main(argv) -> int:
@@ -78,21 +86,29 @@ def main(argv) -> int:
     model = RawWaveformClassifier.from_preset(FLAGS.preset, num_classes=10, input_samples=window)
     calibration = np.random.default_rng(1).uniform(-0.3, 0.3, (32, window)).astype(np.float32)
     yamnet = yamnet_reference()
-    results = {}
+    timers, converted, yamnet_converted = {}, {}, {}
     with tempfile.TemporaryDirectory() as directory:
         for mode in MODES:
-            results[f"{FLAGS.preset} {mode}"] = ms_per_second_of_audio(
-                convert(model, mode, calibration), directory, mode, FLAGS.window_seconds, FLAGS.runs)
-        yamnet_calibration = calibration[:, :15600]
+            timers[f"{FLAGS.preset} {mode}"] = timer(convert(model, mode, calibration, converted=converted), directory,
+                                                     mode, FLAGS.window_seconds, FLAGS.runs)
         for mode in ("float32", "int8"):
-            results[f"YAMNet-arch {mode}"] = ms_per_second_of_audio(
-                convert(yamnet, mode, yamnet_calibration), directory, f"yamnet_{mode}", 0.975, FLAGS.runs)
-    print(f"{FLAGS.preset}: {model_summary(model)['macs_per_second'] / 1e6:.1f} MMAC/s; 1 LiteRT thread, {FLAGS.runs} runs")
-    print(f"{'model':<22}{'ms per s of audio':>20}{'KiB':>8}")
-    for name, (ms, size) in results.items():
-        print(f"{name:<22}{ms:>20.3f}{size / 1024:>8.0f}")
-    ratio = results[f"{FLAGS.preset} int8"][0] / results["YAMNet-arch float32"][0]
-    print(f"ratio {FLAGS.preset} int8 / YAMNet-arch float32 = {ratio:.2f} (goal <= 0.5)")
+            timers[f"YAMNet-arch {mode}"] = timer(convert(yamnet, mode, calibration[:, :15600], converted=yamnet_converted),
+                                                  directory, f"yamnet_{mode}", 0.975, FLAGS.runs)
+        timings = {name: [] for name in timers}
+        for _ in range(FLAGS.repeats):
+            for name, (time_runs, _) in timers.items():
+                timings[name].append(time_runs())
+    print(f"{FLAGS.preset}: {model_summary(model)['macs_per_second'] / 1e6:.1f} MMAC/s; 1 LiteRT thread, "
+          f"{FLAGS.repeats} × {FLAGS.runs} runs")
+    print(f"{'model':<24}{'ms per s of audio: min / median / max':>40}{'KiB':>8}")
+    for name, values in timings.items():
+        low, middle, high = np.min(values), np.median(values), np.max(values)
+        print(f"{name:<24}{low:>18.3f} /{middle:>8.3f} /{high:>8.3f}{timers[name][1] / 1024:>8.0f}")
+    median = {name: float(np.median(values)) for name, values in timings.items()}
+    for mode in ("int8", "int8_pcm16"):
+        print(f"ratio {FLAGS.preset} {mode} / {FLAGS.preset} float32 = "
+              f"{median[f'{FLAGS.preset} {mode}'] / median[f'{FLAGS.preset} float32']:.2f} (goal <= 0.6); "
+              f"/ YAMNet-arch float32 = {median[f'{FLAGS.preset} {mode}'] / median['YAMNet-arch float32']:.2f} (goal <= 0.35)")
     return 0
 
 

@@ -3,11 +3,13 @@
 Each CLI module has `define_flags()` and `main(argv) -> int`, and runs through `run`:
 
   * `--help` prints the module's usage and flags and exits 0;
-  * a flag error (unknown, malformed, missing, out of range) prints one line, exit status 2;
+  * a flag error (unknown, malformed, missing, out of range, a number that is nan or ±inf)
+    prints one line, exit status 2;
   * `main` raising `InputError` prints one line, exit status 2; `RunError`, exit status 1;
   * otherwise the exit status is what `main` returns (0: success).
 """
 
+import math
 import sys
 
 from absl import app, flags
@@ -53,10 +55,15 @@ def run(main, define_flags, argv=None):
             print(usage(main))
             sys.exit(0)
         try:
-            return flags.FLAGS(arguments)
+            remaining = flags.FLAGS(arguments)
         except flags.Error as error:
             print(f"{name}: error: {str(error).splitlines()[0]}", file=sys.stderr)
             sys.exit(2)
+        infinite = next((f"--{n}={v}" for n, v in flag_values().items() if isinstance(v, float) and not math.isfinite(v)), None)
+        if infinite:  # absl's bounds let nan and ±inf through
+            print(f"{name}: error: {infinite}: not a finite number", file=sys.stderr)
+            sys.exit(2)
+        return remaining
 
     def checked_main(arguments):
         if len(arguments) > 1 and not getattr(main, "takes_positional", False):

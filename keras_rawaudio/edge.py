@@ -25,6 +25,9 @@ def in_layers(tensor_name: str, layers) -> bool:
     return any(re.search(rf"/{re.escape(layer)}(_\d+)?/", part) for part in tensor_name.split(";") for layer in layers)
 
 
+PCM16_SCALE = 1.0 / 32768  # int16 PCM sample → [-1, 1)
+
+
 class EdgeModelError(InputError):
     """A .tflite file that is not a keras_rawaudio classifier, or does not match its labels."""
 
@@ -32,8 +35,9 @@ class EdgeModelError(InputError):
 class EdgeClassifier:
     """A fixed-window waveform classifier in a .tflite file.
 
-    predict(windows (n, window_samples) float32 in [-1, 1]) → (n, num_classes) probabilities.
-    Float or int8 input/output tensors are both handled (scale and zero point applied).
+    predict(windows (n, window_samples) float32 in [-1, 1], or int16 PCM) → (n, num_classes)
+    probabilities. Float, int8 and int16 input/output tensors are all handled (scale and zero
+    point applied), so an int8_pcm16 file takes the same float windows as the others.
     `description` is the file's metadata (`keras_rawaudio.tflite_metadata.ModelDescription`),
     None in a file without it.
     """
@@ -96,7 +100,14 @@ class EdgeClassifier:
         return np.clip(np.round(x / scale + zero), info.min, info.max).astype(details["dtype"])
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
-        windows = np.asarray(windows, np.float32).reshape(-1, self.window_samples)
+        """(..., window_samples) float in [-1, 1] or int16 PCM → (n, num_classes) probabilities."""
+        windows = np.asarray(windows)
+        if windows.ndim == 0 or windows.shape[-1] != self.window_samples:
+            raise InputError(f"{self.path} takes windows of {self.window_samples} samples; got an array of shape "
+                             f"{windows.shape}")
+        if windows.dtype == np.int16:
+            windows = windows * np.float32(PCM16_SCALE)  # exact: the int16 input file gets the samples back
+        windows = windows.astype(np.float32).reshape(-1, self.window_samples)
         scores = np.empty((len(windows), self.num_classes), np.float32)
         scale, zero = self.output["quantization"]
         for i, window in enumerate(windows):

@@ -1,11 +1,12 @@
 """Exports a trained keras_rawaudio model to TFLite for Android and Raspberry Pi.
 
   python -m keras_rawaudio.export --model=RUN/best.keras --data_dir=DATA --output_dir=OUT \
-      --quantize=float32,float16,dynamic,int8
+      --quantize=float32,float16,dynamic,int8,int8_pcm16
 
 Writes OUT/model_<mode>.tflite, OUT/labels.txt and OUT/export_report.{json,md}. Every file
-uses TFLite builtin ops only, has a fixed (1, window) float32 input (the run's training window
-unless --window_seconds says otherwise), a `serving_default` signature (`waveform` → `scores`)
+uses TFLite builtin ops only, has a fixed (1, window) input (the run's training window unless
+--window_seconds says otherwise: float32 in [-1, 1], or for int8_pcm16 the int8 file's body
+behind an int16 PCM input), a `serving_default` signature (`waveform` → `scores`)
 and TFLite Model Metadata (name, description, version, the input as 16 kHz mono audio, the
 labels packed in), so MediaPipe Tasks' AudioClassifier loads it as it is. Each file is checked
 before it is kept: its metadata and signature must read back as written, and on silence, noise,
@@ -23,21 +24,23 @@ import pathlib
 import time
 import warnings
 
+import flatbuffers
 import numpy as np
 
 from keras_rawaudio import __version__, cli
 from keras_rawaudio.backbone import FLOAT_LAYERS
 from keras_rawaudio.data import DataOptions, load_dataset, shard_files
-from keras_rawaudio.edge import EdgeClassifier, EdgeModelError, in_layers
+from keras_rawaudio.edge import PCM16_SCALE, EdgeClassifier, EdgeModelError, in_layers
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.evaluate import check_labels, keras_predict, model_windowing, score_split
 from keras_rawaudio.files import write_atomic
 from keras_rawaudio.metrics import clip_metrics, per_class_average_precision
 from keras_rawaudio.models import RawWaveformClassifier, load_classifier
 from keras_rawaudio.scoring import COMBINE, Windowing
-from keras_rawaudio.tflite_metadata import ModelDescription, describe
+from keras_rawaudio.tflite_metadata import MODEL_FILE_IDENTIFIER, ModelDescription, describe
 
-MODES = ("float32", "float16", "dynamic", "int8")
+MODES = ("float32", "float16", "dynamic", "int8", "int8_pcm16")
+INTEGER_MODES = ("int8", "int8_pcm16")
 MAX_DIFFERENCE = {"float32": 1e-4, "float16": 2e-2}  # parity with Keras, max abs
 MAX_MAP_DROP = 0.01
 CALIBRATION_PERCENTILE = 99.99  # int8 activation ranges: see activation_range
@@ -66,10 +69,11 @@ class Reference:
     def description(self, mode) -> ModelDescription:
         """The metadata of the file of `mode`."""
         sample_rate = self.model.config.sample_rate
+        samples = "int16 PCM samples" if mode == "int8_pcm16" else "mono audio in [-1, 1]"
         return ModelDescription(
             name=self.name, version=self.version, sample_rate=sample_rate, labels=tuple(self.class_names),
             description=f"Sound-event classifier ({type(self.model).__name__}, keras_rawaudio {__version__}, {mode}): "
-                        f"{self.windowing.window / sample_rate:g} s of {sample_rate} Hz mono audio in [-1, 1] → "
+                        f"{self.windowing.window / sample_rate:g} s of {sample_rate} Hz {samples} → "
                         f"{len(self.class_names)} independent per-class probabilities (sigmoid).")
 
 
@@ -85,11 +89,18 @@ def float_layers(model) -> tuple[str, ...]:
     return FLOAT_LAYERS[model.config.frontend] if isinstance(model, RawWaveformClassifier) else ()
 
 
-def convert(model, mode, calibration=None, percentile=CALIBRATION_PERCENTILE) -> bytes:
+def convert(model, mode, calibration=None, percentile=CALIBRATION_PERCENTILE, converted=None) -> bytes:
     """TFLite flatbuffer of a fixed-input waveform model (batch 1) in `mode`; builtin ops only.
 
-    calibration: (n, window) float32 windows, for int8. percentile: see `activation_range`.
+    calibration: (n, window) float32 windows, for the integer modes. percentile: see
+    `activation_range`. converted: a dict kept across the calls for one model, so that int8 and
+    int8_pcm16 (the int8 file with an int16 PCM input, `pcm16_input`) are calibrated once.
     """
+    converted = {} if converted is None else converted
+    if mode == "int8_pcm16":
+        return pcm16_input(convert(model, "int8", calibration, percentile, converted))
+    if mode in converted:
+        return converted[mode]
     import tensorflow as tf
 
     window = model.input_shape[1]
@@ -105,11 +116,13 @@ def convert(model, mode, calibration=None, percentile=CALIBRATION_PERCENTILE) ->
         converter.target_spec.supported_types = [tf.float16]
     try:
         if mode == "int8":
-            return quantize_int8(converter, calibration, percentile, float_layers(model))
-        return converter.convert()
+            converted[mode] = quantize_int8(converter, calibration, percentile, float_layers(model))
+        else:
+            converted[mode] = converter.convert()
     except Exception as error:  # noqa: BLE001 - the converter raises many types
         first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise ExportError(f"{mode}: the converter needs ops outside the TFLite builtins ({first})") from None
+    return converted[mode]
 
 
 def activation_range(values, low, high, percentile):
@@ -184,6 +197,38 @@ def quantize_int8(converter, calibration, percentile, float_layers=(), samples_p
                                       denylisted_nodes=float_nodes(flatbuffer, float_layers) or None)
 
 
+def pcm16_input(flatbuffer: bytes) -> bytes:
+    """`flatbuffer` with its float32 waveform input replaced by an int16 PCM input.
+
+    The new input (`PCM16_SCALE`, zero point 0: what Android's AudioRecord and ALSA deliver)
+    feeds one DEQUANTIZE whose float32 output is the old input, so every 16-bit sample reaches
+    the model exactly; there is no 8-bit step on the waveform before the float front-end.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    subgraph = model.subgraphs[0]
+    waveform = subgraph.tensors[subgraph.inputs[0]]
+    if waveform.type != schema.TensorType.FLOAT32:
+        raise ExportError("int8_pcm16: the int8 file's input is not float32")
+    pcm = schema.TensorT()
+    pcm.name, pcm.shape, pcm.type, pcm.buffer = b"pcm16", waveform.shape, schema.TensorType.INT16, 0
+    pcm.quantization = schema.QuantizationParametersT()
+    pcm.quantization.scale, pcm.quantization.zeroPoint = [PCM16_SCALE], [0]
+    subgraph.tensors.append(pcm)
+    code = schema.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.DEQUANTIZE
+    code.version = 3  # DEQUANTIZE of int16
+    model.operatorCodes.append(code)
+    dequantize = schema.OperatorT()
+    dequantize.opcodeIndex, dequantize.inputs, dequantize.outputs = len(model.operatorCodes) - 1, [len(subgraph.tensors) - 1], [subgraph.inputs[0]]
+    subgraph.operators.insert(0, dequantize)
+    subgraph.inputs = [len(subgraph.tensors) - 1]
+    builder = flatbuffers.Builder(len(flatbuffer) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=MODEL_FILE_IDENTIFIER)
+    return bytes(builder.Output())
+
+
 def probe_signals(window, sample_rate, rng):
     """Silence, white noise and a 1 kHz sine, as YAMNet's export checks: (3, window)."""
     t = np.arange(window) / sample_rate
@@ -247,7 +292,8 @@ def export(model_path, data_dir, output_dir, modes=MODES, window_seconds=None, c
     reference = build_reference(model_path, data_dir, window_seconds, hop_seconds, combine, name, version)
     window = reference.windowing.window
     sample_rate = reference.model.config.sample_rate
-    calibration = calibration_windows(data_dir, window / sample_rate, calibration_windows_count) if "int8" in modes else None
+    calibration = (calibration_windows(data_dir, window / sample_rate, calibration_windows_count)
+                   if set(modes) & set(INTEGER_MODES) else None)
 
     output_dir = pathlib.Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -255,11 +301,12 @@ def export(model_path, data_dir, output_dir, modes=MODES, window_seconds=None, c
               "scoring": dataclasses.asdict(reference.windowing) | {"hop": reference.windowing.hop_samples},
               "keras": {"val_mAP": reference.val_metrics["mAP"], "val_accuracy": reference.val_metrics["accuracy"]},
               "files": {}}
-    failures = []
+    failures, converted = [], {}
     for mode in modes:
         print(f"{mode}: converting", flush=True)
         try:
-            report["files"][mode] = export_mode(mode, reference, output_dir, calibration, calibration_percentile, latency_runs)
+            report["files"][mode] = export_mode(mode, reference, output_dir, calibration, calibration_percentile,
+                                                latency_runs, converted)
         except ExportError as error:
             failures.append(str(error))
             print(f"{mode}: FAILED: {error}", flush=True)
@@ -282,7 +329,7 @@ def file_problems(runner: EdgeClassifier, mode, reference: Reference, probe_scor
     custom = [op for op in runner.ops() if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")]
     if custom:
         problems.append(f"non-builtin ops {custom}")
-    float_ops = runner.float_ops(float_layers(reference.model)) if mode == "int8" else []
+    float_ops = runner.float_ops(float_layers(reference.model)) if mode in INTEGER_MODES else []
     if float_ops:
         problems.append(f"ops left in float {float_ops}")
     if not np.all(np.isfinite(probe_scores)) or probe_scores.min() < 0 or probe_scores.max() > 1:
@@ -298,12 +345,13 @@ def file_problems(runner: EdgeClassifier, mode, reference: Reference, probe_scor
 
 
 def export_mode(mode, reference: Reference, output_dir, calibration=None, percentile=CALIBRATION_PERCENTILE,
-                latency_runs=50) -> dict:
-    """Converts one mode, checks it against `reference`, and keeps the file only if every check
-    passes; returns its report entry."""
+                latency_runs=50, converted=None) -> dict:
+    """Converts one mode (`converted` as `convert` says), checks it against `reference`, and keeps
+    the file only if every check passes; returns its report entry."""
     final = output_dir / f"model_{mode}.tflite"
     temporary = output_dir / f".model_{mode}.tflite.tmp"
-    temporary.write_bytes(describe(convert(reference.model, mode, calibration, percentile), reference.description(mode)))
+    temporary.write_bytes(describe(convert(reference.model, mode, calibration, percentile, converted),
+                                   reference.description(mode)))
     try:
         runner = EdgeClassifier(temporary)
     except EdgeModelError as error:
@@ -358,8 +406,9 @@ def largest_loss(reference: Reference, scores) -> str:
 def report_markdown(report) -> str:
     seconds = report["window_samples"] / report["sample_rate"]
     lines = [
-        f"Export of {report['model']}: fixed input (1, {report['window_samples']}) float32 = {seconds:g} s at "
-        f"{report['sample_rate']} Hz; output (1, classes) float32 probabilities.",
+        f"Export of {report['model']}: fixed input (1, {report['window_samples']}) = {seconds:g} s at "
+        f"{report['sample_rate']} Hz (float32 in [-1, 1]; int16 PCM for int8_pcm16); output (1, classes) "
+        "float32 probabilities.",
         f"Keras model: val mAP {report['keras']['val_mAP']:.4f}, val accuracy {report['keras']['val_accuracy']:.4f}.",
         "",
         "| file | size KiB | val mAP | val accuracy | max abs Δ vs Keras | ms/window 1 thread | 2 threads |",

@@ -220,12 +220,14 @@ class GaborFilterbank(keras.layers.Layer):
         envelope = ops.exp(-0.5 * ops.square(n / std))
         envelope = envelope * (GABOR_GAIN / ops.sum(envelope, axis=0))
         phase = (2.0 * np.pi / self.sample_rate) * n * centre_hz
-        return (envelope * ops.cos(phase))[:, None, :], (envelope * ops.sin(phase))[:, None, :]
+        # expand_dims, not [:, None, :]: TFLite conversion does not fold a new-axis STRIDED_SLICE,
+        # which would leave the kernels computed at run time and the convolutions off XNNPACK.
+        return ops.expand_dims(envelope * ops.cos(phase), 1), ops.expand_dims(envelope * ops.sin(phase), 1)
 
     def call(self, waveform):
         # Two convolutions rather than one split in two: an int8 export keeps this layer in float,
         # and the quantizer would quantise a SPLIT between float ops.
-        x = waveform[:, :, None]
+        x = ops.expand_dims(waveform, -1)
         real, imag = (ops.conv(x, kernel, strides=self.hop_samples, padding="same") for kernel in self.kernels())
         return real * real + imag * imag  # MUL: int8 TFLite has no SQUARE
 
@@ -283,7 +285,7 @@ class LogMelSpectrogram(keras.layers.Layer):
         self.mel.assign(mel.astype("float32"))
 
     def call(self, waveform):
-        spectrum = ops.conv(waveform[:, :, None], self.dft, strides=self.hop_samples)
+        spectrum = ops.conv(ops.expand_dims(waveform, -1), self.dft, strides=self.hop_samples)
         real, imag = ops.split(spectrum, 2, axis=-1)
         magnitude = ops.sqrt(ops.square(real) + ops.square(imag))
         return ops.log(ops.matmul(magnitude, self.mel) + self.log_offset)

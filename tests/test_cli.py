@@ -15,13 +15,14 @@ from keras_rawaudio.errors import InputError, RunError
 
 def define_flags():
     flags.DEFINE_integer("number", None, "The number.", required=True, lower_bound=0)
+    flags.DEFINE_float("scale", 2.0, "The factor.", lower_bound=0)
 
 def main(argv):
     if flags.FLAGS.number == 7:
         raise InputError("--number 7 is unlucky")
     if flags.FLAGS.number == 8:
         raise RunError("disk full while writing 8")
-    print(2 * flags.FLAGS.number)
+    print(round(flags.FLAGS.scale * flags.FLAGS.number))
     return 0
 
 cli.run(main, define_flags, ["double", *sys.argv[1:]])
@@ -36,6 +37,9 @@ cli.run(main, define_flags, ["double", *sys.argv[1:]])
     ([], 2, "", "double: error: flag --number=None: Flag --number must have a value other than None."),
     (["--numbr=1"], 2, "", "double: error: Unknown command line flag 'numbr'. Did you mean: number ?"),
     (["--number=1", "extra"], 2, "", "double: error: unexpected arguments: extra"),
+    (["--number=1", "--scale=3"], 0, "3", ""),
+    (["--number=1", "--scale=nan"], 2, "", "double: error: --scale=nan: not a finite number"),
+    (["--number=1", "--scale=inf"], 2, "", "double: error: --scale=inf: not a finite number"),
 ])
 def test_exit_status_and_one_line(args, status, stdout, stderr):
     result = subprocess.run([sys.executable, "-c", PROGRAM, *args], capture_output=True, text=True, cwd=ROOT, timeout=60)

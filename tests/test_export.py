@@ -61,6 +61,41 @@ def test_int8_is_integer_after_the_float_gabor_front_end_and_keeps_map_within_00
     assert consumers and all(tensors[o]["dtype"] == np.float32 for op in consumers for o in op["outputs"])
 
 
+def test_int8_pcm16_takes_int16_samples_exactly_and_scores_as_the_int8_file(exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    out, report, error = exported
+    assert error is None, error
+    assert abs(report["files"]["int8_pcm16"]["val_mAP"] - report["keras"]["val_mAP"]) <= 0.01
+    pcm16, int8 = EdgeClassifier(out / "model_int8_pcm16.tflite"), EdgeClassifier(out / "model_int8.tflite")
+    assert pcm16.input["dtype"] == np.int16 and pcm16.input["quantization"] == (1 / 32768, 0)
+    interpreter = Interpreter(str(out / "model_int8_pcm16.tflite"))
+    first = interpreter._get_ops_details()[0]
+    assert first["op_name"] == "DEQUANTIZE" and first["inputs"].tolist() == [pcm16.input["index"]]
+    samples = np.random.default_rng(4).integers(-32768, 32768, (3, 16000)).astype(np.int16)  # full scale
+    samples[0] //= 256  # and a quiet clip, 48 dB down
+    scores = pcm16.predict(samples)
+    np.testing.assert_array_equal(scores, pcm16.predict(samples / np.float32(32768)))
+    np.testing.assert_array_equal(scores, int8.predict(samples / np.float32(32768)))  # the same body, no clipping
+    with pytest.raises(InputError, match="takes windows of 16000 samples; got an array of shape \\(2, 8000\\)"):
+        pcm16.predict(samples[:2, :8000])
+
+
+def test_every_convolution_kernel_is_a_constant_so_xnnpack_takes_it(exported):
+    """The Gabor kernels are computed from two weights per band; the files must hold them as
+    constants (a kernel computed at run time keeps the convolution off XNNPACK: 2-3x slower)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    out = exported[0]
+    for mode in ("float32", "int8"):
+        model = schema.ModelT.InitFromPackedBuf(bytearray((out / f"model_{mode}.tflite").read_bytes()), 0)
+        subgraph, codes = model.subgraphs[0], model.operatorCodes
+        produced = {o for op in subgraph.operators for o in op.outputs}
+        convolutions = [op for op in subgraph.operators if codes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.CONV_2D]
+        assert len(convolutions) >= 2
+        assert all(op.inputs[1] not in produced for op in convolutions), mode
+
+
 def test_int8_that_fails_its_check_is_named_and_not_written(trained_run, synthetic_records, tmp_path):
     # Ranges cut at each activation's median clip most of the signal: the file must be refused.
     with pytest.raises(ExportError, match=r"^int8: the exported file fails its checks: validation mAP") as failure:
@@ -89,7 +124,8 @@ def test_report_lists_builtin_ops_and_fixed_tensors(exported):
     saved = json.loads((out / "export_report.json").read_text())
     assert saved["files"].keys() == report["files"].keys()
     for mode, entry in saved["files"].items():
-        assert entry["input"]["shape"] == [1, 16000] and entry["input"]["dtype"] == "float32"
+        assert entry["input"]["shape"] == [1, 16000]
+        assert entry["input"]["dtype"] == ("int16" if mode == "int8_pcm16" else "float32")
         assert entry["output"]["shape"] == [1, 5]
         assert not [op for op in entry["ops"] if op.startswith("Flex") or op in ("SHAPE", "CUSTOM")], entry["ops"]
         assert entry["bytes"] == (out / entry["file"]).stat().st_size and entry["latency_ms"]["1_threads"] > 0
@@ -102,7 +138,8 @@ def test_report_lists_builtin_ops_and_fixed_tensors(exported):
         assert entry["metadata"] | {"description": ""} == {
             "name": "run0", "description": "", "version": "1", "sample_rate": 16000, "channels": 1,
             "input_name": "waveform", "output_name": "scores", "labels_file": "labels.txt", "labels_count": 5}
-        assert f"keras_rawaudio {__version__}, {mode}): 1 s of 16000 Hz mono audio" in entry["metadata"]["description"]
+        samples = "int16 PCM samples" if mode == "int8_pcm16" else "mono audio in [-1, 1]"
+        assert f"keras_rawaudio {__version__}, {mode}): 1 s of 16000 Hz {samples}" in entry["metadata"]["description"]
         assert EdgeClassifier(out / entry["file"]).labels == labels
 
 
