@@ -7,7 +7,7 @@ with the learned channels as the height ("frequency") axis and time as the width
 from keras import layers
 
 from keras_rawaudio.config import ModelConfig, Stage
-from keras_rawaudio.layers import AttentionPooling, GaborFilterbank, LogCompression, LogMelSpectrogram
+from keras_rawaudio.layers import AttentionPooling, GaborFilterbank, LogCompression, LogMelSpectrogram, TimeFrequencyMasking
 
 # LogCompression's initial gain per raw front-end: the CNN's batch-normalised ReLU outputs are
 # about 1, so log(1 + 10·x) starts compressing near 0.1. A Gabor band's power is
@@ -59,13 +59,18 @@ def gabor_filterbank(waveform, config: ModelConfig):
 
 FILTERBANKS = {"cnn": cnn_filterbank, "gabor": gabor_filterbank}
 
-# Layers whose outputs 8 bits cannot hold, kept in float32 by the int8 export. The Gabor bands'
-# power spans 60 dB and more: int8 rounds every band below about 1/250 of the loudest one to 0,
-# the log then maps it to silence (validation mAP 0.71 → 0.28 on a drums16k model). The CNN's
-# batch-normalised ReLU outputs, log-compressed from 0.1 up, quantise well.
+# Layers that the int8 export keeps in float32 (the rest of the file is int8):
+# * the Gabor front-end, whose outputs 8 bits cannot hold: the bands' power spans 60 dB and
+#   more, int8 rounds every band below about 1/250 of the loudest one to 0, and the log then
+#   maps it to silence (validation mAP 0.71 → 0.28 on a drums16k model). The CNN's
+#   batch-normalised ReLU outputs, log-compressed from 0.1 up, quantise well;
+# * after it, the 2D stem convolution (one input channel, the image): LiteRT's int8 kernel for
+#   it ran 8.5x slower than the float32 one here (0.31 against 0.037 ms at 64 x 100; BENCHMARKS.md,
+#   "Edge latency"), a third of the whole int8 file's time. The CNN's file stays full-integer.
 FLOAT_LAYERS = {
     "cnn": (),
-    "gabor": ("level_normalization", "frontend_gabor", "frontend_compression"),
+    "gabor": ("level_normalization", "frontend_gabor", "frontend_compression", "band_normalization", "to_image_transpose",
+              "to_image", "resnet_stem_conv", "resnet_stem_bn", "resnet_stem_relu"),
 }
 
 
@@ -92,10 +97,13 @@ def log_mel_frontend(waveform, config: ModelConfig):
 
 def to_image(frames, config: ModelConfig):
     """(batch, T, C) → (batch, C, T, 1): the paper's C×1×T → 1×C×T transpose, kept NHWC;
-    each band batch-normalised first if `config.band_normalization`."""
+    each band batch-normalised first if `config.band_normalization`, then masked in training
+    if `config.mask_bands` or `config.mask_frames`."""
     bands = frames.shape[-1]
     if config.band_normalization:
         frames = layers.BatchNormalization(momentum=config.batch_norm_momentum, name="band_normalization")(frames)
+    if config.mask_bands or config.mask_frames:
+        frames = TimeFrequencyMasking(config.mask_bands, config.mask_frames, name="time_frequency_masking")(frames)
     x = layers.Permute((2, 1), name="to_image_transpose")(frames)
     return layers.Reshape((bands, -1, 1), name="to_image")(x)
 

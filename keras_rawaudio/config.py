@@ -49,7 +49,9 @@ class ModelConfig:
     Image (raw model only): `frontend_compression` 'log' compresses the learned filterbank's
     output as a spectrogram's log does (`LogCompression`), 'none' leaves it linear.
     `band_normalization` (both models) batch-normalises each band of the image before the
-    ResNet, as PANNs' bn0 does for log-mel bins.
+    ResNet, as PANNs' bn0 does for log-mel bins. `mask_bands` / `mask_frames` (both models):
+    SpecAugment in training, one run of up to that many bands / frames of each example's image
+    set to 0 (`TimeFrequencyMasking`; 0: off).
     """
 
     num_classes: int
@@ -85,6 +87,8 @@ class ModelConfig:
     level_normalization: bool = True
     frontend_compression: str = "log"
     band_normalization: bool = True
+    mask_bands: int = 0
+    mask_frames: int = 0
 
     def __post_init__(self):
         if self.stem_filters < 16 and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
@@ -98,6 +102,8 @@ class ModelConfig:
         if self.frontend_compression not in FRONTEND_COMPRESSIONS:
             raise ValueError(f"frontend_compression must be one of {', '.join(FRONTEND_COMPRESSIONS)}, "
                              f"got {self.frontend_compression!r}")
+        if self.mask_bands < 0 or self.mask_frames < 0:
+            raise ValueError(f"mask_bands and mask_frames must be >= 0, got {self.mask_bands}, {self.mask_frames}")
         if self.num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
         if not 1 <= self.num_heads <= len(self.resnet_stages):

@@ -77,6 +77,45 @@ class LevelNormalization(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")
+class TimeFrequencyMasking(keras.layers.Layer):
+    """SpecAugment's masks, in training only: each example's image gets one run of 0 to
+    `max_bands` consecutive bands and one of 0 to `max_frames` consecutive frames set to 0 (the
+    mean of a band-normalised image), widths and positions uniform. At inference it is the
+    identity and adds no op to an exported file.
+
+    Input and output: (batch, frames, bands).
+
+    Example: `TimeFrequencyMasking(8, 10)(frames, training=True)`.
+    """
+
+    def __init__(self, max_bands=0, max_frames=0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.max_bands, self.max_frames, self.seed = max_bands, max_frames, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _keep(self, batch, size, max_width):
+        """(batch, size) float: 0 on one run of 0..max_width positions per example, else 1."""
+        width = ops.floor(keras.random.uniform((batch, 1), seed=self.seed_generator) * (max_width + 1))
+        start = ops.floor(keras.random.uniform((batch, 1), seed=self.seed_generator) * (ops.cast(size, "float32") - width + 1))
+        position = ops.cast(ops.arange(size), "float32")[None, :]
+        return ops.cast((position < start) | (position >= start + width), "float32")
+
+    def call(self, frames, training=False):
+        if not training or not (self.max_bands or self.max_frames):
+            return frames
+        shape = ops.shape(frames)
+        keep = ops.ones_like(frames)
+        if self.max_frames:
+            keep = keep * self._keep(shape[0], shape[1], self.max_frames)[:, :, None]
+        if self.max_bands:
+            keep = keep * self._keep(shape[0], shape[2], self.max_bands)[:, None, :]
+        return frames * keep
+
+    def get_config(self):
+        return {**super().get_config(), "max_bands": self.max_bands, "max_frames": self.max_frames, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="keras_rawaudio")
 class LogCompression(keras.layers.Layer):
     """Compresses non-negative filterbank frames as a spectrogram's log does: y = log(1 + g·x).
 

@@ -400,7 +400,8 @@ def schedule_from_flags(FLAGS) -> Schedule:
                     frontend_pretraining_epochs=FLAGS.frontend_pretraining_epochs)
 
 
-MODEL_FLAGS = ("frontend", "level_normalization", "frontend_compression", "band_normalization")  # ModelConfig fields
+MODEL_FLAGS = ("frontend", "level_normalization", "frontend_compression", "band_normalization", "mask_bands",
+               "mask_frames")  # ModelConfig fields
 
 
 def model_overrides_from_flags(FLAGS) -> dict:
@@ -447,6 +448,10 @@ def define_training_flags(mix=True):
                       "filterbank's output (ModelConfig field; default: the preset's).")
     flags.DEFINE_bool("band_normalization", None, "Batch-normalise each band of the image (ModelConfig field; "
                       "default: the preset's).")
+    flags.DEFINE_integer("mask_bands", None, "SpecAugment: in training, up to this many consecutive bands of each "
+                         "image set to 0 (ModelConfig field; default: the preset's; 0: off).", lower_bound=0)
+    flags.DEFINE_integer("mask_frames", None, "SpecAugment: in training, up to this many consecutive frames (10 ms "
+                         "each) of each image set to 0 (ModelConfig field; default: the preset's; 0: off).", lower_bound=0)
 
 
 def define_flags():

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -114,3 +115,23 @@ def test_gabor_filterbank_learns_its_centres_and_widths():
     gradients = tape.gradient(loss, layer.trainable_weights)
     assert [w.name for w in layer.trainable_weights] == ["centre", "log_width"]
     assert all(np.all(np.isfinite(g.numpy())) and np.any(g.numpy() != 0) for g in gradients)
+
+
+def test_time_frequency_masking_zeroes_one_run_of_bands_and_of_frames_in_training_only():
+    from keras_rawaudio.layers import TimeFrequencyMasking
+
+    keras.utils.set_random_seed(0)
+    frames = np.random.default_rng(0).normal(1.0, 0.1, (256, 100, 64)).astype(np.float32)  # never 0
+    layer = TimeFrequencyMasking(max_bands=8, max_frames=10)
+    np.testing.assert_array_equal(np.asarray(layer(frames, training=False)), frames)
+    zero = np.asarray(layer(frames, training=True)) == 0
+    band_zero, frame_zero = zero.all(axis=1), zero.all(axis=2)  # (batch, bands), (batch, frames)
+    assert np.array_equal(zero, band_zero[:, None, :] | frame_zero[:, :, None])  # only whole bands and frames
+    for runs, longest, size in ((band_zero, 8, 64), (frame_zero, 10, 100)):
+        widths = runs.sum(axis=1)
+        assert widths.max() == longest and widths.min() == 0  # widths uniform in 0..max over 256 examples
+        assert 0.3 * longest < widths.mean() < 0.7 * longest
+        for row in runs[widths > 0]:  # one run of consecutive positions
+            where = np.flatnonzero(row)
+            assert where[-1] - where[0] + 1 == where.size and where[-1] < size
+    assert TimeFrequencyMasking.from_config(layer.get_config()).get_config() == layer.get_config()
