@@ -117,6 +117,9 @@ def convert(model, mode, calibration=None, percentile=CALIBRATION_PERCENTILE, co
     try:
         if mode == "int8":
             converted[mode] = quantize_int8(converter, calibration, percentile, float_layers(model))
+        elif mode == "dynamic" and float_layers(model):
+            converted[mode] = float_weights(converter.convert(), convert(model, "float32", converted=converted),
+                                            float_layers(model))
         else:
             converted[mode] = converter.convert()
     except Exception as error:  # noqa: BLE001 - the converter raises many types
@@ -195,6 +198,28 @@ def quantize_int8(converter, calibration, percentile, float_layers=(), samples_p
     ranged_model = bytes(flatbuffer_utils.convert_object_to_bytearray(flatbuffer))
     return lite_convert.mlir_quantize(ranged_model, input_data_type=tf.float32, output_data_type=tf.float32,
                                       denylisted_nodes=float_nodes(flatbuffer, float_layers) or None)
+
+
+def float_weights(flatbuffer: bytes, float32: bytes, layers) -> bytes:
+    """`flatbuffer` (a dynamic-range file) with the weights of Keras `layers` back in float32,
+    as they are in `float32` (the float32 file of the same model).
+
+    Weight-only int8 loses what int8 activations lose: a Gabor filter's int8 taps keep about
+    48 dB of its envelope, and a drums16k model's validation mAP fell from 0.780 to 0.725.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    reference = schema.ModelT.InitFromPackedBuf(bytearray(float32), 0)
+    originals = {t.name: t for t in reference.subgraphs[0].tensors if t.type == schema.TensorType.FLOAT32 and t.buffer}
+    for tensor in model.subgraphs[0].tensors:
+        original = originals.get(tensor.name)
+        if original is not None and tensor.type == schema.TensorType.INT8 and in_layers(tensor.name.decode(), layers):
+            tensor.type, tensor.quantization = schema.TensorType.FLOAT32, None
+            model.buffers[tensor.buffer].data = reference.buffers[original.buffer].data
+    builder = flatbuffers.Builder(len(flatbuffer) + len(float32))
+    builder.Finish(model.Pack(builder), file_identifier=MODEL_FILE_IDENTIFIER)
+    return bytes(builder.Output())
 
 
 def pcm16_input(flatbuffer: bytes) -> bytes:

@@ -83,17 +83,20 @@ def test_int8_pcm16_takes_int16_samples_exactly_and_scores_as_the_int8_file(expo
 
 def test_every_convolution_kernel_is_a_constant_so_xnnpack_takes_it(exported):
     """The Gabor kernels are computed from two weights per band; the files must hold them as
-    constants (a kernel computed at run time keeps the convolution off XNNPACK: 2-3x slower)."""
+    float32 constants (a kernel computed at run time keeps the convolution off XNNPACK, 2-3x
+    slower; int8 taps lose the quiet bands)."""
     from ai_edge_litert import schema_py_generated as schema
 
     out = exported[0]
-    for mode in ("float32", "int8"):
+    for mode in ("float32", "dynamic", "int8"):
         model = schema.ModelT.InitFromPackedBuf(bytearray((out / f"model_{mode}.tflite").read_bytes()), 0)
         subgraph, codes = model.subgraphs[0], model.operatorCodes
         produced = {o for op in subgraph.operators for o in op.outputs}
         convolutions = [op for op in subgraph.operators if codes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.CONV_2D]
         assert len(convolutions) >= 2
         assert all(op.inputs[1] not in produced for op in convolutions), mode
+        gabor = [subgraph.tensors[op.inputs[1]] for op in convolutions[:2]]
+        assert all(b"frontend_gabor" in t.name and t.type == schema.TensorType.FLOAT32 for t in gabor), mode  # never int8
 
 
 def test_int8_that_fails_its_check_is_named_and_not_written(trained_run, synthetic_records, tmp_path):
