@@ -19,12 +19,13 @@ class AudioError(InputError):
 
 
 def load_audio(path, sample_rate: int = 16000) -> tuple[np.ndarray, float]:
-    """Decodes `path` to mono float32 at `sample_rate`; returns (waveform, source seconds).
+    """Decodes `path` (a file name, or a binary file object) to mono float32 at `sample_rate`;
+    returns (waveform, source seconds).
 
     Channels are averaged; resampling is band-limited (soxr, high quality). Raises AudioError
     for a missing, unreadable, corrupt or empty file, or one with NaN/Inf samples.
     """
-    if not os.path.isfile(path):
+    if isinstance(path, (str, os.PathLike)) and not os.path.isfile(path):
         raise AudioError("missing file")
     try:
         data, source_rate = sf.read(path, dtype="float32", always_2d=True)
@@ -67,8 +68,9 @@ def windows(waveform: np.ndarray, window_samples: int, policy: str, min_samples:
 
 
 def prepare_clip(path, sample_rate, window_samples, policy):
-    """Decode worker: path → ([(start_sample, int16 PCM bytes), ...], source seconds) or an
-    AudioError message string. Runs in a subprocess, so it returns plain picklable values."""
+    """Decode worker: path (or a binary file object) → ([(start_sample, int16 PCM bytes), ...],
+    source seconds) or an AudioError message string. Runs in a subprocess, so it returns plain
+    picklable values."""
     try:
         waveform, seconds = load_audio(path, sample_rate)
     except AudioError as error:

@@ -129,7 +129,7 @@ def write_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers
 def _write_shard(path: pathlib.Path, decoded, index, options: WriteOptions, progress):
     """Writes one shard's (item, prepare_clip result) pairs to a temporary file, then its
     stats, then renames the file into place: a shard exists only once it is complete."""
-    stats = {"clips": 0, "classes": collections.Counter(), "seconds": 0.0, "files": 0, "skipped": []}
+    stats = merge_stats([]) | {"skipped": []}
     temporary = path.with_name(f".{path.name}.tmp")
     try:
         _write_records(temporary, decoded, index, options, progress, stats)
@@ -142,6 +142,33 @@ def _write_shard(path: pathlib.Path, decoded, index, options: WriteOptions, prog
     os.replace(temporary, path)
 
 
+def clip_records(item, prepared, index, sample_rate) -> list[bytes]:
+    """The serialised records of one listed file from its `prepare_clip` result: one per stored
+    window. With `prepare_clip`, the one per-clip step of the local writer and of the Beam
+    pipeline (`keras_rawaudio.beam_writer`)."""
+    pieces, duration = prepared
+    labels = [index[label] for label in item.labels]
+    return [serialize(audio, labels, len(index), item.clip_id if len(pieces) == 1 else f"{item.clip_id}#{n}",
+                      item.clip_id, duration, start, sample_rate) for n, (start, audio) in enumerate(pieces)]
+
+
+def clip_stats(item, prepared, sample_rate) -> dict:
+    """What one written file adds to its split's counts in dataset_info.json."""
+    pieces, _ = prepared
+    return {"clips": len(pieces), "files": 1, "seconds": sum(len(audio) / 2 / sample_rate for _, audio in pieces),
+            "classes": collections.Counter({label: len(pieces) for label in item.labels})}
+
+
+def merge_stats(stats) -> dict:
+    """The sum of `clip_stats` dicts (and of already merged ones)."""
+    total = {"clips": 0, "files": 0, "seconds": 0.0, "classes": collections.Counter()}
+    for part in stats:
+        for key in ("clips", "files", "seconds"):
+            total[key] += part[key]
+        total["classes"].update(part["classes"])
+    return total
+
+
 def _write_records(temporary, decoded, index, options: WriteOptions, progress, stats):
     with tf.io.TFRecordWriter(str(temporary)) as writer:
         for item, result in decoded:
@@ -149,28 +176,26 @@ def _write_records(temporary, decoded, index, options: WriteOptions, progress, s
             if isinstance(result, str):
                 stats["skipped"].append({"file": item.path, "reason": result})
                 continue
-            pieces, duration = result
-            labels = [index[label] for label in item.labels]
-            for n, (start, audio) in enumerate(pieces):
-                clip_id = item.clip_id if len(pieces) == 1 else f"{item.clip_id}#{n}"
-                writer.write(serialize(audio, labels, len(index), clip_id, item.clip_id, duration, start, options.sample_rate))
-                stats["clips"] += 1
-                stats["seconds"] += len(audio) / 2 / options.sample_rate
-                stats["classes"].update(item.labels)
-            stats["files"] += 1
+            for record in clip_records(item, result, index, options.sample_rate):
+                writer.write(record)
+            stats.update(merge_stats([stats, clip_stats(item, result, options.sample_rate)]))
 
 
 def _dataset_info(output_dir, listing, options, shard_paths, description) -> dict:
-    splits = {}
-    skipped = list(listing.skipped)
+    splits, skipped = {}, []
     for path in shard_paths:
         stats = json.loads((output_dir / "shard_stats" / f"{path.stem}.json").read_text())
-        split = splits.setdefault(path.name.split("-")[0], {"clips": 0, "files": 0, "seconds": 0.0, "shards": 0, "classes": collections.Counter()})
-        for key in ("clips", "files", "seconds"):
-            split[key] += stats[key]
-        split["classes"].update(stats["classes"])
-        split["shards"] += 1
+        splits.setdefault(path.name.split("-")[0], []).append(stats)
         skipped += stats["skipped"]
+    return dataset_info(listing, options, {split: merge_stats(parts) | {"shards": len(parts)} for split, parts in splits.items()},
+                        skipped, description)
+
+
+def dataset_info(listing, options, splits, skipped, description) -> dict:
+    """The dataset_info.json dict: `splits` {split: merged stats with "shards"}, `skipped` the
+    files that could not be decoded (after the listing's own skipped entries)."""
+    splits = {split: {"clips": s["clips"], "files": s["files"], "seconds": round(s["seconds"], 3), "shards": s["shards"],
+                      "classes": dict(sorted(s["classes"].items()))} for split, s in splits.items()}
     return {
         "record_format": RECORD_FORMAT,
         "sample_rate": options.sample_rate,
@@ -179,6 +204,6 @@ def _dataset_info(output_dir, listing, options, shard_paths, description) -> dic
         "num_classes": len(listing.vocabulary),
         "splits": splits,
         "total_seconds": round(sum(s["seconds"] for s in splits.values()), 3),
-        "skipped": skipped,
+        "skipped": list(listing.skipped) + skipped,
         **(description or {}),
     }
