@@ -18,6 +18,12 @@ class AudioError(InputError):
     """An audio file that cannot be used; the message says why in a few words."""
 
 
+def unreadable(error) -> AudioError:
+    """The AudioError of a file soundfile cannot decode, with its reason in a few words."""
+    detail = getattr(error, "error_string", None) or (str(error).splitlines() or [type(error).__name__])[0]
+    return AudioError(f"unreadable audio ({detail[:120]})")
+
+
 def load_audio(path, sample_rate: int = 16000) -> tuple[np.ndarray, float]:
     """Decodes `path` (a file name, or a binary file object) to mono float32 at `sample_rate`;
     returns (waveform, source seconds).
@@ -30,13 +36,43 @@ def load_audio(path, sample_rate: int = 16000) -> tuple[np.ndarray, float]:
     try:
         data, source_rate = sf.read(path, dtype="float32", always_2d=True)
     except Exception as error:  # soundfile raises several types for undecodable data
-        detail = getattr(error, "error_string", None) or str(error).splitlines()[0]
-        raise AudioError(f"unreadable audio ({detail[:120]})") from None
+        raise unreadable(error) from None
     if data.size == 0:
         raise AudioError("empty audio (0 samples)")
     if not np.all(np.isfinite(data)):
         raise AudioError("NaN or Inf samples")
     return resample(data.mean(axis=1), source_rate, sample_rate), len(data) / source_rate
+
+
+def stream_audio(path, sample_rate: int = 16000, block_seconds: float = 10.0):
+    """Yields `path` as mono float32 blocks at `sample_rate`, decoding and resampling one block
+    at a time, so memory is bounded by the block, not the file's length. Raises AudioError as
+    `load_audio` does (also for NaN/Inf samples found part way)."""
+    if not os.path.isfile(path):
+        raise AudioError("missing file")
+    try:
+        file = sf.SoundFile(path)
+    except Exception as error:  # soundfile raises several types for undecodable data
+        raise unreadable(error) from None
+    with file:
+        source_rate, block = file.samplerate, max(1, round(block_seconds * file.samplerate))
+        resampler = (soxr.ResampleStream(source_rate, sample_rate, 1, dtype="float32", quality="HQ")
+                     if source_rate != sample_rate else None)
+        heard = 0
+        while True:
+            data = file.read(block, dtype="float32", always_2d=True)
+            last = len(data) < block
+            if not np.all(np.isfinite(data)):
+                raise AudioError("NaN or Inf samples")
+            heard += len(data)
+            mono = data.mean(axis=1)
+            out = resampler.resample_chunk(mono, last=last) if resampler else mono
+            if out.size:
+                yield np.ascontiguousarray(out, dtype=np.float32)
+            if last:
+                break
+        if heard == 0:
+            raise AudioError("empty audio (0 samples)")
 
 
 def resample(waveform: np.ndarray, source_rate: int, sample_rate: int) -> np.ndarray:
