@@ -26,7 +26,7 @@ import numpy as np
 
 from keras_rawaudio import cli
 from keras_rawaudio.audio_io import stream_audio
-from keras_rawaudio.errors import InputError
+from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.layers import mel_band_edges, mel_to_hertz
 
 SWEEP_POINTS = 160  # sine frequencies of the sweep, log-spaced
@@ -304,8 +304,6 @@ def explain(model_path, audio_path, out_dir, window_seconds=None, threshold=0.5,
 
     Example: `explain("runs/esc50/best.keras", "street.wav", "explain")`.
     """
-    import matplotlib.pyplot as plt
-
     from keras_rawaudio.models import load_classifier
     from keras_rawaudio.train import training_window
 
@@ -318,7 +316,16 @@ def explain(model_path, audio_path, out_dir, window_seconds=None, threshold=0.5,
                          f"({model.config.min_samples / rate:g} s)")
     start = read_start(audio_path, rate, IMAGE_SECONDS)  # unreadable audio stops here, before any file
     out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return write_explanation(model, labels, audio_path, start, window, out, threshold, min_duration, top_k)
+    except OSError as error:
+        raise RunError(f"cannot write {out}: {error.strerror or error}") from None
+
+
+def write_explanation(model, labels, audio_path, start, window, out, threshold, min_duration, top_k) -> dict:
+    """The work of `explain` once its inputs are checked: the files, then the result dict."""
+    import matplotlib.pyplot as plt
 
     figure, rows = filterbank_figure(model)
     figure.savefig(out / "filterbank.png", dpi=80, bbox_inches="tight")
