@@ -191,3 +191,49 @@ def test_warmup_cosine_rises_then_decays_to_zero_in_each_phase():
     assert SCHEDULE.rate(first, 0, 10) == 3e-3  # constant
     with pytest.raises(TrainingError, match="lr_schedule must be one of constant, warmup_cosine"):
         SCHEDULE.replace(lr_schedule="step")
+
+
+def test_training_killed_at_random_moments_resumes_to_the_requested_epochs(synthetic_records, tmp_path):
+    """kill -9 three times (mid-epoch, mid-checkpoint, mid-validation: wherever the moment
+    falls), then the same command: the run ends with every requested epoch once, in order."""
+    import random
+    import signal
+    import time
+
+    from conftest import process_alive
+
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "keras_rawaudio.train", f"--data_dir={synthetic_records}", f"--model_dir={run}",
+               "--preset=tiny", "--epochs=4", "--finetune_epochs=2", "--steps_per_epoch=4", "--batch_size=8",
+               "--frontend_pretraining_epochs=0", "--progress=none"]
+    rng = random.Random(0)
+
+    def finished_epochs():
+        try:
+            return len(json.loads((run / "state.json").read_text())["history"])
+        except (FileNotFoundError, json.JSONDecodeError):
+            return 0
+
+    for kill in range(3):
+        before = finished_epochs()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 240
+        while finished_epochs() == before and process.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0, 1.5))  # a random moment of the next epoch
+        children = pathlib.Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split() \
+            if process.poll() is None else []
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert not [pid for pid in children if process_alive(pid)]
+    assert 0 < finished_epochs() < 6, "the kills should have interrupted the run"
+
+    resumed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    history = json.loads((run / "history.json").read_text())
+    assert [(h["phase"], h["epoch"]) for h in history] == [("mix_training", e) for e in range(1, 5)] + [
+        ("finetune", 1), ("finetune", 2)]
+    assert json.loads((run / "state.json").read_text())["done"]
+    assert not list(run.glob(".tmp-*")) and not list(run.glob("*.tmp"))
+    assert len(list(run.glob("checkpoint-*.keras"))) == 1
+    keras.saving.load_model(run / "best.keras")
