@@ -22,7 +22,7 @@ demo: $(STAMP)
 # Two workers: most of the suite's time is single-threaded graph tracing. The tests of the one
 # shared trained model run on one worker (tests/conftest.py), so it is trained once.
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadgroup tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=10 tests
 
 bench: $(STAMP)
 	$(PY) bench/pipeline_bench.py --data=../shared/data/drums16k

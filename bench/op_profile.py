@@ -29,18 +29,14 @@ def prefix(model, k: int) -> bytes:
     """The flatbuffer of `model`'s first k ops, the outputs of op k its outputs."""
     import copy
 
-    import flatbuffers
-
-    from keras_rawaudio.tflite_metadata import MODEL_FILE_IDENTIFIER
+    from keras_rawaudio.tflite_metadata import pack_model
 
     part = copy.deepcopy(model)
     subgraph = part.subgraphs[0]
     subgraph.operators = subgraph.operators[:k]
     subgraph.outputs = list(subgraph.operators[-1].outputs)
     part.signatureDefs, part.metadata = None, None
-    builder = flatbuffers.Builder(1 << 20)
-    builder.Finish(part.Pack(builder), file_identifier=MODEL_FILE_IDENTIFIER)
-    return bytes(builder.Output())
+    return pack_model(part)
 
 
 def fastest_ms(content: bytes, runs: int, repeats: int) -> float:

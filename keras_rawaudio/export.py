@@ -24,7 +24,6 @@ import pathlib
 import time
 import warnings
 
-import flatbuffers
 import numpy as np
 
 from keras_rawaudio import __version__, cli
@@ -37,7 +36,7 @@ from keras_rawaudio.files import write_atomic
 from keras_rawaudio.metrics import clip_metrics, per_class_average_precision
 from keras_rawaudio.models import RawWaveformClassifier, load_classifier
 from keras_rawaudio.scoring import COMBINE, Windowing
-from keras_rawaudio.tflite_metadata import MODEL_FILE_IDENTIFIER, ModelDescription, describe
+from keras_rawaudio.tflite_metadata import ModelDescription, describe, pack_model
 
 MODES = ("float32", "float16", "dynamic", "int8", "int8_pcm16")
 INTEGER_MODES = ("int8", "int8_pcm16")
@@ -217,9 +216,7 @@ def float_weights(flatbuffer: bytes, float32: bytes, layers) -> bytes:
         if original is not None and tensor.type == schema.TensorType.INT8 and in_layers(tensor.name.decode(), layers):
             tensor.type, tensor.quantization = schema.TensorType.FLOAT32, None
             model.buffers[tensor.buffer].data = reference.buffers[original.buffer].data
-    builder = flatbuffers.Builder(len(flatbuffer) + len(float32))
-    builder.Finish(model.Pack(builder), file_identifier=MODEL_FILE_IDENTIFIER)
-    return bytes(builder.Output())
+    return pack_model(model)
 
 
 def pcm16_input(flatbuffer: bytes) -> bytes:
@@ -249,9 +246,7 @@ def pcm16_input(flatbuffer: bytes) -> bytes:
     dequantize.opcodeIndex, dequantize.inputs, dequantize.outputs = len(model.operatorCodes) - 1, [len(subgraph.tensors) - 1], [subgraph.inputs[0]]
     subgraph.operators.insert(0, dequantize)
     subgraph.inputs = [len(subgraph.tensors) - 1]
-    builder = flatbuffers.Builder(len(flatbuffer) + 1024)
-    builder.Finish(model.Pack(builder), file_identifier=MODEL_FILE_IDENTIFIER)
-    return bytes(builder.Output())
+    return pack_model(model)
 
 
 def probe_signals(window, sample_rate, rng):

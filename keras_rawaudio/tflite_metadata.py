@@ -121,6 +121,13 @@ def metadata_flatbuffer(description: ModelDescription) -> bytes:
     return bytes(builder.Output())
 
 
+def pack_model(model) -> bytes:
+    """A .tflite file from its flatbuffer object (`schema_py_generated.ModelT`)."""
+    builder = flatbuffers.Builder(1 << 16)
+    builder.Finish(model.Pack(builder), file_identifier=MODEL_FILE_IDENTIFIER)
+    return bytes(builder.Output())
+
+
 def describe(flatbuffer: bytes, description: ModelDescription) -> bytes:
     """`flatbuffer` (a one-input, one-output TFLite model) with `description` as its metadata,
     a `serving_default` signature, and the labels file packed in."""
@@ -152,9 +159,7 @@ def describe(flatbuffer: bytes, description: ModelDescription) -> bytes:
     entry.name, entry.buffer = METADATA_NAME, len(model.buffers) - 1
     model.metadata = kept + [entry]
 
-    builder = flatbuffers.Builder(len(flatbuffer) + 4096)
-    builder.Finish(model.Pack(builder), file_identifier=MODEL_FILE_IDENTIFIER)
-    packed = io.BytesIO(bytes(builder.Output()))
+    packed = io.BytesIO(pack_model(model))
     with zipfile.ZipFile(packed, "a", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(description.labels_file, "".join(f"{label}\n" for label in description.labels))
     return packed.getvalue()
