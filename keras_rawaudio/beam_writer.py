@@ -19,7 +19,6 @@ work, and a second run into the same --output_dir needs --overwrite.
 import io
 import json
 import logging
-import math
 
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.layouts import SPLITS, Listing
@@ -110,7 +109,7 @@ def write_tfrecords_beam(listing: Listing, output_dir: str, options, runner: str
     from apache_beam.io.filesystems import FileSystems
     from apache_beam.io.tfrecordio import WriteToTFRecord
 
-    from keras_rawaudio.tfrecord_writer import dataset_info, merge_stats
+    from keras_rawaudio.tfrecord_writer import dataset_info, merge_stats, shard_plan
 
     beam_options = pipeline_options(runner, args)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)  # not every shard rename
@@ -119,8 +118,7 @@ def write_tfrecords_beam(listing: Listing, output_dir: str, options, runner: str
         raise InputError(f"--output_dir {output_dir} already holds records; pass --overwrite to replace them")
     for metadata in existing:
         FileSystems.delete([metadata.path])
-    shards = {split: math.ceil(sum(item.split == split for item in listing.items) / options.files_per_shard)
-              for split in SPLITS}
+    shards = {split: len(plan) for split, plan in shard_plan(listing, options).items()}  # the local writer's counts
     work = FileSystems.join(output_dir, "beam_stats")
     try:
         with beam.Pipeline(options=beam_options) as pipeline:

@@ -28,6 +28,7 @@ from keras_rawaudio import cli
 from keras_rawaudio.audio_io import stream_audio
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.layers import mel_band_edges, mel_to_hertz
+from keras_rawaudio.train import learns_frontend
 
 SWEEP_POINTS = 160  # sine frequencies of the sweep, log-spaced
 SWEEP_LOWEST_HZ = 40.0
@@ -42,12 +43,6 @@ class Event:
     onset: float  # seconds
     offset: float
     peak: float
-
-
-def is_raw(model) -> bool:
-    from keras_rawaudio.models import RawWaveformClassifier
-
-    return isinstance(model, RawWaveformClassifier)
 
 
 def filterbank_output(model):
@@ -126,7 +121,7 @@ def filterbank_figure(model):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if not is_raw(model):
+    if not learns_frontend(model):
         figure, axis = plt.subplots(figsize=(7, 2))
         axis.axis("off")
         axis.text(0.5, 0.5, f"{type(model).__name__}: no learned filterbank\n(its front-end is a fixed "
@@ -185,7 +180,7 @@ def image_figure(model, waveform):
                                            config.mel_bins, config.mel_min_hz, config.mel_max_hz)(waveform))[0].T
     seconds = waveform.shape[1] / config.sample_rate
     figure, axes = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
-    name = "learned front-end" if is_raw(model) else "log-mel front-end"
+    name = "learned front-end" if learns_frontend(model) else "log-mel front-end"
     for axis, values, title, unit in ((axes[0], image, f"the image the ResNet sees ({name}, normalised)", "band"),
                                       (axes[1], log_mel, "log-mel spectrogram", "mel band")):
         mesh = axis.imshow(values, origin="lower", aspect="auto", extent=(0, seconds, 0, len(values)), cmap="magma")

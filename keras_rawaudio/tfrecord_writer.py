@@ -46,7 +46,7 @@ class WriteError(InputError):
     """The output directory cannot be written as asked; the message says what to do."""
 
 
-def _plan(listing: Listing, options: WriteOptions) -> dict[str, list[list]]:
+def shard_plan(listing: Listing, options: WriteOptions) -> dict[str, list[list]]:
     """{split: [[item, ...] per shard]}: items shuffled with the seed, then cut into shards."""
     plan = {}
     for split in SPLITS:
@@ -110,7 +110,7 @@ def write_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers
     index = {name: i for i, name in enumerate(listing.vocabulary)}
     shards = [
         (output_dir / f"{split}-{k:05d}-of-{len(shards):05d}.tfrecord", shard)
-        for split, shards in _plan(listing, options).items()
+        for split, shards in shard_plan(listing, options).items()
         for k, shard in enumerate(shards)
     ]
     todo = [(path, shard) for path, shard in shards if not path.exists()]
