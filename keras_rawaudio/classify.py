@@ -124,8 +124,8 @@ def main(argv) -> int:
 
     FLAGS = flags.FLAGS
     files = argv[1:]
-    if not files and not FLAGS.stream:
-        raise EdgeModelError("give audio files or --stream")
+    if bool(files) == bool(FLAGS.stream):
+        raise EdgeModelError("give audio files or --stream" + (", not both" if files else ""))
     model = EdgeClassifier(FLAGS.model, num_threads=FLAGS.threads)
     labels = model_labels(model, FLAGS.labels)
     sample_rate = FLAGS.sample_rate or (model.description.sample_rate if model.description else 16000)

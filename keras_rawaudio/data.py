@@ -15,12 +15,14 @@ Example:
     train = load_dataset("data/esc50", "train", options)
 """
 
+import contextlib
 import dataclasses
 import json
 import pathlib
 
 import tensorflow as tf
 
+from keras_rawaudio.config import SAMPLE_RATE
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.records import RECORD_FORMAT, Recordings, parse, read_recordings
 
@@ -29,6 +31,8 @@ CROPS = ("random", "energy")
 ENERGY_FRACTION = 0.5  # an 'energy' crop holds at least this share of the loudest window's energy
 AUTOTUNE = tf.data.AUTOTUNE
 _EPSILON = 1e-3  # α is kept in [ε, 1 − ε] so that both clips are heard
+LEVEL_FRAME = SAMPLE_RATE // 20  # a sound's level: the RMS of its loudest 50 ms
+_LEVEL_FLOOR = 1e-4  # levels below -80 dBFS count as -80 dBFS: silence is not scaled up without bound
 
 
 class DataError(InputError):
@@ -48,6 +52,11 @@ class DataOptions:
         mix_probability: fraction of the clips that are mixed.
         mix_concentration: α ~ Beta(a, a) with this a; None: α ~ Uniform(0, 1) for
             mix_training, Beta(0.2, 0.2) for mixup.
+        match_mix_levels: mix the two sounds at the ratio α of their levels (each sound's
+            level is its loudest 50 ms, `loudest_frame_rms`), as between-class learning does
+            (Tokozume et al., 2018), rather than at the ratio α of their recorded amplitudes,
+            where a sound recorded 25 dB quieter than its partner is inaudible in the mix yet
+            labelled present.
         balanced: class-balanced sampling (training; the dataset is then endless).
         cache: keep decoded clips in memory after the first pass (small datasets).
         crop: how a training window is cut from a longer clip: 'energy' (the default: anywhere
@@ -63,6 +72,7 @@ class DataOptions:
     mix: str = "none"
     mix_probability: float = 1.0
     mix_concentration: float | None = None
+    match_mix_levels: bool = False
     balanced: bool = False
     cache: bool = False
     crop: str = "energy"
@@ -115,8 +125,11 @@ def read_info(data_dir) -> dict:
     path = pathlib.Path(data_dir) / "dataset_info.json"
     if not path.is_file():
         raise DataError(f"{data_dir} has no dataset_info.json: is it an output of make_tfrecords?")
-    info = json.loads(path.read_text())
-    if info.get("record_format") != RECORD_FORMAT:
+    try:
+        info = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise DataError(f"{path} is not JSON: restore the file that make_tfrecords wrote, or run it again") from None
+    if not isinstance(info, dict) or info.get("record_format") != RECORD_FORMAT:
         raise DataError(f"{data_dir} was written by an older make_tfrecords (record format "
                         f"{info.get('record_format', 1)}, now {RECORD_FORMAT}): run it again with --overwrite")
     return info
@@ -129,9 +142,40 @@ def shard_files(data_dir, split) -> list[str]:
     return files
 
 
+def damaged_shards(files) -> list[str]:
+    """The TFRecord files among `files` that cannot be read to their end (truncated or corrupt)."""
+    damaged = []
+    for path in files:
+        try:
+            for _ in tf.data.TFRecordDataset(path):
+                pass
+        except tf.errors.DataLossError:
+            damaged.append(path)
+    return damaged
+
+
+@contextlib.contextmanager
+def reading_shards(data_dir, split):
+    """Turns a truncated or corrupt shard met while reading `split` into a DataError naming it, as
+    it does a split that holds fewer batches than its dataset_info.json counts (a shard cut
+    between two records reads as a shorter one)."""
+    again = "write the records again (make_tfrecords --overwrite)"
+    try:
+        yield
+    except tf.errors.DataLossError:
+        damaged = damaged_shards(shard_files(data_dir, split))
+        raise DataError(f"{', '.join(damaged) or f'a {split} shard of {data_dir}'} is truncated or corrupt: {again}") from None
+    except tf.errors.FailedPreconditionError as error:
+        if "Input dataset was expected to contain" not in str(error):
+            raise
+        raise DataError(f"the {split} shards of {data_dir} hold fewer clips than its dataset_info.json counts (a shard "
+                        f"was cut short or replaced): {again}") from None
+
+
 def load_recordings(data_dir, split) -> Recordings:
     """Every recording of a split, whole (see `records.read_recordings`), for scoring."""
-    recordings = read_recordings(shard_files(data_dir, split), len(read_labels(data_dir)))
+    with reading_shards(data_dir, split):
+        recordings = read_recordings(shard_files(data_dir, split), len(read_labels(data_dir)))
     if not len(recordings):
         raise DataError(f"split {split!r} of {data_dir} has no clips")
     return recordings
@@ -149,12 +193,21 @@ def sample_alpha(shape, seed, concentration=None):
     return tf.clip_by_value(alpha, _EPSILON, 1.0 - _EPSILON)
 
 
-def mix_batch(waveforms, labels, seed, mode="mix_training", probability=1.0, concentration=None):
+def loudest_frame_rms(waveforms, frame=LEVEL_FRAME):
+    """(B, samples) → (B,): the RMS of each waveform's loudest `frame` samples (frames every half
+    frame): the level of the sound it holds, not diluted by the silence around a short one."""
+    power = tf.nn.avg_pool1d(tf.square(waveforms)[:, :, None], frame, frame // 2, "SAME")
+    return tf.sqrt(tf.reduce_max(power[:, :, 0], axis=1))
+
+
+def mix_batch(waveforms, labels, seed, mode="mix_training", probability=1.0, concentration=None, match_levels=False):
     """Mixes every clip of a batch with the next one (a shuffled batch gives random pairs).
 
     waveforms (B, samples), labels (B, K), seed (2,) int. A fraction `probability` of the
-    clips is mixed, the rest pass unchanged. Returns (waveforms, labels, α (B,)); α is 1 for
-    an unmixed clip.
+    clips is mixed, the rest pass unchanged. With `match_levels` both clips are first brought
+    to one level (`loudest_frame_rms`), so that α is the ratio of the sounds' levels in the mix,
+    and the mix is then scaled to the α-weighted mean of their levels. Returns (waveforms,
+    labels, α (B,)); α is 1 for an unmixed clip.
     """
     if mode not in MIX_MODES:
         raise InputError(f"mix must be one of {', '.join(MIX_MODES)}, got {mode!r}")
@@ -166,7 +219,13 @@ def mix_batch(waveforms, labels, seed, mode="mix_training", probability=1.0, con
     alpha = tf.where(mixed, sample_alpha(batch, alpha_seed, concentration), 1.0)
     partner_x, partner_y = tf.roll(waveforms, 1, axis=0), tf.roll(labels, 1, axis=0)
     a = alpha[:, None]
-    x = a * waveforms + (1.0 - a) * partner_x
+    if match_levels:
+        level = tf.maximum(loudest_frame_rms(waveforms), _LEVEL_FLOOR)[:, None]
+        partner_level = tf.roll(level, 1, axis=0)
+        x = (a * level + (1.0 - a) * partner_level) * (a * waveforms / level + (1.0 - a) * partner_x / partner_level)
+        x = tf.where(mixed[:, None], x, waveforms)
+    else:
+        x = a * waveforms + (1.0 - a) * partner_x
     if mode == "mix_training":
         y = tf.where(mixed[:, None], tf.maximum(labels, partner_y), labels)
     else:
@@ -276,7 +335,7 @@ def mix_batches(batches, options: DataOptions):
         x, y = batch["waveform"], batch["multi_hot"]
         if options.mix != "none":
             x, y, _ = mix_batch(x, y, tf.cast(mix_seed, tf.int32), options.mix, options.mix_probability,
-                                options.concentration)
+                                options.concentration, options.match_mix_levels)
         return x, y
 
     return tf.data.Dataset.zip(batches, mix_seeds).map(to_inputs, num_parallel_calls=AUTOTUNE)

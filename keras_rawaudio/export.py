@@ -28,11 +28,11 @@ import numpy as np
 
 from keras_rawaudio import __version__, cli
 from keras_rawaudio.backbone import FLOAT_LAYERS
-from keras_rawaudio.data import DataOptions, load_dataset, shard_files
+from keras_rawaudio.data import DataOptions, load_dataset, reading_shards, shard_files
 from keras_rawaudio.edge import PCM16_SCALE, EdgeClassifier, EdgeModelError, in_layers
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.evaluate import check_labels, keras_predict, model_windowing, score_split
-from keras_rawaudio.files import write_atomic
+from keras_rawaudio.files import check_directory, write_atomic
 from keras_rawaudio.metrics import clip_metrics, per_class_average_precision
 from keras_rawaudio.models import RawWaveformClassifier, load_classifier
 from keras_rawaudio.scoring import COMBINE, Windowing
@@ -309,13 +309,17 @@ def export(model_path, data_dir, output_dir, modes=MODES, window_seconds=None, c
     unknown = sorted(set(modes) - set(MODES))
     if unknown or not modes:
         raise InputError(f"--quantize: unknown modes {unknown or 'none given'}; choose from {', '.join(MODES)}")
+    for flag, value in (("name", name), ("version", version)):
+        if value is not None and not value.strip():
+            raise InputError(f"--{flag} is empty: the files' metadata needs one")
+    output_dir = check_directory(output_dir, "output_dir")
     reference = build_reference(model_path, data_dir, window_seconds, hop_seconds, combine, name, version)
     window = reference.windowing.window
     sample_rate = reference.model.config.sample_rate
-    calibration = (calibration_windows(data_dir, window / sample_rate, calibration_windows_count)
-                   if set(modes) & set(INTEGER_MODES) else None)
+    with reading_shards(data_dir, "train"):
+        calibration = (calibration_windows(data_dir, window / sample_rate, calibration_windows_count)
+                       if set(modes) & set(INTEGER_MODES) else None)
 
-    output_dir = pathlib.Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     report = {"model": str(model_path), "window_samples": window, "sample_rate": sample_rate,
               "scoring": dataclasses.asdict(reference.windowing) | {"hop": reference.windowing.hop_samples},

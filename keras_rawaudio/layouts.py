@@ -202,15 +202,22 @@ def _youtube_id_index(directory) -> dict[str, str]:
 
 def list_audioset(input_dir, split_csvs: dict, class_labels):
     """AudioSet segment CSVs per split, `class_labels_indices.csv`, clips named by YTID."""
-    classes = sorted(_read_csv(class_labels), key=lambda r: int(r["index"]))
+    classes = _read_csv(class_labels)
     if not classes or not {"index", "mid", "display_name"} <= set(classes[0]):
         raise LayoutError(f"--class_labels {class_labels} needs columns index,mid,display_name")
+    for row in classes:
+        if not row["index"].strip().isdigit():
+            raise LayoutError(f"--class_labels {class_labels} line {row['_line']}: index {row['index']!r} is not a number")
+    classes.sort(key=lambda r: int(r["index"]))
     names = {row["mid"]: row["display_name"] for row in classes}
     files = _youtube_id_index(input_dir)
     candidates, skipped = [], []
     for split, path in split_csvs.items():
-        with open(path, newline="", encoding="utf-8") as file:
-            lines = [line for line in file if line.strip() and not line.startswith("#")]
+        try:
+            with open(path, newline="", encoding="utf-8") as file:
+                lines = [line for line in file if line.strip() and not line.startswith("#")]
+        except (OSError, UnicodeDecodeError) as error:
+            raise LayoutError(f"--{split}_csv {path} cannot be read: {getattr(error, 'strerror', None) or 'not UTF-8 text'}") from None
         for row in csv.reader(lines, skipinitialspace=True):
             if len(row) < 4:
                 skipped.append({"file": path, "reason": f"malformed row {','.join(row)[:80]!r}"})

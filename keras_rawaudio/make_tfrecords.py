@@ -11,6 +11,7 @@ an Apache Beam pipeline (`keras_rawaudio.beam_writer`); Beam pipeline options fo
 
 from keras_rawaudio import cli, layouts
 from keras_rawaudio.errors import InputError, RunError
+from keras_rawaudio.files import check_directory
 
 LAYOUTS = ("folders", "esc50", "audioset", "csv")
 
@@ -32,7 +33,7 @@ def define_flags():
     for split in layouts.SPLITS:
         flags.DEFINE_string(f"{split}_csv", None, f"audioset: segments CSV of the {split} split.")
     flags.DEFINE_string("class_labels", None, "audioset: class_labels_indices.csv.")
-    flags.DEFINE_integer("sample_rate", 16000, "Output sample rate in Hz.", lower_bound=1000)
+    flags.DEFINE_integer("sample_rate", 16000, "Output sample rate in Hz.", lower_bound=1000, upper_bound=192000)
     flags.DEFINE_float("clip_seconds", 10.0, "Longest stored clip; longer recordings are cut.", lower_bound=0.1)
     flags.DEFINE_enum("long_clips", "split", ["split", "crop"], "Longer recordings: consecutive windows, or the first only.")
     flags.DEFINE_integer("files_per_shard", 256, "Source files per TFRecord shard.", lower_bound=1)
@@ -55,9 +56,15 @@ def read_vocabulary(path) -> list[str] | None:
         return None
     try:
         with open(path, encoding="utf-8") as file:
-            return [line.strip() for line in file if line.strip()]
+            names = [line.strip() for line in file if line.strip()]
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"--labels {path} cannot be read ({type(error).__name__})") from None
+    if not names:
+        raise InputError(f"--labels {path} names no class")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(f"--labels {path} names {', '.join(map(repr, repeated))} more than once")
+    return names
 
 
 def list_dataset(FLAGS) -> layouts.Listing:
@@ -117,6 +124,7 @@ def main(argv) -> int:
     FLAGS = flags.FLAGS
     if len(argv) > 1 and not FLAGS.runner:
         raise InputError(f"unexpected arguments: {' '.join(argv[1:])} (pipeline options after -- need --runner)")
+    check_directory(FLAGS.output_dir, "output_dir")
     options = WriteOptions(FLAGS.sample_rate, FLAGS.clip_seconds, FLAGS.long_clips, FLAGS.files_per_shard, FLAGS.seed)
     if FLAGS.runner:
         from keras_rawaudio.beam_writer import pipeline_options

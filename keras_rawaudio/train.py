@@ -26,9 +26,10 @@ import numpy as np
 from keras_rawaudio import cli
 from keras_rawaudio.config import FRONTEND_COMPRESSIONS, FRONTENDS, PRESETS
 from keras_rawaudio import metrics as clip_metrics_lib
-from keras_rawaudio.data import CROPS, MIX_MODES, DataOptions, load_dataset, load_recordings, read_info, read_labels
+from keras_rawaudio.data import (CROPS, MIX_MODES, DataOptions, load_dataset, load_recordings, read_info, read_labels,
+                                 reading_shards)
 from keras_rawaudio.errors import InputError, RunError
-from keras_rawaudio.files import write_atomic
+from keras_rawaudio.files import check_directory, write_atomic
 from keras_rawaudio.scoring import Windowing, score_recordings
 
 
@@ -80,6 +81,10 @@ class Schedule:
             raise TrainingError("training needs a fixed window: set clip_seconds")
         if self.data.balanced and self.steps_per_epoch is None:
             raise TrainingError("balanced sampling is endless: set --steps_per_epoch too")
+        for name in ("learning_rate", "finetune_learning_rate"):
+            rate = getattr(self, name)
+            if rate is not None and not rate > 0:
+                raise TrainingError(f"{name} must be positive, got {rate}: a rate of 0 trains nothing")
         if self.epochs < 0 or self.finetune_epochs < 0 or self.epochs + self.finetune_epochs == 0:
             raise TrainingError(f"epochs must be >= 0 and not both 0, got {self.epochs} + {self.finetune_epochs}")
         if self.frontend_pretraining_epochs < 0:
@@ -186,7 +191,7 @@ class RunDirectory:
     """The files of one training run (see the module docstring)."""
 
     def __init__(self, path):
-        self.path = pathlib.Path(path)
+        self.path = check_directory(path, "model_dir")
         self.path.mkdir(parents=True, exist_ok=True)
         self.best = self.path / "best.keras"
         state_file = self.path / "state.json"
@@ -261,6 +266,9 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
                             f"{schedule.data.batch_size}: no training step would run")
     steps_per_epoch = schedule.steps_per_epoch or train_clips // schedule.data.batch_size
     window = round(schedule.data.clip_seconds * info["sample_rate"])
+    if schedule.data.clip_seconds > info.get("clip_seconds", math.inf):
+        raise TrainingError(f"clip_seconds={schedule.data.clip_seconds:g} is longer than the clips of {data_dir} (at most "
+                            f"{info['clip_seconds']:g} s, dataset_info.json): every window would be mostly padding")
     if window < model.config.min_samples:
         raise TrainingError(f"clip_seconds={schedule.data.clip_seconds} is shorter than the model's minimum input "
                             f"of {model.config.min_samples} samples")
@@ -291,19 +299,20 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
         print(f"phase {index + 1}/{len(phases)}: {phase.name} (mix={phase.mix}, lr={phase.learning_rate:g}), "
               f"epochs {state['epoch'] + 1}..{phase.epochs}", flush=True)
         data = schedule.data.replace(mix=phase.mix, seed=schedule.seed + index)
-        model.fit(
-            load_dataset(data_dir, "train", data, training=True, repeat=schedule.steps_per_epoch is not None),
-            epochs=phase.epochs,
-            initial_epoch=state["epoch"],
-            steps_per_epoch=schedule.steps_per_epoch,
-            shuffle=False,  # the tf.data pipeline shuffles
-            verbose=verbose,
-            callbacks=[
-                nan_guard, validation, *callbacks,
-                keras.callbacks.TensorBoard(str(run.path / "logs" / phase.name)),
-                RunCheckpoint(run, index, phase.name, nan_guard),
-            ],
-        )
+        with reading_shards(data_dir, "train"):
+            model.fit(
+                load_dataset(data_dir, "train", data, training=True, repeat=schedule.steps_per_epoch is not None),
+                epochs=phase.epochs,
+                initial_epoch=state["epoch"],
+                steps_per_epoch=schedule.steps_per_epoch,
+                shuffle=False,  # the tf.data pipeline shuffles
+                verbose=verbose,
+                callbacks=[
+                    nan_guard, validation, *callbacks,
+                    keras.callbacks.TensorBoard(str(run.path / "logs" / phase.name)),
+                    RunCheckpoint(run, index, phase.name, nan_guard),
+                ],
+            )
         if nan_guard.where:
             epoch, batch = nan_guard.where
             last = run.checkpoint_path(run.state)
@@ -335,8 +344,9 @@ def initialise_frontend(model, data_dir, run: RunDirectory, schedule: Schedule):
         return
     print(f"front-end pretraining: {schedule.frontend_pretraining_epochs} epochs towards a log-mel image", flush=True)
     data = schedule.data.replace(mix="none")
-    error = pretrain_frontend(model, load_dataset(data_dir, "train", data, training=True),
-                              schedule.frontend_pretraining_epochs)
+    with reading_shards(data_dir, "train"):
+        error = pretrain_frontend(model, load_dataset(data_dir, "train", data, training=True),
+                                  schedule.frontend_pretraining_epochs)
     print(f"front-end pretraining: mean squared error {error:.3f} of the bands' variance", flush=True)
     run.save_atomic(model, run.frontend_init, weights_only=True)
 
@@ -392,6 +402,7 @@ def schedule_from_flags(FLAGS) -> Schedule:
         batch_size=FLAGS.batch_size, clip_seconds=FLAGS.clip_seconds,
         mix=FLAGS.mix if "mix" in FLAGS else Schedule().data.mix,
         mix_probability=FLAGS.mix_probability, mix_concentration=FLAGS.mix_concentration,
+        match_mix_levels=FLAGS.match_mix_levels,
         balanced=FLAGS.balanced, cache=FLAGS.cache, crop=FLAGS.crop, gain_db=FLAGS.gain_db, seed=FLAGS.seed,
     )
     return Schedule(data=data, epochs=FLAGS.epochs, finetune_epochs=FLAGS.finetune_epochs,
@@ -433,6 +444,8 @@ def define_training_flags(mix=True):
                        lower_bound=0, upper_bound=1)
     flags.DEFINE_float("mix_concentration", None, "α ~ Beta(a, a); default U(0, 1) (mix_training), Beta(0.2, 0.2) (mixup).",
                        lower_bound=1e-3)
+    flags.DEFINE_bool("match_mix_levels", default.data.match_mix_levels, "Mix two sounds at the ratio α of their "
+                      "levels (loudest 50 ms of each), not of their recorded amplitudes.")
     flags.DEFINE_bool("balanced", False, "Class-balanced sampling (needs --steps_per_epoch).")
     flags.DEFINE_bool("cache", False, "Keep decoded clips in memory.")
     flags.DEFINE_integer("steps_per_epoch", None, "Batches per epoch (default: one pass over train).", lower_bound=1)

@@ -4,7 +4,6 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import run_module
 from keras_rawaudio import __version__
 from keras_rawaudio.edge import EdgeClassifier
 from keras_rawaudio.errors import InputError
@@ -172,23 +171,3 @@ def test_mediapipe_audio_classifier_runs_the_files_as_they_are(exported):
                 assert category.category_name == runner.labels[category.index]
                 scores[i, category.index] = category.score
         np.testing.assert_allclose(scores, runner.predict(windows), atol=1e-5, err_msg=mode)
-
-
-def test_bad_inputs_are_one_line_errors(trained_run, synthetic_records, tmp_path):
-    keras.Sequential([keras.Input((16000,)), keras.layers.Dense(5)]).save(tmp_path / "plain.keras")
-    with pytest.raises(InputError, match="is a Sequential, not a keras_rawaudio classifier"):
-        export(tmp_path / "plain.keras", synthetic_records, tmp_path / "out", ["float32"])
-    (tmp_path / "data").mkdir()
-    for name in ("labels.txt", "dataset_info.json"):
-        (tmp_path / "data" / name).write_text((synthetic_records / name).read_text())
-    with pytest.raises(InputError, match="no TFRecords of split 'train'"):
-        export(trained_run / "best.keras", tmp_path / "data", tmp_path / "out", ["float32"])
-    with pytest.raises(InputError, match="unknown modes \\['int4'\\]"):
-        export(trained_run / "best.keras", synthetic_records, tmp_path / "out", ["int4"])
-    with pytest.raises(InputError, match="shorter than the model's minimum of 16000"):
-        export(trained_run / "best.keras", synthetic_records, tmp_path / "out", ["float32"], window_seconds=0.5)
-    result = run_module("export", f"--model={tmp_path / 'plain.keras'}", f"--data_dir={synthetic_records}",
-                        f"--output_dir={tmp_path / 'out'}", "--quantize=float32")
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith(f"export: error: --model {tmp_path / 'plain.keras'} is a Sequential")
-    assert not (tmp_path / "out").exists()

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_module
+from conftest import ROOT
 from keras_rawaudio import RawWaveformClassifier
 from keras_rawaudio.data import DataError, DataOptions
 from keras_rawaudio.errors import RunError
@@ -135,23 +135,6 @@ def test_settings_that_cannot_train_are_refused_before_anything_is_written(synth
     with pytest.raises(DataError, match=f"{edited}/labels.txt names 6 classes but the records of {edited} have 5"):
         fit_mix_then_finetune(RawWaveformClassifier(small_config.replace(num_classes=6)), edited, tmp_path / "run6", SCHEDULE)
     assert not (tmp_path / "run6").exists()
-
-
-def test_cli_bad_input_is_one_line_and_exit_2(synthetic_records, tmp_path):
-    (tmp_path / "labels.txt").write_text("a\nb\n")
-    (tmp_path / "dataset_info.json").write_text('{"record_format": 2, "sample_rate": 16000, "splits": {"train": {"clips": 64}}}')
-    result = run_module("train", f"--data_dir={tmp_path}", f"--model_dir={tmp_path / 'run'}", "--epochs=1")
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == f"train: error: {tmp_path} has no TFRecords of split 'val' (val-*.tfrecord)"
-    assert not (tmp_path / "run").exists()
-    flag = run_module("train", f"--data_dir={synthetic_records}", f"--model_dir={tmp_path / 'run'}", "--epochs=-1")
-    assert flag.returncode == 2
-    assert flag.stderr.strip().splitlines()[-1] == "train: error: flag --epochs=-1: -1 is not a non-negative integer"
-    ignored = run_module("train", f"--data_dir={synthetic_records}", f"--model_dir={tmp_path / 'run'}", "--model=logmel",
-                         "--frontend=cnn")
-    assert ignored.returncode == 2 and not (tmp_path / "run").exists()
-    assert ignored.stderr.strip().splitlines()[-1] == ("train: error: --frontend: the log-mel model's front-end is fixed; "
-                                                       "these flags are for --model=raw")
 
 
 MIRRORED = """
