@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import random
 import signal
 import subprocess
 import sys
@@ -56,27 +57,30 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tmp_path):
     assert run_module("make_tfrecords", *args, f"--output_dir={reference}", "--workers=1").returncode == 0
 
     killed = tmp_path / "killed"  # two decoding workers: the output must not depend on their number
-    process = subprocess.Popen(
-        [sys.executable, "-m", "keras_rawaudio.make_tfrecords", *args, f"--output_dir={killed}", "--workers=2"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 120
-    while len(list(killed.glob("*.tfrecord"))) < 2 and time.time() < deadline and process.poll() is None:
-        time.sleep(0.001)
-    workers = pathlib.Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    finished = len(list(killed.glob("*.tfrecord")))
-    assert 2 <= finished < 24, "the run should have been killed part way"
-    assert workers, "the run should have had its decoding workers"
-    deadline = time.time() + 10  # the workers (and the resource tracker they share) end with it
-    while any(process_alive(pid) for pid in workers) and time.time() < deadline:
-        time.sleep(0.1)
-    assert not [pid for pid in workers if process_alive(pid)]
+    moments = sorted(random.Random(0).sample(range(2, 20), 2))  # killed twice, after these many shards
+    for moment in moments:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "keras_rawaudio.make_tfrecords", *args, f"--output_dir={killed}", "--workers=2"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 120
+        while len(list(killed.glob("*.tfrecord"))) < moment and time.time() < deadline and process.poll() is None:
+            time.sleep(0.001)
+        workers = pathlib.Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        finished = len(list(killed.glob("*.tfrecord")))
+        assert moment <= finished < 24, "the run should have been killed part way"
+        assert workers, "the run should have had its decoding workers"
+        deadline = time.time() + 10  # the workers (and the resource tracker they share) end with it
+        while any(process_alive(pid) for pid in workers) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if process_alive(pid)]
 
     resumed = run_module("make_tfrecords", *args, f"--output_dir={killed}", "--workers=2")
     assert resumed.returncode == 0, resumed.stderr
     assert shard_bytes(killed) == shard_bytes(reference)
+    assert not list(killed.rglob(".*.tmp"))  # the killed runs' temporary files are gone
     assert json.loads((killed / "dataset_info.json").read_text())["splits"] == json.loads(
         (reference / "dataset_info.json").read_text()
     )["splits"]
