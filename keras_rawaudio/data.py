@@ -9,6 +9,9 @@ in the (shuffled) batch:
   mix_training (arXiv 1911.09349): x = α·xᵢ + (1−α)·xⱼ,  y = max(yᵢ, yⱼ) = sign(yᵢ + yⱼ)
   mixup:                            x = α·xᵢ + (1−α)·xⱼ,  y = α·yᵢ + (1−α)·yⱼ
 
+By default (`DataOptions.match_mix_levels`) xᵢ and xⱼ are first brought to one level, so that
+α is the ratio of the two sounds' levels in the mix rather than of their recorded amplitudes.
+
 Example:
 
     options = DataOptions(batch_size=32, clip_seconds=1.0, mix="mix_training", seed=0)
@@ -56,7 +59,7 @@ class DataOptions:
             level is its loudest 50 ms, `loudest_frame_rms`), as between-class learning does
             (Tokozume et al., 2018), rather than at the ratio α of their recorded amplitudes,
             where a sound recorded 25 dB quieter than its partner is inaudible in the mix yet
-            labelled present.
+            labelled present (the default; False: the paper's plain amplitude mix).
         balanced: class-balanced sampling (training; the dataset is then endless).
         cache: keep decoded clips in memory after the first pass (small datasets).
         crop: how a training window is cut from a longer clip: 'energy' (the default: anywhere
@@ -72,7 +75,7 @@ class DataOptions:
     mix: str = "none"
     mix_probability: float = 1.0
     mix_concentration: float | None = None
-    match_mix_levels: bool = False
+    match_mix_levels: bool = True
     balanced: bool = False
     cache: bool = False
     crop: str = "energy"

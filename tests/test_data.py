@@ -59,6 +59,41 @@ def test_mixing_is_deterministic_under_a_seed_and_respects_probability():
     assert abs(alphas.mean() - 0.5) < 0.01 and alphas.min() > 0 and alphas.max() < 1
 
 
+def test_loudest_frame_rms_is_the_level_of_the_loudest_50_ms():
+    rng = np.random.default_rng(3)
+    x = np.zeros((3, 16000), np.float32)
+    x[0, 4000:5600] = 0.5  # a 100 ms burst: its level, however much silence surrounds it
+    x[1] = 0.01 * rng.standard_normal(16000)
+    # 800-sample frames every 400 samples, the first starting 200 samples before the clip ('same' padding)
+    power = np.lib.stride_tricks.sliding_window_view(np.pad(x[1] ** 2, 200), 800)[::400].sum(axis=1)
+    samples = np.lib.stride_tricks.sliding_window_view(np.pad(np.ones(16000), 200), 800)[::400].sum(axis=1)
+    levels = data.loudest_frame_rms(tf.constant(x)).numpy()
+    np.testing.assert_allclose(levels[:2], [0.5, np.sqrt((power / samples).max())], rtol=1e-4)
+    assert levels[2] == 0.0
+
+
+def test_level_matched_mixing_mixes_the_sounds_at_the_ratio_alpha_of_their_levels():
+    x = np.zeros((4, 16000), np.float32)
+    for i, amplitude in enumerate([0.9, 0.02, 0.3, 0.001]):  # levels 59 dB apart
+        x[i, 2000 * i : 2000 * i + 1600] = amplitude * np.sin(np.arange(1600) * (0.2 + 0.1 * i))
+    y = tf.eye(4)
+    mixed, labels, alpha = data.mix_batch(tf.constant(x), y, tf.constant([1, 2]), "mix_training", match_levels=True)
+    mixed, a = mixed.numpy(), alpha.numpy()
+    level = data.loudest_frame_rms(tf.constant(x)).numpy()
+    partner, partner_level = np.roll(x, 1, axis=0), np.roll(level, 1)
+    gain = a * level + (1 - a) * partner_level
+    np.testing.assert_allclose(mixed, gain[:, None] * (a[:, None] * x / level[:, None]
+                                                      + (1 - a[:, None]) * partner / partner_level[:, None]), atol=1e-6)
+    for i in range(4):  # the two sounds do not overlap in time: each one's level in the mix is measurable
+        own = data.loudest_frame_rms(tf.constant(mixed[i : i + 1, 2000 * i : 2000 * i + 1600])).numpy()[0]
+        other = (i - 1) % 4
+        theirs = data.loudest_frame_rms(tf.constant(mixed[i : i + 1, 2000 * other : 2000 * other + 1600])).numpy()[0]
+        np.testing.assert_allclose(own / theirs, a[i] / (1 - a[i]), rtol=1e-2)  # frames cut at other places
+    np.testing.assert_array_equal(labels, np.sign(y.numpy() + np.roll(y.numpy(), 1, axis=0)))
+    unmixed = data.mix_batch(tf.constant(x), y, tf.constant([1, 2]), "mix_training", probability=0.0, match_levels=True)[0]
+    np.testing.assert_array_equal(unmixed, x)
+
+
 def test_fit_length_crops_and_pads():
     waveform = tf.range(10, dtype=tf.float32) + 1
     np.testing.assert_array_equal(data.fit_length(waveform, 4), [1, 2, 3, 4])
