@@ -18,6 +18,7 @@ import dataclasses
 import json
 import math
 import pathlib
+import re
 import time
 
 import keras
@@ -216,9 +217,12 @@ class RunDirectory:
         try:
             model.save_weights(temporary) if weights_only else model.save(temporary)
             temporary.replace(path)
-        except OSError as error:
+        except (OSError, RuntimeError) as error:
             temporary.unlink(missing_ok=True)
-            raise RunError(f"cannot write {path}: {error.strerror or error}; the files written before it are "
+            reason = write_failure(error)
+            if reason is None:
+                raise
+            raise RunError(f"cannot write {path}: {reason}; the files written before it are "
                            "intact, and the same command resumes once there is room") from None
 
     def save_state(self):
@@ -234,6 +238,16 @@ class RunDirectory:
                 "or the flags of that run (see its config.json)"
             )
         write_atomic(path, json.dumps(config, indent=2))
+
+
+def write_failure(error: Exception) -> str | None:
+    """The system's reason for a failed write: an OSError's, or the one h5py reports inside a
+    RuntimeError when a full disk fails an .h5 file ("... error message = 'No space left on
+    device' ..."); None for any other error."""
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    found = re.search(r"error message = '([^']+)'", str(error))
+    return found.group(1) if found else None
 
 
 def training_window(model_dir) -> int | None:

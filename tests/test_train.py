@@ -13,7 +13,7 @@ from keras_rawaudio import RawWaveformClassifier
 from keras_rawaudio.data import DataError, DataOptions
 from keras_rawaudio.errors import RunError
 from keras_rawaudio.evaluate import evaluate
-from keras_rawaudio.train import Schedule, TrainingError, best_epoch, fit_mix_then_finetune
+from keras_rawaudio.train import RunDirectory, Schedule, TrainingError, best_epoch, fit_mix_then_finetune
 
 DATA = DataOptions(batch_size=8, clip_seconds=1.0, mix="mix_training", cache=True, seed=0)
 SCHEDULE = Schedule(DATA, epochs=3, finetune_epochs=2, learning_rate=3e-3, lr_schedule="constant", steps_per_epoch=15,
@@ -99,6 +99,28 @@ def test_a_full_disk_stops_the_run_and_keeps_what_was_written(synthetic_records,
     assert not list(tmp_path.glob(".tmp-*"))
     assert json.loads((tmp_path / "state.json").read_text())["epoch"] == 1
     keras.saving.load_model(tmp_path / "checkpoint-0-1.keras")  # the last good checkpoint loads
+
+
+class FailingWrites:
+    """A model whose weights file fails to close as h5py fails it on a full disk: half written, then RuntimeError."""
+
+    def save_weights(self, path):
+        pathlib.Path(path).write_bytes(b"half a file")
+        raise RuntimeError("Can't decrement id ref count (file write failed: time = Wed Dec  2 12:39:46 2026\n, "
+                           f"filename = '{path}', file descriptor = 5, errno = 28, error message = 'No space left "
+                           "on device', buf = 0x55ff9f3c1148, total write size = 10272)")
+
+    def save(self, path):
+        raise RuntimeError("a bug, not a full disk")
+
+
+def test_a_full_disk_met_by_h5py_is_a_run_error_and_other_errors_propagate(tmp_path):
+    run = RunDirectory(tmp_path)
+    with pytest.raises(RunError, match=r"cannot write .*best_train.weights.h5: No space left on device; the files written"):
+        run.save_atomic(FailingWrites(), run.phase_best("train"), weights_only=True)
+    with pytest.raises(RuntimeError, match="a bug, not a full disk"):
+        run.save_atomic(FailingWrites(), run.best)
+    assert list(tmp_path.iterdir()) == []  # no temporary file left either way
 
 
 def test_mismatched_classes_and_settings_are_refused(synthetic_records, small_config, tmp_path):
