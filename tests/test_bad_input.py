@@ -23,6 +23,10 @@ from keras_rawaudio import config, data, train
 from keras_rawaudio.edge import EdgeClassifier
 from keras_rawaudio.models import load_classifier
 
+# One worker runs the whole catalogue (under `make test`'s two pytest-xdist workers), so that its
+# module fixtures, which run every command-line case, run once.
+pytestmark = pytest.mark.xdist_group("bad_input")
+
 # Runs each JSON argv line of stdin through `cli.run` of keras_rawaudio.<stage>, as the command
 # line would (flags reset between cases). Prints the digest of every file under the inputs' root,
 # then [exit status, stderr, that digest again] per case; an exception escaping `cli.run` is the
