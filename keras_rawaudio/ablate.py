@@ -33,7 +33,7 @@ import numpy as np
 from keras_rawaudio import cli, layouts
 from keras_rawaudio.config import PRESETS
 from keras_rawaudio.errors import InputError
-from keras_rawaudio.files import write_atomic
+from keras_rawaudio.files import check_directory, write_atomic
 from keras_rawaudio.train import Schedule, define_training_flags, model_overrides_from_flags, schedule_from_flags
 
 RUNS = ("raw_none", "raw_mixup", "raw_mix_training", "logmel_mix_training", "classical")
@@ -274,7 +274,7 @@ def main(argv) -> int:
     from absl import flags
 
     FLAGS = flags.FLAGS
-    out = pathlib.Path(FLAGS.out)
+    out = check_directory(FLAGS.out, "out")
     # Every flag is checked before the records of the splits are written.
     seeds, names = numbers("seeds", FLAGS.seeds, int), tuple(FLAGS.runs)
     check_run_names(names)

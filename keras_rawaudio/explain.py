@@ -25,8 +25,9 @@ import pathlib
 import numpy as np
 
 from keras_rawaudio import cli
-from keras_rawaudio.audio_io import stream_audio
+from keras_rawaudio.audio_io import AudioError, stream_audio
 from keras_rawaudio.errors import InputError, RunError
+from keras_rawaudio.files import check_directory
 from keras_rawaudio.layers import mel_band_edges, mel_to_hertz
 from keras_rawaudio.train import learns_frontend
 
@@ -309,8 +310,11 @@ def explain(model_path, audio_path, out_dir, window_seconds=None, threshold=0.5,
     if window < model.config.min_samples:
         raise InputError(f"--window_seconds: {window / rate:g} s is shorter than the model's minimum input "
                          f"({model.config.min_samples / rate:g} s)")
-    start = read_start(audio_path, rate, IMAGE_SECONDS)  # unreadable audio stops here, before any file
-    out = pathlib.Path(out_dir)
+    out = check_directory(out_dir, "out_dir")
+    try:
+        start = read_start(audio_path, rate, IMAGE_SECONDS)  # unreadable audio stops here, before any file
+    except AudioError as error:
+        raise AudioError(f"--audio {audio_path}: {error}") from None
     try:
         out.mkdir(parents=True, exist_ok=True)
         return write_explanation(model, labels, audio_path, start, window, out, threshold, min_duration, top_k)

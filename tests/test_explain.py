@@ -99,7 +99,7 @@ def test_log_mel_model_says_it_has_no_filterbank_and_bad_audio_is_one_line(tmp_p
     bad = run_module("explain", f"--model={run / 'best.keras'}", f"--audio={tmp_path / 'bad.wav'}",
                      f"--out_dir={tmp_path / 'bad_out'}")
     assert bad.returncode == 2
-    assert bad.stderr.strip().splitlines()[-1].startswith("explain: error: unreadable audio (")
+    assert bad.stderr.strip().splitlines()[-1].startswith(f"explain: error: --audio {tmp_path / 'bad.wav'}: unreadable audio (")
     assert not (tmp_path / "bad_out").exists()
 
 
