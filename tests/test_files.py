@@ -1,4 +1,7 @@
-from keras_rawaudio.files import write_atomic
+import pytest
+
+from keras_rawaudio.errors import InputError
+from keras_rawaudio.files import check_directory, write_atomic
 
 
 def test_write_atomic_replaces_whole_and_leaves_no_temporary(tmp_path):
@@ -7,3 +10,11 @@ def test_write_atomic_replaces_whole_and_leaves_no_temporary(tmp_path):
     write_atomic(path, "second, longer")
     assert path.read_text() == "second, longer"
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_check_directory_accepts_directories_and_new_paths_and_names_a_file(tmp_path):
+    assert check_directory(tmp_path, "out") == tmp_path
+    assert check_directory(str(tmp_path / "new"), "out") == tmp_path / "new"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match=f"^--out {tmp_path / 'file'} is a file, not a directory$"):
+        check_directory(tmp_path / "file", "out")
