@@ -14,7 +14,6 @@ default) are scored and combined per file (max by default): the scoring of
 """
 
 import json
-import pathlib
 import sys
 
 import numpy as np
@@ -22,6 +21,7 @@ import numpy as np
 from keras_rawaudio import cli
 from keras_rawaudio.audio_io import AudioError, load_audio, resample
 from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
+from keras_rawaudio.files import read_lines
 from keras_rawaudio.scoring import COMBINE, Windowing, sliding_windows
 
 
@@ -91,10 +91,7 @@ def model_labels(model: EdgeClassifier, path=None) -> list[str]:
 
 def read_label_file(path, num_classes) -> list[str]:
     """The lines of a labels.txt, checked to name one class per model output."""
-    try:
-        labels = [line.strip() for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as error:
-        raise EdgeModelError(f"--labels {path} cannot be read ({type(error).__name__})") from None
+    labels = read_lines(path, "labels")
     if len(labels) != num_classes:
         raise EdgeModelError(f"--labels {path} has {len(labels)} labels but the model outputs {num_classes} classes")
     return labels

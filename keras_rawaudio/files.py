@@ -20,3 +20,11 @@ def check_directory(path, flag: str) -> pathlib.Path:
     if path.exists() and not path.is_dir():
         raise InputError(f"--{flag} {path} is a file, not a directory")
     return path
+
+
+def read_lines(path, flag: str) -> list[str]:
+    """The stripped, non-blank lines of a UTF-8 text file given as --`flag`, or InputError naming it."""
+    try:
+        return [line.strip() for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"--{flag} {path} cannot be read ({type(error).__name__})") from None

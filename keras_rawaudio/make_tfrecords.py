@@ -9,9 +9,11 @@ Run again to resume an interrupted run; --overwrite redoes everything. See READM
 an Apache Beam pipeline (`keras_rawaudio.beam_writer`); Beam pipeline options follow `--`.
 """
 
+import collections
+
 from keras_rawaudio import cli, layouts
 from keras_rawaudio.errors import InputError, RunError
-from keras_rawaudio.files import check_directory
+from keras_rawaudio.files import check_directory, read_lines
 
 LAYOUTS = ("folders", "esc50", "audioset", "csv")
 
@@ -54,14 +56,10 @@ def read_vocabulary(path) -> list[str] | None:
     """The class names of a --labels file, one per line (None without one)."""
     if path is None:
         return None
-    try:
-        with open(path, encoding="utf-8") as file:
-            names = [line.strip() for line in file if line.strip()]
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"--labels {path} cannot be read ({type(error).__name__})") from None
+    names = read_lines(path, "labels")
     if not names:
         raise InputError(f"--labels {path} names no class")
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    repeated = sorted(name for name, count in collections.Counter(names).items() if count > 1)
     if repeated:
         raise InputError(f"--labels {path} names {', '.join(map(repr, repeated))} more than once")
     return names
