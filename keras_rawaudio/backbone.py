@@ -59,19 +59,29 @@ def gabor_filterbank(waveform, config: ModelConfig):
 
 FILTERBANKS = {"cnn": cnn_filterbank, "gabor": gabor_filterbank}
 
-# Layers that the int8 export keeps in float32 (the rest of the file is int8):
+# Layers that the int8 export keeps in float32 with the Gabor front-end (the rest of the file
+# is int8; the CNN front-end's file stays full-integer):
 # * the Gabor front-end, whose outputs 8 bits cannot hold: the bands' power spans 60 dB and
 #   more, int8 rounds every band below about 1/250 of the loudest one to 0, and the log then
 #   maps it to silence (validation mAP 0.71 → 0.28 on a drums16k model). The CNN's
 #   batch-normalised ReLU outputs, log-compressed from 0.1 up, quantise well;
 # * after it, the 2D stem convolution (one input channel, the image): LiteRT's int8 kernel for
 #   it ran 8.5x slower than the float32 one here (0.31 against 0.037 ms at 64 x 100; BENCHMARKS.md,
-#   "Edge latency"), a third of the whole int8 file's time. The CNN's file stays full-integer.
-FLOAT_LAYERS = {
-    "cnn": (),
-    "gabor": ("level_normalization", "frontend_gabor", "frontend_compression", "band_normalization", "to_image_transpose",
-              "to_image", "resnet_stem_conv", "resnet_stem_bn", "resnet_stem_relu"),
-}
+#   "Edge latency"), a third of the whole int8 file's time;
+# * the attention heads (`float_layers` adds them): an int8 softmax over time and sigmoid scores
+#   of 256 levels, which tie in a ranking. In float32 they cost no measurable time and halved
+#   the int8 file's mean score error on five drums16k models (BENCHMARKS.md, "0.3.3").
+GABOR_FLOAT_LAYERS = ("level_normalization", "frontend_gabor", "frontend_compression", "band_normalization",
+                      "to_image_transpose", "to_image", "resnet_stem_conv", "resnet_stem_bn", "resnet_stem_relu")
+HEAD_LAYERS = ("frequency_mean", "frames", "hidden", "attention")  # head<i>_<name>, as `attention_head` names them
+
+
+def float_layers(config: ModelConfig) -> tuple[str, ...]:
+    """Names of the raw model's layers that its int8 file keeps in float32 (see above)."""
+    if config.frontend != "gabor":
+        return ()
+    heads = tuple(f"head{i + 1}_{name}" for i in range(config.num_heads) for name in HEAD_LAYERS)
+    return GABOR_FLOAT_LAYERS + heads + ("clipwise",)
 
 
 def waveform_frontend(waveform, config: ModelConfig):

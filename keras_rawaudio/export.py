@@ -13,8 +13,10 @@ before it is kept: its metadata and signature must read back as written, and on 
 a sine and validation clips it must agree with the Keras model (float32 ≤ 1e-4, float16 ≤ 2e-2
 max abs difference), and every mode must keep validation mAP within 0.01 of the Keras model's. Validation mAP is scored the one way `keras_rawaudio.scoring` defines, for the Keras
 model and every file alike. int8 is integer, each activation's range set to the central
-99.99 % of its calibration values (--calibration_percentile); a Gabor front-end (level
-normalisation, filters, power, log) stays float32, as `backbone.FLOAT_LAYERS` says why.
+99.99 % of its calibration values, or to their min/max after a Gabor front-end
+(--calibration_percentile); with the Gabor front-end the front-end (level normalisation,
+filters, power, log), the 2D stem and the attention heads stay float32, as
+`backbone.float_layers` says why.
 """
 
 import dataclasses
@@ -27,7 +29,7 @@ import warnings
 import numpy as np
 
 from keras_rawaudio import __version__, cli
-from keras_rawaudio.backbone import FLOAT_LAYERS
+from keras_rawaudio import backbone
 from keras_rawaudio.data import DataOptions, load_dataset, reading_shards, shard_files
 from keras_rawaudio.edge import PCM16_SCALE, EdgeClassifier, EdgeModelError, in_layers
 from keras_rawaudio.errors import InputError, RunError
@@ -42,7 +44,13 @@ MODES = ("float32", "float16", "dynamic", "int8", "int8_pcm16")
 INTEGER_MODES = ("int8", "int8_pcm16")
 MAX_DIFFERENCE = {"float32": 1e-4, "float16": 2e-2}  # parity with Keras, max abs
 MAX_MAP_DROP = 0.01
-CALIBRATION_PERCENTILE = 99.99  # int8 activation ranges: see activation_range
+# The central percentage of its calibration values that an int8 activation range covers
+# (`activation_range`). A full-integer file (the CNN front-end) quantises the front-end's
+# heavy-tailed activations (max ≈ 50× std), where 99.99 % ranges kept every model's mAP and
+# min/max ranges did not; after the Gabor model's float32 front-end, clipping cost more than it
+# saved: min/max ranges had the smallest score errors on five drums16k models (BENCHMARKS.md).
+FULL_INTEGER_PERCENTILE = 99.99
+FLOAT_FRONTEND_PERCENTILE = 100.0
 
 
 class ExportError(RunError):
@@ -84,18 +92,27 @@ def fixed_window_model(model, window_samples):
 
 
 def float_layers(model) -> tuple[str, ...]:
-    """The layers of `model` that its int8 file keeps in float32 (`backbone.FLOAT_LAYERS`)."""
-    return FLOAT_LAYERS[model.config.frontend] if isinstance(model, RawWaveformClassifier) else ()
+    """The layers of `model` that its int8 file keeps in float32 (`backbone.float_layers`)."""
+    return backbone.float_layers(model.config) if isinstance(model, RawWaveformClassifier) else ()
 
 
-def convert(model, mode, calibration=None, percentile=CALIBRATION_PERCENTILE, converted=None) -> bytes:
+def default_percentile(model) -> float:
+    """The central percentage of calibration values that `model`'s int8 ranges cover by default:
+    `FULL_INTEGER_PERCENTILE` for a full-integer file, `FLOAT_FRONTEND_PERCENTILE` after a float
+    front-end (see their comment)."""
+    return FLOAT_FRONTEND_PERCENTILE if float_layers(model) else FULL_INTEGER_PERCENTILE
+
+
+def convert(model, mode, calibration=None, percentile=None, converted=None) -> bytes:
     """TFLite flatbuffer of a fixed-input waveform model (batch 1) in `mode`; builtin ops only.
 
     calibration: (n, window) float32 windows, for the integer modes. percentile: see
-    `activation_range`. converted: a dict kept across the calls for one model, so that int8 and
-    int8_pcm16 (the int8 file with an int16 PCM input, `pcm16_input`) are calibrated once.
+    `activation_range` (None: `default_percentile(model)`). converted: a dict kept across the
+    calls for one model, so that int8 and int8_pcm16 (the int8 file with an int16 PCM input,
+    `pcm16_input`) are calibrated once.
     """
     converted = {} if converted is None else converted
+    percentile = default_percentile(model) if percentile is None else percentile
     if mode == "int8_pcm16":
         return pcm16_input(convert(model, "int8", calibration, percentile, converted))
     if mode in converted:
@@ -295,12 +312,13 @@ def calibration_windows(data_dir, window_seconds, count) -> np.ndarray:
 
 
 def export(model_path, data_dir, output_dir, modes=MODES, window_seconds=None, calibration_windows_count=200,
-           latency_runs=50, calibration_percentile=CALIBRATION_PERCENTILE, hop_seconds=None, combine="max",
+           latency_runs=50, calibration_percentile=None, hop_seconds=None, combine="max",
            name=None, version="1"):
     """Converts, checks and reports every mode; returns the report dict.
 
     int8 is calibrated on `calibration_windows_count` random training windows, each
-    activation's range covering its central `calibration_percentile` % (see `activation_range`).
+    activation's range covering its central `calibration_percentile` % (see `activation_range`;
+    None: `default_percentile`).
     Files that pass their checks are kept and reported even when another mode fails; then
     ExportError names every failure.
 
@@ -325,6 +343,10 @@ def export(model_path, data_dir, output_dir, modes=MODES, window_seconds=None, c
               "scoring": dataclasses.asdict(reference.windowing) | {"hop": reference.windowing.hop_samples},
               "keras": {"val_mAP": reference.val_metrics["mAP"], "val_accuracy": reference.val_metrics["accuracy"]},
               "files": {}}
+    if calibration is not None:
+        if calibration_percentile is None:
+            calibration_percentile = default_percentile(reference.model)
+        report["int8"] = {"calibration_percentile": calibration_percentile, "float_layers": list(float_layers(reference.model))}
     failures, converted = [], {}
     for mode in modes:
         print(f"{mode}: converting", flush=True)
@@ -368,7 +390,7 @@ def file_problems(runner: EdgeClassifier, mode, reference: Reference, probe_scor
     return problems
 
 
-def export_mode(mode, reference: Reference, output_dir, calibration=None, percentile=CALIBRATION_PERCENTILE,
+def export_mode(mode, reference: Reference, output_dir, calibration=None, percentile=None,
                 latency_runs=50, converted=None) -> dict:
     """Converts one mode (`converted` as `convert` says), checks it against `reference`, and keeps
     the file only if every check passes; returns its report entry."""
@@ -434,6 +456,9 @@ def report_markdown(report) -> str:
         f"{report['sample_rate']} Hz (float32 in [-1, 1]; int16 PCM for int8_pcm16); output (1, classes) "
         "float32 probabilities.",
         f"Keras model: val mAP {report['keras']['val_mAP']:.4f}, val accuracy {report['keras']['val_accuracy']:.4f}.",
+        *([f"Integer files: activation ranges cover the central {report['int8']['calibration_percentile']:g} % of the "
+           f"calibration values; layers kept in float32: {', '.join(report['int8']['float_layers']) or 'none'}."]
+          if "int8" in report else []),
         "",
         "| file | size KiB | val mAP | val accuracy | max abs Δ vs Keras | ms/window 1 thread | 2 threads |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -465,8 +490,9 @@ def define_flags():
                        lower_bound=0.001)
     flags.DEFINE_enum("combine", "max", list(COMBINE), "Validation scoring: how window scores combine per recording.")
     flags.DEFINE_integer("calibration_windows", 200, "Training windows that calibrate int8.", lower_bound=1)
-    flags.DEFINE_float("calibration_percentile", CALIBRATION_PERCENTILE, "int8 activation ranges cover this central "
-                       "percentage of the calibration values (100: min to max).", lower_bound=50, upper_bound=100)
+    flags.DEFINE_float("calibration_percentile", None, "int8 activation ranges cover this central "
+                       "percentage of the calibration values (100: min to max; default: 99.99 for a full-integer "
+                       "file, 100 after the Gabor front-end's float32 part).", lower_bound=50, upper_bound=100)
     flags.DEFINE_integer("latency_runs", 50, "Timed invocations per latency figure.", lower_bound=1)
     flags.DEFINE_string("name", None, "Model name in the files' metadata (default: the model's run directory name).")
     flags.DEFINE_string("version", "1", "Model version in the files' metadata.")

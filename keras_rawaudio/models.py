@@ -16,6 +16,9 @@ from keras_rawaudio.layers import LevelNormalization
 from keras_rawaudio.validation import check_waveform
 
 
+WEIGHT_DECAY = 1e-4  # AdamW's decoupled decay, per unit of learning rate; see `compile`
+
+
 class AudioClassifier(keras.Model):
     """Shared construction, serialisation, presets and input checks of both classifiers."""
 
@@ -47,23 +50,36 @@ class AudioClassifier(keras.Model):
         model.trainable = config.get("trainable", True)
         return model
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=1e-3, **kwargs):
-        """Keras `compile` with defaults for multi-label audio: AdamW at `learning_rate`
-        (weight decay 1e-4, gradient norm clipped at 5), binary cross-entropy, and mAP, AUC and
-        top-1 accuracy metrics. Anything passed explicitly is used as given."""
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=1e-3, weight_decay=WEIGHT_DECAY,
+                **kwargs):
+        """Keras `compile` with defaults for multi-label audio: AdamW at `learning_rate` with
+        `weight_decay` on the kernels only (`decay_kernels_only`), the gradient norm clipped at
+        5, binary cross-entropy, and mAP, AUC and top-1 accuracy metrics. Anything passed
+        explicitly is used as given."""
         from keras_rawaudio.metrics import default_metrics
 
         if optimizer == "auto":
-            optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=1e-4, clipnorm=5.0)
+            optimizer = self.decay_kernels_only(keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay,
+                                                                       clipnorm=5.0))
         if loss == "auto":
             loss = keras.losses.BinaryCrossentropy()
         if metrics == "auto":
             metrics = default_metrics(self.config.num_classes)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
+    def decay_kernels_only(self, optimizer):
+        """Excludes from `optimizer`'s weight decay every variable but the convolution and dense
+        kernels: biases, BatchNorm scales and offsets, and the filterbank's centres, widths and
+        gains, whose values are not weights that should shrink towards 0. Returns `optimizer`."""
+        if hasattr(optimizer, "exclude_from_weight_decay") and not optimizer.built:
+            optimizer.exclude_from_weight_decay(var_list=[v for v in self.trainable_variables if v.name != "kernel"])
+        return optimizer
+
     def compile_from_config(self, config):
         """Restores the compiled state of a loaded `.keras` file (optimizer variables included)."""
-        self.compile(**keras.saving.deserialize_keras_object(config))
+        config = keras.saving.deserialize_keras_object(config)
+        self.decay_kernels_only(config["optimizer"])
+        self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
 

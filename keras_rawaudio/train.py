@@ -31,6 +31,7 @@ from keras_rawaudio.data import (CROPS, MIX_MODES, DataOptions, load_dataset, lo
                                  reading_shards)
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.files import check_directory, write_atomic
+from keras_rawaudio.models import WEIGHT_DECAY
 from keras_rawaudio.scoring import Windowing, score_recordings
 
 
@@ -60,6 +61,8 @@ class Schedule:
         learning_rate: phase-1 rate; finetune_learning_rate: phase 2's (default a tenth).
         lr_schedule: 'constant', or 'warmup_cosine': phase 1 rises linearly from 0 over
             `warmup_epochs`, then both phases decay to 0 along a cosine by their last step.
+        weight_decay: AdamW's decoupled weight decay of the convolution and dense kernels
+            (`AudioClassifier.compile`); each step shrinks them by learning rate × weight_decay.
         steps_per_epoch: batches per epoch (default: one pass over the train split).
         frontend_pretraining_epochs: epochs (passes over the unmixed train split) that first
             fit the raw model's learned filterbank to a log-mel image
@@ -74,6 +77,7 @@ class Schedule:
     finetune_learning_rate: float | None = None
     lr_schedule: str = "warmup_cosine"
     warmup_epochs: int = 3
+    weight_decay: float = WEIGHT_DECAY
     steps_per_epoch: int | None = None
     frontend_pretraining_epochs: int = 10
 
@@ -90,6 +94,8 @@ class Schedule:
             raise TrainingError(f"epochs must be >= 0 and not both 0, got {self.epochs} + {self.finetune_epochs}")
         if self.frontend_pretraining_epochs < 0:
             raise TrainingError(f"frontend_pretraining_epochs must be >= 0, got {self.frontend_pretraining_epochs}")
+        if not 0 <= self.weight_decay < 1:
+            raise TrainingError(f"weight_decay must be in [0, 1), got {self.weight_decay}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise TrainingError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
 
@@ -307,7 +313,7 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
             else:
                 if index:
                     model.load_weights(run.phase_best(phases[index - 1].name))
-                model.compile(learning_rate=schedule.rate(phase, index, steps_per_epoch))
+                model.compile(learning_rate=schedule.rate(phase, index, steps_per_epoch), weight_decay=schedule.weight_decay)
                 state.update(phase=index, epoch=0, phase_best=float("-inf"))
         nan_guard = StopOnNaN()
         print(f"phase {index + 1}/{len(phases)}: {phase.name} (mix={phase.mix}, lr={phase.learning_rate:g}), "
@@ -421,7 +427,8 @@ def schedule_from_flags(FLAGS) -> Schedule:
     )
     return Schedule(data=data, epochs=FLAGS.epochs, finetune_epochs=FLAGS.finetune_epochs,
                     learning_rate=FLAGS.learning_rate, finetune_learning_rate=FLAGS.finetune_learning_rate,
-                    lr_schedule=FLAGS.lr_schedule, warmup_epochs=FLAGS.warmup_epochs, steps_per_epoch=FLAGS.steps_per_epoch,
+                    lr_schedule=FLAGS.lr_schedule, warmup_epochs=FLAGS.warmup_epochs,
+                    weight_decay=FLAGS.weight_decay, steps_per_epoch=FLAGS.steps_per_epoch,
                     frontend_pretraining_epochs=FLAGS.frontend_pretraining_epochs)
 
 
@@ -449,6 +456,8 @@ def define_training_flags(mix=True):
     flags.DEFINE_enum("lr_schedule", default.lr_schedule, list(LR_SCHEDULES),
                       "constant, or warmup_cosine: linear warmup (phase 1) then cosine decay to 0 in each phase.")
     flags.DEFINE_integer("warmup_epochs", default.warmup_epochs, "Warmup epochs of warmup_cosine.", lower_bound=0)
+    flags.DEFINE_float("weight_decay", default.weight_decay, "AdamW weight decay of the convolution and dense kernels "
+                       "(per unit of learning rate).", lower_bound=0)
     flags.DEFINE_enum("crop", default.data.crop, list(CROPS), "Training crops of longer clips: random, or energy "
                       "(where the clip's energy is).")
     flags.DEFINE_float("gain_db", default.data.gain_db, "Random gain of each training clip, uniform in ±this many dB.",

@@ -38,3 +38,10 @@ def test_the_clip_probability_is_the_mean_of_the_heads():
     model = keras.Model(maps, clipwise)
     assert len([layer for layer in model.layers if layer.name.endswith("_attention")]) == 3
     assert tuple(clipwise.shape) == (None, 3)
+
+
+def test_the_int8_export_keeps_the_gabor_front_end_stem_and_every_head_in_float():
+    gabor = backbone.float_layers(preset_config("edge", num_classes=4, num_heads=3))
+    assert {"frontend_gabor", "resnet_stem_conv", "head1_attention", "head3_attention", "clipwise"} <= set(gabor)
+    assert "head4_attention" not in gabor and not any(name.startswith("resnet_stage") for name in gabor)
+    assert backbone.float_layers(preset_config("tiny", num_classes=4)) == ()  # the CNN's file is full-integer

@@ -141,6 +141,8 @@ TRAIN = [
      r"learning_rate must be positive, got 0.0", False),
     ("learning_rate_nan", ["--data_dir={records}", "--model_dir={out}", "--learning_rate=nan"],
      r"--learning_rate=nan: not a finite number", False),
+    ("weight_decay_one", ["--data_dir={records}", "--model_dir={out}", "--weight_decay=1"],
+     r"weight_decay must be in \[0, 1\), got 1.0", False),
     ("epochs_negative", ["--data_dir={records}", "--model_dir={out}", "--epochs=-1"],
      r"flag --epochs=-1: -1 is not a non-negative integer", False),
     ("no_epochs", ["--data_dir={records}", "--model_dir={out}", "--epochs=0", "--finetune_epochs=0"],

@@ -1,12 +1,11 @@
 import numpy as np
 import pytest
 
-from keras_rawaudio.backbone import FLOAT_LAYERS
 from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
 
 
 def test_float_and_int8_files_score_windows(exported):
-    out, _, _ = exported
+    out, report, _ = exported
     windows = np.random.default_rng(0).uniform(-0.3, 0.3, (3, 16000)).astype(np.float32)
     float32, int8 = EdgeClassifier(out / "model_float32.tflite"), EdgeClassifier(out / "model_int8.tflite")
     assert (float32.window_samples, float32.num_classes) == (16000, 5)
@@ -14,7 +13,7 @@ def test_float_and_int8_files_score_windows(exported):
     assert float_scores.shape == int8_scores.shape == (3, 5)
     np.testing.assert_allclose(int8_scores, float_scores, atol=0.1)  # int8 scale and zero point applied
     np.testing.assert_array_equal(float32.predict(windows[1]), float_scores[1:2])  # one window, any shape
-    assert float32.float_ops() and not int8.float_ops(FLOAT_LAYERS["gabor"])
+    assert float32.float_ops() and not int8.float_ops(report["int8"]["float_layers"])
     assert "QUANTIZE" in int8.ops() and "QUANTIZE" not in float32.ops()
 
 

@@ -39,16 +39,18 @@ def test_every_mode_converts_runs_and_matches_keras(exported, trained_run):
 
 
 def test_int8_is_integer_after_the_float_gabor_front_end_and_keeps_map_within_001_of_keras(exported):
-    from keras_rawaudio.backbone import FLOAT_LAYERS
-
     out, report, error = exported
     assert error is None, error
     int8, keras_map = report["files"]["int8"], report["keras"]["val_mAP"]
     assert abs(int8["val_mAP"] - keras_map) <= 0.01 and keras_map > 0.8  # a trained model, 60 validation clips
     assert "QUANTIZE" in int8["ops"]
     runner = EdgeClassifier(out / "model_int8.tflite")
-    assert runner.float_ops(FLOAT_LAYERS["gabor"]) == []  # the back-end is int8
-    assert {"CONV_2D", "LOG"} <= set(runner.float_ops())  # the filters and the log are float32
+    float_layers = report["int8"]["float_layers"]
+    assert {"frontend_gabor", "resnet_stem_conv", "head1_attention", "head2_attention", "clipwise"} <= set(float_layers)
+    assert runner.float_ops(float_layers) == []  # the ResNet's stages are int8
+    # The filters, the log and the attention heads' softmax over time and sigmoid are float32.
+    assert {"CONV_2D", "LOG", "SOFTMAX", "LOGISTIC"} <= set(runner.float_ops())
+    assert report["int8"]["calibration_percentile"] == 100.0  # min/max ranges after a float front-end
     assert int8["bytes"] < 0.4 * report["files"]["float32"]["bytes"]
     # The waveform is never quantised: no 8-bit floor, no clipping of loud input.
     from ai_edge_litert.interpreter import Interpreter

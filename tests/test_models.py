@@ -125,3 +125,27 @@ def test_log_compression_and_band_normalization_build_save_and_load(tiny_config,
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
     with pytest.raises(ValueError, match="frontend_compression must be one of none, log"):
         tiny_config.replace(frontend_compression="pcen")
+
+
+def decayed_by_one_step(model) -> dict:
+    """{variable name: the factors by which one AdamW step with zero gradients scaled it}."""
+    variables = model.trainable_variables
+    for v in variables:
+        v.assign(np.full(v.shape, 0.5, "float32"))
+    model.optimizer.apply_gradients([(np.zeros(v.shape, "float32"), v) for v in variables])
+    scales = {}
+    for v in variables:
+        scales.setdefault(v.name, set()).update(np.round(v.numpy().astype("float64").ravel() / 0.5, 6).tolist())
+    return scales
+
+
+def test_weight_decay_shrinks_only_the_kernels_also_after_loading(tiny_config, tmp_path):
+    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor"))
+    model.compile(learning_rate=0.1, weight_decay=0.5)
+    model.save(tmp_path / "compiled.keras")
+    # Each step shrinks a kernel by learning rate x weight decay = 5 %; the Gabor centres and
+    # widths, the compression gains, biases and BatchNorm parameters keep their values.
+    expected = {"kernel": {0.95}, "centre": {1.0}, "log_width": {1.0}, "log_gain": {1.0}, "gamma": {1.0},
+                "beta": {1.0}, "bias": {1.0}}
+    assert decayed_by_one_step(model) == expected
+    assert decayed_by_one_step(keras.saving.load_model(tmp_path / "compiled.keras")) == expected
