@@ -363,7 +363,8 @@ def initialise_frontend(model, data_dir, run: RunDirectory, schedule: Schedule):
         model.load_weights(run.frontend_init)
         return
     print(f"front-end pretraining: {schedule.frontend_pretraining_epochs} epochs towards a log-mel image", flush=True)
-    data = schedule.data.replace(mix="none")
+    # Label-free: passes over the train split as it is (balanced sampling would never end one).
+    data = schedule.data.replace(mix="none", balanced=False)
     with reading_shards(data_dir, "train"):
         error = pretrain_frontend(model, load_dataset(data_dir, "train", data, training=True),
                                   schedule.frontend_pretraining_epochs)

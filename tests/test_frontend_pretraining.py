@@ -40,7 +40,8 @@ def test_pretraining_fits_the_frontend_to_the_log_mel_and_leaves_the_heads(synth
 
 
 def test_a_run_pretrains_once_and_reuses_the_initialisation(synthetic_records, tiny_config, tmp_path, capsys):
-    schedule = Schedule(DataOptions(batch_size=16, cache=True, seed=0), epochs=1, finetune_epochs=0,
+    # Balanced sampling is endless; the pretraining's epochs are still passes over the split.
+    schedule = Schedule(DataOptions(batch_size=16, cache=True, seed=0, balanced=True), epochs=1, finetune_epochs=0,
                         steps_per_epoch=5, frontend_pretraining_epochs=1)
     fit_mix_then_finetune(RawWaveformClassifier(tiny_config.replace(num_classes=5)), synthetic_records, tmp_path,
                           schedule, verbose=0)
