@@ -53,18 +53,19 @@ class AudioClassifier(keras.Model):
     def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=1e-3, weight_decay=WEIGHT_DECAY,
                 **kwargs):
         """Keras `compile` with defaults for multi-label audio: AdamW at `learning_rate` with
-        `weight_decay` on the kernels only (`decay_kernels_only`), the gradient norm clipped at
-        5, binary cross-entropy, and mAP, AUC and top-1 accuracy metrics. Anything passed
-        explicitly is used as given."""
+        `weight_decay`, the gradient norm clipped at 5, binary cross-entropy, and mAP, AUC and
+        top-1 accuracy metrics. Anything passed explicitly is used as given, except that any
+        optimizer's weight decay applies to the kernels only (`decay_kernels_only`), here and
+        when a saved file is loaded."""
         from keras_rawaudio.metrics import default_metrics
 
         if optimizer == "auto":
-            optimizer = self.decay_kernels_only(keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay,
-                                                                       clipnorm=5.0))
+            optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, clipnorm=5.0)
         if loss == "auto":
             loss = keras.losses.BinaryCrossentropy()
         if metrics == "auto":
             metrics = default_metrics(self.config.num_classes)
+        optimizer = self.decay_kernels_only(keras.optimizers.get(optimizer))
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
     def decay_kernels_only(self, optimizer):
@@ -77,9 +78,7 @@ class AudioClassifier(keras.Model):
 
     def compile_from_config(self, config):
         """Restores the compiled state of a loaded `.keras` file (optimizer variables included)."""
-        config = keras.saving.deserialize_keras_object(config)
-        self.decay_kernels_only(config["optimizer"])
-        self.compile(**config)
+        self.compile(**keras.saving.deserialize_keras_object(config))
         if self.built:
             self.optimizer.build(self.trainable_variables)
 

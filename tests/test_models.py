@@ -149,3 +149,10 @@ def test_weight_decay_shrinks_only_the_kernels_also_after_loading(tiny_config, t
                 "beta": {1.0}, "bias": {1.0}}
     assert decayed_by_one_step(model) == expected
     assert decayed_by_one_step(keras.saving.load_model(tmp_path / "compiled.keras")) == expected
+
+
+def test_an_optimizer_given_by_name_also_decays_the_kernels_only(tiny_config):
+    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor"))
+    model.compile(optimizer="adamw")  # Keras' AdamW: learning rate 1e-3, weight decay 0.004
+    scales = decayed_by_one_step(model)
+    assert scales["kernel"] == {round(1 - 1e-3 * 0.004, 6)} and scales["centre"] == scales["gamma"] == {1.0}
