@@ -51,16 +51,19 @@ class AudioClassifier(keras.Model):
         return model
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=1e-3, weight_decay=WEIGHT_DECAY,
-                **kwargs):
+                ema_momentum=None, **kwargs):
         """Keras `compile` with defaults for multi-label audio: AdamW at `learning_rate` with
         `weight_decay`, the gradient norm clipped at 5, binary cross-entropy, and mAP, AUC and
-        top-1 accuracy metrics. Anything passed explicitly is used as given, except that any
-        optimizer's weight decay applies to the kernels only (`decay_kernels_only`), here and
-        when a saved file is loaded."""
+        top-1 accuracy metrics. With `ema_momentum`, the AdamW optimizer also keeps an
+        exponential moving average of the trainable weights (Keras `use_ema`), which
+        `train.AveragedWeights` swaps into the model for validation and checkpoints. Anything
+        passed explicitly is used as given, except that any optimizer's weight decay applies to
+        the kernels only (`decay_kernels_only`), here and when a saved file is loaded."""
         from keras_rawaudio.metrics import default_metrics
 
         if optimizer == "auto":
-            optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, clipnorm=5.0)
+            optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, clipnorm=5.0,
+                                               use_ema=ema_momentum is not None, ema_momentum=ema_momentum or 0.99)
         if loss == "auto":
             loss = keras.losses.BinaryCrossentropy()
         if metrics == "auto":

@@ -63,6 +63,9 @@ class Schedule:
             `warmup_epochs`, then both phases decay to 0 along a cosine by their last step.
         weight_decay: AdamW's decoupled weight decay of the convolution and dense kernels
             (`AudioClassifier.compile`); each step shrinks them by learning rate × weight_decay.
+        weight_averaging_epochs: validation and checkpoints (best.keras too) see an exponential
+            moving average of the weights over about this many epochs' steps (`AveragedWeights`);
+            the training steps move the weights themselves. 0: the weights themselves.
         steps_per_epoch: batches per epoch (default: one pass over the train split).
         frontend_pretraining_epochs: epochs (passes over the unmixed train split) that first
             fit the raw model's learned filterbank to a log-mel image
@@ -78,6 +81,7 @@ class Schedule:
     lr_schedule: str = "warmup_cosine"
     warmup_epochs: int = 3
     weight_decay: float = WEIGHT_DECAY
+    weight_averaging_epochs: float = 0.0
     steps_per_epoch: int | None = None
     frontend_pretraining_epochs: int = 10
 
@@ -96,6 +100,8 @@ class Schedule:
             raise TrainingError(f"frontend_pretraining_epochs must be >= 0, got {self.frontend_pretraining_epochs}")
         if not 0 <= self.weight_decay < 1:
             raise TrainingError(f"weight_decay must be in [0, 1), got {self.weight_decay}")
+        if self.weight_averaging_epochs < 0:
+            raise TrainingError(f"weight_averaging_epochs must be >= 0, got {self.weight_averaging_epochs}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise TrainingError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
 
@@ -119,6 +125,11 @@ class Schedule:
         return keras.optimizers.schedules.CosineDecay(
             0.0 if warmup else phase.learning_rate, decay_steps=max(1, phase.epochs * steps_per_epoch - warmup),
             warmup_target=phase.learning_rate if warmup else None, warmup_steps=warmup)
+
+    def ema_momentum(self, steps_per_epoch: int) -> float | None:
+        """The momentum of an average over `weight_averaging_epochs` epochs' steps (None: off)."""
+        steps = self.weight_averaging_epochs * steps_per_epoch
+        return 1 - 1 / steps if steps > 1 else None
 
     def replace(self, **changes) -> "Schedule":
         return dataclasses.replace(self, **changes)
@@ -161,6 +172,43 @@ class StopOnNaN(keras.callbacks.Callback):
         if logs and not math.isfinite(float(logs.get("loss", 0.0))):
             self.where = (self.epoch + 1, batch + 1)
             self.model.stop_training = True
+
+
+class AveragedWeights(keras.callbacks.Callback):
+    """From each epoch's end to the next one's start the model holds the moving average of its
+    weights (the optimizer's `use_ema`), so validation, the best weights and the checkpoints are
+    the average's; the training steps move the weights themselves, which the optimizer holds
+    meanwhile. A checkpoint is saved in that swapped state, so a run `resumed` from it swaps
+    back before its first epoch; after the last epoch the model keeps the average.
+
+    Keras's `SwapEMAWeights` does the same by additions, which change the weights by an ulp at
+    each swap; this swap is exact.
+    """
+
+    def __init__(self, resumed: bool):
+        super().__init__()
+        self.swapped = resumed
+
+    def pairs(self):
+        optimizer = self.model.optimizer
+        return zip(optimizer._trainable_variables, optimizer._model_variables_moving_average)
+
+    def swap(self):
+        for weights, average in self.pairs():
+            held = weights.numpy()
+            weights.assign(average)
+            average.assign(held)
+        self.swapped = not self.swapped
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.swapped:
+            self.swap()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.swap()
+        if epoch == self.params["epochs"] - 1:  # fit ends by writing the optimizer's average into the model
+            for weights, average in self.pairs():
+                average.assign(weights)
 
 
 class RunCheckpoint(keras.callbacks.Callback):
@@ -313,7 +361,8 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
             else:
                 if index:
                     model.load_weights(run.phase_best(phases[index - 1].name))
-                model.compile(learning_rate=schedule.rate(phase, index, steps_per_epoch), weight_decay=schedule.weight_decay)
+                model.compile(learning_rate=schedule.rate(phase, index, steps_per_epoch), weight_decay=schedule.weight_decay,
+                              ema_momentum=schedule.ema_momentum(steps_per_epoch))
                 state.update(phase=index, epoch=0, phase_best=float("-inf"))
         nan_guard = StopOnNaN()
         print(f"phase {index + 1}/{len(phases)}: {phase.name} (mix={phase.mix}, lr={phase.learning_rate:g}), "
@@ -328,7 +377,7 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
                 shuffle=False,  # the tf.data pipeline shuffles
                 verbose=verbose,
                 callbacks=[
-                    nan_guard, validation, *callbacks,
+                    *([AveragedWeights(resuming)] if model.optimizer.use_ema else []), nan_guard, validation, *callbacks,
                     keras.callbacks.TensorBoard(str(run.path / "logs" / phase.name)),
                     RunCheckpoint(run, index, phase.name, nan_guard),
                 ],
@@ -429,7 +478,8 @@ def schedule_from_flags(FLAGS) -> Schedule:
     return Schedule(data=data, epochs=FLAGS.epochs, finetune_epochs=FLAGS.finetune_epochs,
                     learning_rate=FLAGS.learning_rate, finetune_learning_rate=FLAGS.finetune_learning_rate,
                     lr_schedule=FLAGS.lr_schedule, warmup_epochs=FLAGS.warmup_epochs,
-                    weight_decay=FLAGS.weight_decay, steps_per_epoch=FLAGS.steps_per_epoch,
+                    weight_decay=FLAGS.weight_decay, weight_averaging_epochs=FLAGS.weight_averaging_epochs,
+                    steps_per_epoch=FLAGS.steps_per_epoch,
                     frontend_pretraining_epochs=FLAGS.frontend_pretraining_epochs)
 
 
@@ -459,6 +509,8 @@ def define_training_flags(mix=True):
     flags.DEFINE_integer("warmup_epochs", default.warmup_epochs, "Warmup epochs of warmup_cosine.", lower_bound=0)
     flags.DEFINE_float("weight_decay", default.weight_decay, "AdamW weight decay of the convolution and dense kernels "
                        "(per unit of learning rate).", lower_bound=0)
+    flags.DEFINE_float("weight_averaging_epochs", default.weight_averaging_epochs, "Validate and keep a moving "
+                       "average of the weights over about this many epochs (0: the weights themselves).", lower_bound=0)
     flags.DEFINE_enum("crop", default.data.crop, list(CROPS), "Training crops of longer clips: random, or energy "
                       "(where the clip's energy is).")
     flags.DEFINE_float("gain_db", default.data.gain_db, "Random gain of each training clip, uniform in ±this many dB.",

@@ -66,6 +66,62 @@ def test_an_interrupted_run_resumes_to_the_requested_epochs_and_writes_the_run(s
     assert val["mAP"] == pytest.approx(best_epoch(history)["val_mAP"], abs=1e-3)
 
 
+class WeightRecorder(keras.callbacks.Callback):
+    """Keeps the model's trainable weights after each training step and at each epoch's start
+    and end (where validation and checkpoints see them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps, self.begin, self.end = [], {}, {}
+
+    def weights(self):
+        return [v.numpy().copy() for v in self.model.trainable_variables]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append(self.weights())
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.begin[epoch + 1] = self.weights()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.end[epoch + 1] = self.weights()
+
+
+def test_weight_averaging_validates_the_average_trains_the_weights_and_resumes(synthetic_records, small_config, tmp_path):
+    schedule = SCHEDULE.replace(epochs=3, finetune_epochs=0, steps_per_epoch=5, weight_averaging_epochs=2)
+    momentum = schedule.ema_momentum(5)
+    assert momentum == pytest.approx(0.9) and SCHEDULE.ema_momentum(5) is None
+    keras.utils.set_random_seed(0)
+    first = WeightRecorder()
+    with pytest.raises(KeyboardInterrupt):
+        fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, schedule, verbose=0,
+                              callbacks=[first, Interrupt(3)])
+    average = first.steps[0]  # NumPy reference: Keras's first step copies the weights
+    for step, weights in enumerate(first.steps[1:10], start=2):
+        average = [momentum * a + (1 - momentum) * w for a, w in zip(average, weights)]
+        if step % 5 == 0:  # an epoch's end: the model holds the average
+            for held, expected in zip(first.end[step // 5], average):
+                np.testing.assert_allclose(held, expected, rtol=1e-5, atol=1e-6)
+    # the next epoch trains on from the weights themselves, not from their average
+    for held, trained in zip(first.begin[2], first.steps[4]):
+        np.testing.assert_array_equal(held, trained)
+    assert not all(np.array_equal(a, b) for a, b in zip(first.end[1], first.steps[4]))
+    saved = keras.saving.load_model(tmp_path / "checkpoint-0-2.keras")  # the average, as validated
+    for held, expected in zip(saved.trainable_variables, first.end[2]):
+        np.testing.assert_array_equal(held.numpy(), expected)
+
+    resumed = WeightRecorder()
+    fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, schedule, verbose=0,
+                          callbacks=[resumed])
+    for held, trained in zip(resumed.begin[3], first.steps[9]):  # swapped back before epoch 3
+        np.testing.assert_array_equal(held, trained)
+    best = keras.saving.load_model(tmp_path / "best.keras")
+    history = json.loads((tmp_path / "history.json").read_text())
+    kept = resumed.end[3] if best_epoch(history)["epoch"] == 3 else first.end[best_epoch(history)["epoch"]]
+    for held, expected in zip(best.trainable_variables, kept):
+        np.testing.assert_array_equal(held.numpy(), expected)
+
+
 def test_nan_loss_stops_with_epoch_and_batch_and_keeps_the_checkpoint(synthetic_records, small_config, tmp_path):
     class PoisonWeights(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
