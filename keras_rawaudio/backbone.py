@@ -11,9 +11,9 @@ from keras_rawaudio.layers import AttentionPooling, GaborFilterbank, LogCompress
 
 # LogCompression's initial gain per raw front-end: the CNN's batch-normalised ReLU outputs are
 # about 1, so log(1 + 10·x) starts compressing near 0.1. A Gabor band's power is
-# (GABOR_GAIN · A / 2)² for a sinusoid of amplitude A; windows are at RMS 0.1
-# (LevelNormalization), and a gain of 1 makes log(1 + g·x) logarithmic down to A ≈ 2e-4, about
-# 55 dB below the window's level, as the log-mel front-end's offset does.
+# (GABOR_GAIN · A / 2)² for a sinusoid of amplitude A, and a gain of 1 makes log(1 + g·x)
+# logarithmic down to A ≈ 2e-4 (−74 dBFS; 55 dB below a window at RMS 0.1, the level that
+# LevelNormalization sets), as the log-mel front-end's offset does.
 COMPRESSION_GAIN = {"cnn": 10.0, "gabor": 1.0}
 
 

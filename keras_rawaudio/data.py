@@ -65,7 +65,8 @@ class DataOptions:
         crop: how a training window is cut from a longer clip: 'energy' (the default: anywhere
             its energy is at least half the clip's loudest window's, so that a short event in a
             long clip is heard rather than the silence around it), or 'random' (anywhere).
-        gain_db: training clips are scaled by a random gain, uniform in ±gain_db dB (0: off).
+        gain_db: training clips are scaled by a random gain, uniform in ±gain_db dB, so that
+            the model learns that a recording's level is not its class (0: off).
         shuffle_buffer: clips in the shuffle buffer.
         seed: makes shuffling, crops and mixing deterministic.
     """
