@@ -248,6 +248,8 @@ class RunDirectory:
     def __init__(self, path):
         self.path = check_directory(path, "model_dir")
         self.path.mkdir(parents=True, exist_ok=True)
+        for leftover in [*self.path.glob(".tmp-*"), *self.path.glob(".*.tmp")]:
+            leftover.unlink()  # half-written by a run killed mid-save; the file it was replacing is intact
         self.best = self.path / "best.keras"
         state_file = self.path / "state.json"
         self.state = json.loads(state_file.read_text()) if state_file.exists() else {

@@ -48,6 +48,9 @@ def test_an_interrupted_run_resumes_to_the_requested_epochs_and_writes_the_run(s
     assert (state["phase"], state["epoch"]) == (0, 2)  # epochs 1-2 of phase 1 finished
     saved = keras.saving.load_model(tmp_path / "checkpoint-0-2.keras")
     assert saved.optimizer.iterations.numpy() == interrupt.iterations[2] > 0  # optimizer state kept
+    # What a kill in the middle of a save leaves: the resumed run removes it.
+    (tmp_path / ".tmp-best_mix_training.weights.h5").write_bytes(b"half")
+    (tmp_path / ".state.json.tmp").write_text("{")
 
     best, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0)
     assert [(h["phase"], h["epoch"]) for h in history] == [("mix_training", 1), ("mix_training", 2), ("mix_training", 3), ("finetune", 1), ("finetune", 2)]
@@ -56,6 +59,7 @@ def test_an_interrupted_run_resumes_to_the_requested_epochs_and_writes_the_run(s
     for name in ("best.keras", "best_mix_training.weights.h5", "best_finetune.weights.h5", "checkpoint-1-2.keras", "labels.txt", "history.json", "config.json"):
         assert (tmp_path / name).exists(), name
     assert len(list(tmp_path.glob("checkpoint-*.keras"))) == 1
+    assert not list(tmp_path.glob(".tmp-*")) and not list(tmp_path.glob(".*.tmp"))
     assert json.loads((tmp_path / "history.json").read_text()) == history
     assert (tmp_path / "logs" / "finetune").is_dir()  # TensorBoard
     assert json.loads((tmp_path / "config.json").read_text())["window_samples"] == 16000
