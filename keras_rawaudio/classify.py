@@ -9,8 +9,8 @@ The class names and the sample rate come from the model's metadata (written by t
 Imports only NumPy, soundfile, soxr, absl-py and ai-edge-litert — no TensorFlow — so it runs
 on a Raspberry Pi after `pip install -r export/requirements-edge.txt`. Any sample rate and
 channel count in. Windows of the model's input length every --hop_seconds (half a window by
-default) are scored and combined per file (max by default): the scoring of
-`keras_rawaudio.scoring`, the same as evaluation and the export report.
+default) are scored and combined per file (the max over its loud windows by default): the
+scoring of `keras_rawaudio.scoring`, the same as evaluation and the export report.
 """
 
 import json
@@ -22,7 +22,7 @@ from keras_rawaudio import cli
 from keras_rawaudio.audio_io import AudioError, load_audio, resample
 from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
 from keras_rawaudio.files import read_lines
-from keras_rawaudio.scoring import COMBINE, Windowing, sliding_windows
+from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE, Windowing, combine_windows, sliding_windows
 
 
 def top(scores, labels, k):
@@ -34,9 +34,10 @@ def classify_file(path, model: EdgeClassifier, labels, windowing: Windowing, sam
     """One file → {'file', 'top', 'windows'}; raises AudioError for unusable audio."""
     waveform, _ = load_audio(path, sample_rate)
     hop = windowing.hop_samples
-    scores = model.predict(sliding_windows(waveform, windowing.window, hop))
+    windows = sliding_windows(waveform, windowing.window, hop)
+    scores = model.predict(windows)
+    clip = combine_windows(scores, windows, windowing.combine)
     windows = [{"start_seconds": round(i * hop / sample_rate, 3), "top": top(s, labels, top_k)} for i, s in enumerate(scores)]
-    clip = COMBINE[windowing.combine](scores, axis=0)
     return {"file": str(path), "top": top(clip, labels, top_k), "windows": windows}
 
 
@@ -104,7 +105,8 @@ def define_flags():
     flags.DEFINE_string("labels", None, "A labels.txt, one class per output (default: the labels packed in the model).")
     flags.DEFINE_integer("top_k", 5, "Classes shown per file and window.", lower_bound=1)
     flags.DEFINE_float("hop_seconds", None, "Hop between windows (default: half a window).", lower_bound=0.001)
-    flags.DEFINE_enum("combine", "max", sorted(COMBINE), "How window scores combine into a file's score.")
+    flags.DEFINE_enum("combine", DEFAULT_COMBINE, COMBINE, "How window scores combine into a file's score "
+                      "(loud_max: the max over the windows with half the loudest one's energy).")
     flags.DEFINE_integer("sample_rate", None, "The model's sample rate (default: its metadata's, else 16000).",
                          lower_bound=1000)
     flags.DEFINE_bool("json", False, "One JSON object per file on stdout.")

@@ -28,10 +28,10 @@ import tensorflow as tf
 from keras_rawaudio.config import SAMPLE_RATE
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.records import RECORD_FORMAT, Recordings, parse, read_recordings
+from keras_rawaudio.scoring import ENERGY_FRACTION
 
 MIX_MODES = ("none", "mix_training", "mixup")
 CROPS = ("random", "energy")
-ENERGY_FRACTION = 0.5  # an 'energy' crop holds at least this share of the loudest window's energy
 AUTOTUNE = tf.data.AUTOTUNE
 _EPSILON = 1e-3  # α is kept in [ε, 1 − ε] so that both clips are heard
 LEVEL_FRAME = SAMPLE_RATE // 20  # a sound's level: the RMS of its loudest 50 ms

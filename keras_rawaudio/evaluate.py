@@ -3,8 +3,8 @@
   python -m keras_rawaudio.evaluate --data_dir=DATA --split=test --model=RUN/best.keras
 
 Scores every recording of the split the one way `keras_rawaudio.scoring` defines (windows of
-the run's training window, half a window apart, max-combined unless told otherwise), prints
-the metrics as one JSON object on the last stdout line and writes a per-class AP CSV and PNG
+the run's training window, half a window apart, combined by the max over the loud windows
+unless told otherwise), prints the metrics as one JSON object on the last stdout line and writes a per-class AP CSV and PNG
 plots next to the model.
 """
 
@@ -19,7 +19,7 @@ from keras_rawaudio import metrics as metrics_lib
 from keras_rawaudio.data import load_recordings, read_info, read_labels
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.models import load_classifier
-from keras_rawaudio.scoring import COMBINE, Windowing, score_recordings
+from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE, Windowing, score_recordings
 from keras_rawaudio.train import training_window
 
 
@@ -38,7 +38,7 @@ def check_labels(model, model_path, data_dir) -> list[str]:
     return labels
 
 
-def model_windowing(model, model_path, data_dir, window_seconds=None, hop_seconds=None, combine="max") -> Windowing:
+def model_windowing(model, model_path, data_dir, window_seconds=None, hop_seconds=None, combine=DEFAULT_COMBINE) -> Windowing:
     """The scoring of `model`: its training window (or `window_seconds`), hop and combine rule.
 
     The window is the model's fixed input if it has one, else the run's training window
@@ -119,7 +119,7 @@ def write_reports(prefix: pathlib.Path, labels, y_true, scores):
     return written
 
 
-def evaluate(model_path, data_dir, split="test", window_seconds=None, hop_seconds=None, combine="max", reports=True,
+def evaluate(model_path, data_dir, split="test", window_seconds=None, hop_seconds=None, combine=DEFAULT_COMBINE, reports=True,
              gain_db=0.0):
     """Loads, scores and reports; returns the metrics dict (with the report paths if `reports`).
 
@@ -146,7 +146,7 @@ def define_flags():
     flags.DEFINE_enum("split", "test", ["train", "val", "test"], "Split to evaluate.")
     flags.DEFINE_float("window_seconds", None, "Window length (default: the run's training window).", lower_bound=0.01)
     flags.DEFINE_float("hop_seconds", None, "Hop between windows (default: half a window).", lower_bound=0.001)
-    flags.DEFINE_enum("combine", "max", list(COMBINE), "How window scores combine per recording.")
+    flags.DEFINE_enum("combine", DEFAULT_COMBINE, COMBINE, "How window scores combine per recording.")
     flags.DEFINE_float("gain_db", 0.0, "Scale every recording by this gain first (a level-robustness check).")
 
 

@@ -37,7 +37,7 @@ from keras_rawaudio.evaluate import check_labels, keras_predict, model_windowing
 from keras_rawaudio.files import check_directory, write_atomic
 from keras_rawaudio.metrics import clip_metrics, per_class_average_precision
 from keras_rawaudio.models import RawWaveformClassifier, load_classifier
-from keras_rawaudio.scoring import COMBINE, Windowing
+from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE, Windowing
 from keras_rawaudio.tflite_metadata import ModelDescription, describe, pack_model
 
 MODES = ("float32", "float16", "dynamic", "int8", "int8_pcm16")
@@ -282,7 +282,7 @@ def latency_ms(path, window, threads, runs):
     return (time.perf_counter() - start) / runs * 1000
 
 
-def build_reference(model_path, data_dir, window_seconds=None, hop_seconds=None, combine="max", name=None,
+def build_reference(model_path, data_dir, window_seconds=None, hop_seconds=None, combine=DEFAULT_COMBINE, name=None,
                     version="1") -> Reference:
     """Loads the model, fixes its input to the scoring window and scores the validation split.
 
@@ -312,7 +312,7 @@ def calibration_windows(data_dir, window_seconds, count) -> np.ndarray:
 
 
 def export(model_path, data_dir, output_dir, modes=MODES, window_seconds=None, calibration_windows_count=200,
-           latency_runs=50, calibration_percentile=None, hop_seconds=None, combine="max",
+           latency_runs=50, calibration_percentile=None, hop_seconds=None, combine=DEFAULT_COMBINE,
            name=None, version="1"):
     """Converts, checks and reports every mode; returns the report dict.
 
@@ -488,7 +488,7 @@ def define_flags():
                        "training window).", lower_bound=0.01)
     flags.DEFINE_float("hop_seconds", None, "Validation scoring: hop between windows (default: half a window).",
                        lower_bound=0.001)
-    flags.DEFINE_enum("combine", "max", list(COMBINE), "Validation scoring: how window scores combine per recording.")
+    flags.DEFINE_enum("combine", DEFAULT_COMBINE, COMBINE, "Validation scoring: how window scores combine per recording.")
     flags.DEFINE_integer("calibration_windows", 200, "Training windows that calibrate int8.", lower_bound=1)
     flags.DEFINE_float("calibration_percentile", None, "int8 activation ranges cover this central "
                        "percentage of the calibration values (100: min to max; default: 99.99 for a full-integer "

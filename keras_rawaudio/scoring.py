@@ -3,9 +3,13 @@ runner (NumPy only, no TensorFlow).
 
 A recording is cut into windows of the model's training window every `hop` samples (half a
 window by default), the last one zero-padded, so the windows cover it whole; each window is
-scored; the window scores are combined per recording (max by default). The same model on the
-same recordings therefore gets the same clip scores in `history.json`, `evaluate`, the export
-report and `classify`.
+scored; the window scores are combined per recording. The default rule, 'loud_max', takes the
+maximum over the recording's loud windows: those with at least ENERGY_FRACTION of its loudest
+window's energy, the windows a training crop could have been (`data.fit_length`'s energy
+crops). The decaying tail of a sound and the silence around it are left out: the model never
+trained on them, and level normalisation raises them to the level of the sound itself. The same
+model on the same recordings therefore gets the same clip scores in `history.json`,
+`evaluate`, the export report and `classify`.
 
 Example:
 
@@ -19,7 +23,9 @@ import numpy as np
 
 from keras_rawaudio.errors import InputError
 
-COMBINE = {"max": np.max, "mean": np.mean}
+ENERGY_FRACTION = 0.5  # a loud window (and a training crop) has at least this share of the loudest window's energy
+COMBINE = ("loud_max", "max", "mean")
+DEFAULT_COMBINE = "loud_max"
 DEFAULT_HOP_FRACTION = 0.5  # hop = half a window unless given
 
 
@@ -30,12 +36,14 @@ class Windowing:
     Args:
         window: window length in samples (the model's training window).
         hop: samples between window starts; None: half a window.
-        combine: how window scores combine into the recording's score: 'max' or 'mean'.
+        combine: how window scores combine into the recording's score: 'loud_max' (the
+            maximum over the loud windows, see the module docstring), 'max' or 'mean' (over
+            every window).
     """
 
     window: int
     hop: int | None = None
-    combine: str = "max"
+    combine: str = DEFAULT_COMBINE
 
     def __post_init__(self):
         if self.window < 1:
@@ -50,7 +58,7 @@ class Windowing:
         return self.hop or max(1, round(self.window * DEFAULT_HOP_FRACTION))
 
     @classmethod
-    def from_seconds(cls, window_seconds, sample_rate, hop_seconds=None, combine="max") -> "Windowing":
+    def from_seconds(cls, window_seconds, sample_rate, hop_seconds=None, combine=DEFAULT_COMBINE) -> "Windowing":
         hop = None if hop_seconds is None else max(1, round(hop_seconds * sample_rate))
         return cls(round(window_seconds * sample_rate), hop, combine)
 
@@ -64,6 +72,16 @@ def sliding_windows(waveform: np.ndarray, window: int, hop: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(padded, window)[::hop][:count]
 
 
+def combine_windows(scores: np.ndarray, windows: np.ndarray, combine: str) -> np.ndarray:
+    """(n, K) scores of a recording's (n, window) windows → its (K,) score under `combine`."""
+    if combine == "mean":
+        return scores.mean(axis=0)
+    if combine == "loud_max":
+        energy = np.square(windows, dtype=np.float64).sum(axis=1)
+        scores = scores[energy >= ENERGY_FRACTION * energy.max()]
+    return scores.max(axis=0)
+
+
 def score_recordings(predict, recordings, windowing: Windowing, chunk_windows=512) -> np.ndarray:
     """Scores each recording; returns (len(recordings), K) combined window scores.
 
@@ -71,13 +89,13 @@ def score_recordings(predict, recordings, windowing: Windowing, chunk_windows=51
     runner's, ...), called on chunks of about `chunk_windows` windows.
     recordings: an iterable of (samples,) float32 waveforms.
     """
-    combine = COMBINE[windowing.combine]
     combined, pending, owners = [], [], []
 
     def flush():
         scores = np.asarray(predict(np.concatenate(pending)))
         bounds = np.cumsum([0, *owners])
-        combined.extend(combine(scores[a:b], axis=0) for a, b in zip(bounds[:-1], bounds[1:]))
+        combined.extend(combine_windows(scores[a:b], windows, windowing.combine)
+                        for a, b, windows in zip(bounds[:-1], bounds[1:], pending))
         pending.clear()
         owners.clear()
 

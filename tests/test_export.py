@@ -21,7 +21,7 @@ def test_one_val_map_in_history_evaluate_and_export_report(exported, trained_run
     assert keras_map == pytest.approx(evaluated, abs=1e-3)
     assert report["files"]["float32"]["val_mAP"] == pytest.approx(keras_map, abs=1e-3)
     assert report["window_samples"] == 16000  # the run's training window
-    assert report["scoring"] == {"window": 16000, "hop": 8000, "combine": "max"}
+    assert report["scoring"] == {"window": 16000, "hop": 8000, "combine": "loud_max"}
 
 
 def test_every_mode_converts_runs_and_matches_keras(exported, trained_run):
