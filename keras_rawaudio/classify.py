@@ -37,8 +37,8 @@ def classify_file(path, model: EdgeClassifier, labels, windowing: Windowing, sam
     windows = sliding_windows(waveform, windowing.window, hop)
     scores = model.predict(windows)
     clip = combine_windows(scores, windows, windowing.combine)
-    windows = [{"start_seconds": round(i * hop / sample_rate, 3), "top": top(s, labels, top_k)} for i, s in enumerate(scores)]
-    return {"file": str(path), "top": top(clip, labels, top_k), "windows": windows}
+    per_window = [{"start_seconds": round(i * hop / sample_rate, 3), "top": top(s, labels, top_k)} for i, s in enumerate(scores)]
+    return {"file": str(path), "top": top(clip, labels, top_k), "windows": per_window}
 
 
 def show(result, as_json, with_windows):

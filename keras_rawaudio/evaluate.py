@@ -4,8 +4,8 @@
 
 Scores every recording of the split the one way `keras_rawaudio.scoring` defines (windows of
 the run's training window, half a window apart, combined by the max over the loud windows
-unless told otherwise), prints the metrics as one JSON object on the last stdout line and writes a per-class AP CSV and PNG
-plots next to the model.
+unless told otherwise), prints the metrics as one JSON object on the last stdout line and
+writes a per-class AP CSV and PNG plots next to the model.
 """
 
 import csv
