@@ -34,7 +34,7 @@ from keras_rawaudio.data import DataOptions, load_dataset, reading_shards, shard
 from keras_rawaudio.edge import PCM16_SCALE, EdgeClassifier, EdgeModelError, in_layers
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.evaluate import check_labels, keras_predict, model_windowing, score_split
-from keras_rawaudio.files import check_directory, write_atomic
+from keras_rawaudio.files import check_directory, remove_partial_files, write_atomic
 from keras_rawaudio.metrics import clip_metrics, per_class_average_precision
 from keras_rawaudio.models import RawWaveformClassifier, load_classifier
 from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE, Windowing
@@ -339,6 +339,7 @@ def export(model_path, data_dir, output_dir, modes=MODES, window_seconds=None, c
                        if set(modes) & set(INTEGER_MODES) else None)
 
     output_dir.mkdir(parents=True, exist_ok=True)
+    remove_partial_files(output_dir, (".model_*.tflite.tmp", ".labels.txt.tmp", ".export_report.*.tmp"))
     report = {"model": str(model_path), "window_samples": window, "sample_rate": sample_rate,
               "scoring": dataclasses.asdict(reference.windowing) | {"hop": reference.windowing.hop_samples},
               "keras": {"val_mAP": reference.val_metrics["mAP"], "val_accuracy": reference.val_metrics["accuracy"]},

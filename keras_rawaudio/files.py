@@ -14,6 +14,15 @@ def write_atomic(path: pathlib.Path, text: str):
     os.replace(temporary, path)
 
 
+def remove_partial_files(directory: pathlib.Path, patterns):
+    """Deletes the temporary files matching `patterns` that a run killed mid-write left in
+    `directory`; each write renames its temporary file over the final one only when complete,
+    so the files they were to replace are intact."""
+    for pattern in patterns:
+        for leftover in pathlib.Path(directory).glob(pattern):
+            leftover.unlink(missing_ok=True)
+
+
 def check_directory(path, flag: str) -> pathlib.Path:
     """`path` as a Path, or InputError if it names an existing file rather than a directory."""
     path = pathlib.Path(path)

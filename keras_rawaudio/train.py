@@ -30,7 +30,7 @@ from keras_rawaudio import metrics as clip_metrics_lib
 from keras_rawaudio.data import (CROPS, MIX_MODES, DataOptions, load_dataset, load_recordings, read_info, read_labels,
                                  reading_shards)
 from keras_rawaudio.errors import InputError, RunError
-from keras_rawaudio.files import check_directory, write_atomic
+from keras_rawaudio.files import check_directory, remove_partial_files, write_atomic
 from keras_rawaudio.models import WEIGHT_DECAY
 from keras_rawaudio.scoring import Windowing, score_recordings
 
@@ -248,8 +248,7 @@ class RunDirectory:
     def __init__(self, path):
         self.path = check_directory(path, "model_dir")
         self.path.mkdir(parents=True, exist_ok=True)
-        for leftover in [*self.path.glob(".tmp-*"), *self.path.glob(".*.tmp")]:
-            leftover.unlink()  # half-written by a run killed mid-save; the file it was replacing is intact
+        remove_partial_files(self.path, (".tmp-*", ".*.tmp"))  # save_atomic's and write_atomic's
         self.best = self.path / "best.keras"
         state_file = self.path / "state.json"
         self.state = json.loads(state_file.read_text()) if state_file.exists() else {
