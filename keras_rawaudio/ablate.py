@@ -191,10 +191,11 @@ def ablate(splits: list[Split], out, schedule: Schedule = Schedule(), preset="ed
 
 def table(ablation, splits, schedule: Schedule, preset, seeds) -> str:
     fractions = list(ablation["scarcity"])
+    batches = schedule.steps_per_epoch or f"at least {schedule.min_steps_per_epoch}"
     lines = [
         f"Ablation on {len({s.name.split('-')[0] for s in splits})} split(s) × seeds {list(seeds)}; preset {preset}; "
-        f"{schedule.epochs} + {schedule.finetune_epochs} epochs per deep run (mix-training runs: the second part is "
-        f"unmixed fine-tuning); test metrics, mean ± sd over splits and seeds; train fraction {fractions[-1]}.",
+        f"{schedule.epochs} + {schedule.finetune_epochs} epochs of {batches} batches per deep run (mix-training runs: "
+        f"the second part is unmixed fine-tuning); test metrics, mean ± sd over splits and seeds; train fraction {fractions[-1]}.",
         "",
         "| run | test mAP | AUC | d′ | accuracy | mAP change at −12/+6 dB | n | best val mAP |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -66,7 +66,12 @@ class Schedule:
         weight_averaging_epochs: validation and checkpoints (best.keras too) see an exponential
             moving average of the weights over about this many epochs' steps (`AveragedWeights`);
             the training steps move the weights themselves. 0: the weights themselves.
-        steps_per_epoch: batches per epoch (default: one pass over the train split).
+        steps_per_epoch: batches per epoch (default: one pass over the train split, at least
+            `min_steps_per_epoch`).
+        min_steps_per_epoch: an epoch of a train split smaller than this many batches repeats
+            the split (new crops and mixes each pass) up to this many, so a small dataset still
+            gets about the optimizer steps the recipe was measured with (9-11 an epoch on
+            drums16k); one pass over a quarter of it was 2, a 120-step first phase.
         frontend_pretraining_epochs: epochs (passes over the unmixed train split) that first
             fit the raw model's learned filterbank to a log-mel image
             (`keras_rawaudio.frontend_pretraining`); 0: start from random weights. The log-mel
@@ -83,6 +88,7 @@ class Schedule:
     weight_decay: float = WEIGHT_DECAY
     weight_averaging_epochs: float = 0.0
     steps_per_epoch: int | None = None
+    min_steps_per_epoch: int = 8
     frontend_pretraining_epochs: int = 10
 
     def __post_init__(self):
@@ -96,6 +102,8 @@ class Schedule:
                 raise TrainingError(f"{name} must be positive, got {rate}: a rate of 0 trains nothing")
         if self.epochs < 0 or self.finetune_epochs < 0 or self.epochs + self.finetune_epochs == 0:
             raise TrainingError(f"epochs must be >= 0 and not both 0, got {self.epochs} + {self.finetune_epochs}")
+        if self.min_steps_per_epoch < 1:
+            raise TrainingError(f"min_steps_per_epoch must be >= 1, got {self.min_steps_per_epoch}")
         if self.frontend_pretraining_epochs < 0:
             raise TrainingError(f"frontend_pretraining_epochs must be >= 0, got {self.frontend_pretraining_epochs}")
         if not 0 <= self.weight_decay < 1:
@@ -116,6 +124,10 @@ class Schedule:
         phases = [Phase(mix if mix != "none" else "train", mix, self.epochs, self.learning_rate),
                   Phase("finetune", "none", self.finetune_epochs, finetune_rate)]
         return [p for p in phases if p.epochs > 0]
+
+    def epoch_steps(self, train_clips: int) -> int:
+        """Batches per epoch on a train split of `train_clips` clips."""
+        return self.steps_per_epoch or max(train_clips // self.data.batch_size, self.min_steps_per_epoch)
 
     def rate(self, phase: "Phase", index: int, steps_per_epoch: int):
         """The learning rate of a phase: a number, or a Keras schedule over its steps."""
@@ -333,7 +345,8 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
     if train_clips == 0 or (schedule.steps_per_epoch is None and train_clips < schedule.data.batch_size):
         raise TrainingError(f"the train split of {data_dir} has {train_clips} clips, fewer than one batch of "
                             f"{schedule.data.batch_size}: no training step would run")
-    steps_per_epoch = schedule.steps_per_epoch or train_clips // schedule.data.batch_size
+    steps_per_epoch = schedule.epoch_steps(train_clips)
+    repeat = schedule.steps_per_epoch is not None or steps_per_epoch > train_clips // schedule.data.batch_size
     window = round(schedule.data.clip_seconds * info["sample_rate"])
     if schedule.data.clip_seconds > info.get("clip_seconds", math.inf):
         raise TrainingError(f"clip_seconds={schedule.data.clip_seconds:g} is longer than the clips of {data_dir} (at most "
@@ -371,10 +384,10 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
         data = schedule.data.replace(mix=phase.mix, seed=schedule.seed + index)
         with reading_shards(data_dir, "train"):
             model.fit(
-                load_dataset(data_dir, "train", data, training=True, repeat=schedule.steps_per_epoch is not None),
+                load_dataset(data_dir, "train", data, training=True, repeat=repeat),
                 epochs=phase.epochs,
                 initial_epoch=state["epoch"],
-                steps_per_epoch=schedule.steps_per_epoch,
+                steps_per_epoch=steps_per_epoch if repeat else None,  # else one pass, of a known length
                 shuffle=False,  # the tf.data pipeline shuffles
                 verbose=verbose,
                 callbacks=[
@@ -480,7 +493,7 @@ def schedule_from_flags(FLAGS) -> Schedule:
                     learning_rate=FLAGS.learning_rate, finetune_learning_rate=FLAGS.finetune_learning_rate,
                     lr_schedule=FLAGS.lr_schedule, warmup_epochs=FLAGS.warmup_epochs,
                     weight_decay=FLAGS.weight_decay, weight_averaging_epochs=FLAGS.weight_averaging_epochs,
-                    steps_per_epoch=FLAGS.steps_per_epoch,
+                    steps_per_epoch=FLAGS.steps_per_epoch, min_steps_per_epoch=FLAGS.min_steps_per_epoch,
                     frontend_pretraining_epochs=FLAGS.frontend_pretraining_epochs)
 
 
@@ -525,7 +538,10 @@ def define_training_flags(mix=True):
                       "levels (loudest 50 ms of each), not of their recorded amplitudes.")
     flags.DEFINE_bool("balanced", False, "Class-balanced sampling (needs --steps_per_epoch).")
     flags.DEFINE_bool("cache", False, "Keep decoded clips in memory.")
-    flags.DEFINE_integer("steps_per_epoch", None, "Batches per epoch (default: one pass over train).", lower_bound=1)
+    flags.DEFINE_integer("steps_per_epoch", None, "Batches per epoch (default: one pass over train, at least "
+                         "min_steps_per_epoch).", lower_bound=1)
+    flags.DEFINE_integer("min_steps_per_epoch", default.min_steps_per_epoch, "A train split of fewer batches is "
+                         "repeated up to this many an epoch.", lower_bound=1)
     flags.DEFINE_integer("frontend_pretraining_epochs", default.frontend_pretraining_epochs,
                          "Raw model: epochs that first fit the learned filterbank to a log-mel image (0: off).",
                          lower_bound=0)

@@ -41,6 +41,7 @@ def test_ablation_over_seeds_trains_evaluates_summarises_and_resumes(synthetic_r
     assert len(json.loads((tmp_path / "split" / "seed1" / "logmel_mix_training" / "history.json").read_text())) == 1
     table = (tmp_path / "ablation.md").read_text().splitlines()
     assert table[2].startswith("| run | test mAP |") and len(table) == 4 + len(names)
+    assert "1 + 0 epochs of 2 batches per deep run" in table[0]
     again = ablate([split], tmp_path, SCHEDULE, "tiny", seeds=(0, 1), names=names[:1])  # kept, not retrained
     assert again[names[0]]["values"] == saved[names[0]]["values"]
     with pytest.raises(InputError, match="unknown runs \\['raw_cutmix'\\]"):

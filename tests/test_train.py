@@ -258,6 +258,20 @@ def test_warmup_cosine_rises_then_decays_to_zero_in_each_phase():
         SCHEDULE.replace(lr_schedule="step")
 
 
+def test_a_small_train_split_is_repeated_to_the_minimum_steps_of_an_epoch(synthetic_records, small_config, tmp_path):
+    quarter_of_drums = SCHEDULE.replace(data=DATA.replace(batch_size=32), steps_per_epoch=None)
+    assert [quarter_of_drums.epoch_steps(clips) for clips in (90, 300, 575)] == [8, 9, 17]
+    assert SCHEDULE.epoch_steps(90) == 15  # an explicit steps_per_epoch wins
+    # synthetic_records: 480 train clips, 60 batches of 8 a pass; an epoch of at least 75 runs 75.
+    keras.utils.set_random_seed(0)
+    schedule = SCHEDULE.replace(epochs=1, finetune_epochs=0, steps_per_epoch=None, min_steps_per_epoch=75)
+    _, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, schedule, verbose=0)
+    saved = keras.saving.load_model(tmp_path / "checkpoint-0-1.keras")
+    assert len(history) == 1 and saved.optimizer.iterations.numpy() == 75
+    with pytest.raises(TrainingError, match="min_steps_per_epoch must be >= 1, got 0"):
+        SCHEDULE.replace(min_steps_per_epoch=0)
+
+
 def test_training_killed_at_random_moments_resumes_to_the_requested_epochs(synthetic_records, tmp_path):
     """kill -9 three times (mid-epoch, mid-checkpoint, mid-validation: wherever the moment
     falls), then the same command: the run ends with every requested epoch once, in order."""
