@@ -282,8 +282,10 @@ def _balanced(examples, num_classes, seed):
     return tf.data.Dataset.sample_from_datasets(streams, seed=seed, stop_on_empty_dataset=False)
 
 
-def read_examples(files, num_classes, options: DataOptions, training, repeat):
-    """Stage 1: shards → parsed clips; shuffled (or class-balanced) when training."""
+def read_examples(files, num_classes, options: DataOptions, training, repeat, clips=None):
+    """Stage 1: shards → parsed clips; shuffled (or class-balanced) when training. With `clips`,
+    every pass over the shards must hold that many (else a FailedPreconditionError, which
+    `reading_shards` names), repeated or not."""
     seed = options.seed
     shards = tf.data.Dataset.from_tensor_slices(files)
     if training:
@@ -295,6 +297,8 @@ def read_examples(files, num_classes, options: DataOptions, training, repeat):
         deterministic=seed is not None or not training,
     )
     examples = records.map(lambda r: parse(r, num_classes), num_parallel_calls=AUTOTUNE)
+    if clips:
+        examples = examples.apply(tf.data.experimental.assert_cardinality(clips))
     if options.cache:
         examples = examples.cache()
     if training and options.balanced:
@@ -364,12 +368,12 @@ def load_dataset(data_dir, split, options: DataOptions | None = None, training=N
     num_classes = len(read_labels(data_dir))
     info = read_info(data_dir)
     files = shard_files(data_dir, split)
-    examples = read_examples(files, num_classes, options, training, repeat)
+    clips = info["splits"].get(split, {}).get("clips")
+    examples = read_examples(files, num_classes, options, training, repeat, clips)
     samples = None if options.clip_seconds is None else round(options.clip_seconds * info["sample_rate"])
     if samples is not None:
         examples = fix_lengths(examples, samples, training, options.seed, options.crop, options.gain_db)
     dataset = mix_batches(batch_examples(examples, options.batch_size, samples is not None, training), options)
-    clips = info["splits"].get(split, {}).get("clips")
     if clips and not (repeat or (training and options.balanced)):  # a known length: Keras shows it, stops exactly
         count = clips // options.batch_size if training else -(-clips // options.batch_size)
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
