@@ -80,5 +80,5 @@ def pretrain_frontend(model, dataset, epochs, learning_rate=1e-3, verbose=0) -> 
     mean, std = sample.mean(axis=(0, 1)), sample.std(axis=(0, 1)) + 1e-3
     pairs = dataset.map(lambda x, _: (x, (target(x) - mean) / std))
     frontend.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    history = frontend.fit(pairs, epochs=epochs, verbose=verbose)
+    history = frontend.fit(pairs, epochs=epochs, verbose=verbose, shuffle=False)  # the tf.data pipeline shuffles
     return float(history.history["loss"][-1])
