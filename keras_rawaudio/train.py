@@ -155,11 +155,11 @@ class Schedule:
 class ValidationMetrics(keras.callbacks.Callback):
     """Adds exact clip metrics of the validation recordings to the epoch logs (val_mAP, ...)."""
 
+    batch_size = 256  # windows a predict_on_batch call
+
     def __init__(self, recordings, windowing: Windowing):
         super().__init__()
         self.recordings, self.windowing = recordings, windowing
-
-    batch_size = 256
 
     def predict(self, windows):
         """The model's scores of `windows`, `batch_size` at a time, through `predict_on_batch`:
