@@ -35,10 +35,9 @@ def spread(values) -> str:
 def main(argv) -> int:
     import keras
 
-    from keras_rawaudio import RawWaveformClassifier, layouts
+    from keras_rawaudio import RawWaveformClassifier
     from keras_rawaudio.data import read_labels
-    from keras_rawaudio.synthetic import write_dataset
-    from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
+    from keras_rawaudio.synthetic import write_records
     from keras_rawaudio.train import Schedule, fit_mix_then_finetune
 
     class Clock(keras.callbacks.Callback):
@@ -57,11 +56,7 @@ def main(argv) -> int:
     FLAGS = flags.FLAGS
     with tempfile.TemporaryDirectory() as directory:
         root = pathlib.Path(directory)
-        data_dir = FLAGS.data_dir
-        if data_dir is None:
-            meta = write_dataset(root / "audio", clips=400, seconds=1.0)
-            data_dir = root / "records"
-            write_tfrecords(layouts.list_csv(root / "audio", meta), data_dir, WriteOptions(clip_seconds=1.0), workers=1)
+        data_dir = FLAGS.data_dir or write_records(root, clips=400, seconds=1.0)
         keras.utils.set_random_seed(0)
         model = RawWaveformClassifier.from_preset(FLAGS.preset, num_classes=len(read_labels(data_dir)))
         clock = Clock()

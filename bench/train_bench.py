@@ -9,7 +9,6 @@ machine's: 2 cores × 2 AVX2 FMA units × 8 lanes × 2 FLOPs × 2.45 GHz = 157 G
   python bench/train_bench.py [--preset=edge] [--batch_size=32] [--steps=40] [--jit_compile]
 """
 
-import pathlib
 import tempfile
 import time
 
@@ -29,18 +28,15 @@ def define_flags():
 def main(argv) -> int:
     import keras
 
-    from keras_rawaudio import RawWaveformClassifier, layouts, macs_per_second
+    from keras_rawaudio import RawWaveformClassifier, macs_per_second
     from keras_rawaudio.data import DataOptions, load_dataset
-    from keras_rawaudio.synthetic import CLASSES, write_dataset
-    from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
+    from keras_rawaudio.synthetic import CLASSES, write_records
 
     FLAGS = flags.FLAGS
     with tempfile.TemporaryDirectory() as directory:
-        root = pathlib.Path(directory)
-        meta = write_dataset(root / "audio", clips=400, seconds=1.0)
-        write_tfrecords(layouts.list_csv(root / "audio", meta), root / "records", WriteOptions(), workers=1)
+        records = write_records(directory, clips=400, seconds=1.0)
         options = DataOptions(FLAGS.batch_size, 1.0, mix="mix_training", cache=True, seed=0)
-        dataset = load_dataset(root / "records", "train", options, repeat=True)
+        dataset = load_dataset(records, "train", options, repeat=True)
         keras.utils.set_random_seed(0)
         model = RawWaveformClassifier.from_preset(FLAGS.preset, num_classes=len(CLASSES))
         model.compile(jit_compile=FLAGS.jit_compile)

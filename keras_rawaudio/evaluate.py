@@ -18,7 +18,7 @@ from keras_rawaudio import cli
 from keras_rawaudio import metrics as metrics_lib
 from keras_rawaudio.data import load_recordings, read_info, read_labels
 from keras_rawaudio.errors import InputError
-from keras_rawaudio.models import load_classifier
+from keras_rawaudio.models import keras_predict, load_classifier
 from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE, Windowing, score_recordings
 from keras_rawaudio.train import training_window
 
@@ -70,11 +70,6 @@ def score_split(predict, data_dir, split, windowing: Windowing, gain_db=0.0):
     if gain_db:
         waveforms = [np.clip(w * 10 ** (gain_db / 20), -1.0, 1.0) for w in waveforms]
     return recordings.labels, score_recordings(predict, waveforms, windowing)
-
-
-def keras_predict(model):
-    """`model.predict` over windows, in batches of 64, silently."""
-    return lambda x: model.predict(x, batch_size=64, verbose=0)
 
 
 def write_reports(prefix: pathlib.Path, labels, y_true, scores):

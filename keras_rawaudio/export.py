@@ -33,10 +33,10 @@ from keras_rawaudio import backbone
 from keras_rawaudio.data import DataOptions, load_dataset, reading_shards, shard_files
 from keras_rawaudio.edge import PCM16_SCALE, EdgeClassifier, EdgeModelError, in_layers
 from keras_rawaudio.errors import InputError, RunError
-from keras_rawaudio.evaluate import check_labels, keras_predict, model_windowing, score_split
+from keras_rawaudio.evaluate import check_labels, model_windowing, score_split
 from keras_rawaudio.files import check_directory, remove_partial_files, write_atomic
 from keras_rawaudio.metrics import clip_metrics, per_class_average_precision
-from keras_rawaudio.models import RawWaveformClassifier, load_classifier
+from keras_rawaudio.models import RawWaveformClassifier, keras_predict, load_classifier
 from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE, Windowing
 from keras_rawaudio.tflite_metadata import ModelDescription, describe, pack_model
 

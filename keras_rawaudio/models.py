@@ -17,6 +17,7 @@ from keras_rawaudio.validation import check_waveform
 
 
 WEIGHT_DECAY = 1e-4  # AdamW's decoupled decay, per unit of learning rate; see `compile`
+PREDICT_BATCH = 256  # windows a predict_on_batch call of `keras_predict`
 
 
 class AudioClassifier(keras.Model):
@@ -121,6 +122,15 @@ class LogMelClassifier(AudioClassifier):
     """In-graph log-mel spectrogram → the same 2D ResNet and attention heads."""
 
     frontend = staticmethod(backbone.log_mel_frontend)
+
+
+def keras_predict(model):
+    """(n, window) windows → (n, K) scores of a Keras `model`, `PREDICT_BATCH` windows at a
+    time through `predict_on_batch`. `predict` builds an iterator and callbacks at every call,
+    which cost more than scoring a validation split of a few hundred windows (about 0.15 s of
+    0.35 s an epoch on drums16k)."""
+    return lambda windows: np.concatenate([np.asarray(model.predict_on_batch(windows[start:start + PREDICT_BATCH]))
+                                           for start in range(0, len(windows), PREDICT_BATCH)])
 
 
 def load_classifier(path) -> AudioClassifier:

@@ -125,15 +125,9 @@ def synthetic_records(tmp_path_factory):
     label), for `trained_run` to learn every class: the int8 0.01 mAP check then measures
     quantisation, not how int8 reorders the near-equal scores of a barely trained model (300
     clips of 1.5 s gave val mAP 0.71–0.83 and int8 losses of up to 0.09; BENCHMARKS.md)."""
-    from keras_rawaudio import layouts
-    from keras_rawaudio.synthetic import write_dataset
-    from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
+    from keras_rawaudio.synthetic import write_records
 
-    root = tmp_path_factory.mktemp("synthetic")
-    meta = write_dataset(root / "audio", clips=600, seconds=1.0, seed=1)
-    listing = layouts.list_csv(root / "audio", meta)
-    write_tfrecords(listing, root / "records", WriteOptions(clip_seconds=10.0), workers=1)
-    return root / "records"
+    return write_records(tmp_path_factory.mktemp("synthetic"), clips=600, seconds=1.0, seed=1)
 
 
 @pytest.fixture(scope="session")

@@ -11,18 +11,15 @@ from keras_rawaudio.data import load_recordings
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.evaluate import EvaluationError, evaluate, score_split
 from keras_rawaudio.scoring import Windowing
-from keras_rawaudio.synthetic import write_dataset
-from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
+from keras_rawaudio.synthetic import write_records
 
 
 @pytest.fixture(scope="module")
 def split_recordings(tmp_path_factory):
     """10 generated 3.5 s clips stored as 2 s records (clip#0, clip#1): (audio dir, meta, records)."""
     root = tmp_path_factory.mktemp("long")
-    meta = write_dataset(root / "audio", clips=10, seconds=3.5)
-    listing = layouts.list_csv(root / "audio", meta)
-    write_tfrecords(listing, root / "records", WriteOptions(clip_seconds=2.0), workers=1)
-    return root / "audio", meta, root / "records"
+    records = write_records(root, clips=10, seconds=3.5, record_seconds=2.0)
+    return root / "audio", root / "audio" / "meta.csv", records
 
 
 def test_recordings_are_rebuilt_from_their_windows(split_recordings):

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from keras_rawaudio import LogMelClassifier, RawWaveformClassifier
+from keras_rawaudio.models import PREDICT_BATCH, keras_predict
 
 MODELS = [RawWaveformClassifier, LogMelClassifier]
 
@@ -156,3 +157,11 @@ def test_an_optimizer_given_by_name_also_decays_the_kernels_only(tiny_config):
     model.compile(optimizer="adamw")  # Keras' AdamW: learning rate 1e-3, weight decay 0.004
     scales = decayed_by_one_step(model)
     assert scales["kernel"] == {round(1 - 1e-3 * 0.004, 6)} and scales["centre"] == scales["gamma"] == {1.0}
+
+
+def test_keras_predict_scores_windows_in_batches_as_predict_does(small_config):
+    model = RawWaveformClassifier(small_config)
+    windows = np.random.default_rng(0).normal(0, 0.1, (PREDICT_BATCH + 44, 16000)).astype(np.float32)
+    scores = keras_predict(model)(windows)  # a full batch, then a partial one
+    assert scores.shape == (len(windows), 5)
+    np.testing.assert_allclose(scores, model.predict(windows, batch_size=64, verbose=0), atol=1e-5)

@@ -320,15 +320,3 @@ def test_training_killed_at_random_moments_resumes_to_the_requested_epochs(synth
     assert len(list(run.glob("checkpoint-*.keras"))) == 1
     keras.saving.load_model(run / "best.keras")
 
-
-def test_validation_scores_windows_in_batches_as_predict_does(small_config):
-    from keras_rawaudio.scoring import Windowing
-    from keras_rawaudio.train import ValidationMetrics
-
-    model = RawWaveformClassifier(small_config)
-    windows = np.random.default_rng(0).normal(0, 0.1, (ValidationMetrics.batch_size + 44, 16000)).astype(np.float32)
-    validation = ValidationMetrics(None, Windowing(16000))
-    validation.set_model(model)
-    scores = validation.predict(windows)  # a full batch, then a partial one
-    assert scores.shape == (len(windows), 5)
-    np.testing.assert_allclose(scores, model.predict(windows, batch_size=64, verbose=0), atol=1e-5)
