@@ -67,6 +67,11 @@ class DataOptions:
             long clip is heard rather than the silence around it), or 'random' (anywhere).
         gain_db: training clips are scaled by a random gain, uniform in ±gain_db dB, so that
             the model learns that a recording's level is not its class (0: off).
+        speed_semitones: each training clip is played at a random speed that moves its pitch
+            uniformly in ±speed_semitones (and its duration by the inverse factor), as speed
+            perturbation does in speech recognition and pitch shifting in environmental sound
+            classification: a smaller drum, a larger engine, another bird of the species
+            (0: off).
         shuffle_buffer: clips in the shuffle buffer.
         seed: makes shuffling, crops and mixing deterministic.
     """
@@ -81,6 +86,7 @@ class DataOptions:
     cache: bool = False
     crop: str = "energy"
     gain_db: float = 0.0
+    speed_semitones: float = 0.0
     shuffle_buffer: int = 2048
     seed: int | None = None
 
@@ -97,6 +103,8 @@ class DataOptions:
             raise InputError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
         if self.gain_db < 0:
             raise InputError(f"gain_db must be >= 0, got {self.gain_db}")
+        if not 0 <= self.speed_semitones <= 12:
+            raise InputError(f"speed_semitones must be in [0, 12], got {self.speed_semitones}")
         if self.mix_concentration is not None and self.mix_concentration <= 0:
             raise InputError(f"mix_concentration must be positive, got {self.mix_concentration}")
 
@@ -314,15 +322,42 @@ def random_gain(waveform, gain_db, seed):
     return waveform * tf.pow(10.0, decibels / 20.0)
 
 
-def fix_lengths(examples, samples, training, seed, crop="random", gain_db=0.0):
-    """Stage 2: every waveform cropped/padded to `samples` (random crops and gains when training)."""
+def change_speed(waveform, semitones):
+    """A (n,) waveform played 2^(semitones / 12) times as fast, as a tape or a resampler would:
+    every frequency moves by `semitones` and the duration scales by the inverse. Linear
+    interpolation between samples (no filter: it dulls the top octave a little, and speeding
+    up folds what would rise above Nyquist back below it, the top 11 % of the band at 2
+    semitones, where most sounds hold little energy); the output starts at the first sample
+    and never reads past the last."""
+    rate = tf.pow(2.0, tf.cast(semitones, tf.float32) / 12.0)
+    last = tf.shape(waveform)[0] - 1
+    position = tf.range(tf.floor(tf.cast(last, tf.float32) / rate) + 1.0) * rate
+    left = tf.minimum(tf.cast(position, tf.int32), last)
+    fraction = position - tf.cast(left, tf.float32)
+    right = tf.minimum(left + 1, last)
+    return (1.0 - fraction) * tf.gather(waveform, left) + fraction * tf.gather(waveform, right)
+
+
+def random_speed(waveform, semitones, seed):
+    """`waveform` at a speed drawn so that its pitch moves uniformly in ±semitones (`change_speed`)."""
+    return change_speed(waveform, tf.random.stateless_uniform([], seed, -semitones, semitones))
+
+
+def fix_lengths(examples, samples, training, options: DataOptions):
+    """Stage 2: every waveform cropped/padded to `samples`; when training, each clip first at a
+    random speed (`options.speed_semitones`), then a random crop, then a random gain."""
     if training:
-        clip_seeds = tf.data.Dataset.random(seed=seed).batch(2)
+        clip_seeds = tf.data.Dataset.random(seed=options.seed).batch(2)
 
         def cut(example, clip_seed):
-            crop_seed, gain_seed = tf.unstack(tf.random.split(tf.cast(clip_seed, tf.int32), 2))
-            waveform = fit_length(example["waveform"], samples, crop_seed, crop)
-            return {**example, "waveform": random_gain(waveform, gain_db, gain_seed) if gain_db else waveform}
+            crop_seed, gain_seed, speed_seed = tf.unstack(tf.random.split(tf.cast(clip_seed, tf.int32), 3))
+            waveform = example["waveform"]
+            if options.speed_semitones:
+                waveform = random_speed(waveform, options.speed_semitones, speed_seed)
+            waveform = fit_length(waveform, samples, crop_seed, options.crop)
+            if options.gain_db:
+                waveform = random_gain(waveform, options.gain_db, gain_seed)
+            return {**example, "waveform": waveform}
 
         return tf.data.Dataset.zip(examples, clip_seeds).map(cut, num_parallel_calls=AUTOTUNE)
     return examples.map(lambda e: {**e, "waveform": fit_length(e["waveform"], samples)}, num_parallel_calls=AUTOTUNE)
@@ -372,7 +407,7 @@ def load_dataset(data_dir, split, options: DataOptions | None = None, training=N
     examples = read_examples(files, num_classes, options, training, repeat, clips)
     samples = None if options.clip_seconds is None else round(options.clip_seconds * info["sample_rate"])
     if samples is not None:
-        examples = fix_lengths(examples, samples, training, options.seed, options.crop, options.gain_db)
+        examples = fix_lengths(examples, samples, training, options)
     dataset = mix_batches(batch_examples(examples, options.batch_size, samples is not None, training), options)
     if clips and not (repeat or (training and options.balanced)):  # a known length: Keras shows it, stops exactly
         count = clips // options.batch_size if training else -(-clips // options.batch_size)

@@ -489,7 +489,8 @@ def schedule_from_flags(FLAGS) -> Schedule:
         mix=FLAGS.mix if "mix" in FLAGS else Schedule().data.mix,
         mix_probability=FLAGS.mix_probability, mix_concentration=FLAGS.mix_concentration,
         match_mix_levels=FLAGS.match_mix_levels,
-        balanced=FLAGS.balanced, cache=FLAGS.cache, crop=FLAGS.crop, gain_db=FLAGS.gain_db, seed=FLAGS.seed,
+        balanced=FLAGS.balanced, cache=FLAGS.cache, crop=FLAGS.crop, gain_db=FLAGS.gain_db,
+        speed_semitones=FLAGS.speed_semitones, seed=FLAGS.seed,
     )
     return Schedule(data=data, epochs=FLAGS.epochs, finetune_epochs=FLAGS.finetune_epochs,
                     learning_rate=FLAGS.learning_rate, finetune_learning_rate=FLAGS.finetune_learning_rate,
@@ -531,6 +532,8 @@ def define_training_flags(mix=True):
                       "(where the clip's energy is).")
     flags.DEFINE_float("gain_db", default.data.gain_db, "Random gain of each training clip, uniform in ±this many dB.",
                        lower_bound=0)
+    flags.DEFINE_float("speed_semitones", default.data.speed_semitones, "Random speed of each training clip, "
+                       "moving its pitch uniformly in ±this many semitones.", lower_bound=0, upper_bound=12)
     flags.DEFINE_float("clip_seconds", default.data.clip_seconds, "Training window in seconds.", lower_bound=0.1)
     flags.DEFINE_float("mix_probability", default.data.mix_probability, "Fraction of clips mixed in phase 1.",
                        lower_bound=0, upper_bound=1)

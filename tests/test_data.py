@@ -166,6 +166,30 @@ def test_random_gain_scales_each_clip_within_its_range(records):
     assert ratios.std() > 0.3  # gains differ between clips
 
 
+def test_change_speed_moves_every_frequency_and_the_duration():
+    tone = np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000).astype(np.float32)
+    for semitones in (2.0, -2.0, 0.0):
+        played = data.change_speed(tf.constant(tone), semitones).numpy()
+        rate = 2 ** (semitones / 12)
+        assert abs(len(played) - 16000 / rate) <= 1
+        spectrum = np.abs(np.fft.rfft(played * np.hanning(len(played)), 1 << 18))
+        np.testing.assert_allclose(np.argmax(spectrum) * 16000 / (1 << 18), 1000 * rate, atol=0.5)
+    np.testing.assert_allclose(data.change_speed(tf.constant([1.0, 2, 3, 4]), 12), [1, 3])  # every other sample
+    np.testing.assert_allclose(data.change_speed(tf.constant([1.0, 2, 3]), -12), [1, 1.5, 2, 2.5, 3])  # halfway ones
+    np.testing.assert_allclose(data.change_speed(tf.constant([5.0]), 3), [5])
+
+
+def test_random_speed_shifts_each_training_clip_within_its_range(records):
+    options = data.DataOptions(batch_size=6, clip_seconds=0.5, speed_semitones=2.0, seed=1)
+    shifts = []
+    for x, y in data.load_dataset(records / "train", "train", options):
+        for waveform, label in zip(x.numpy(), y.numpy()):
+            peak = np.argmax(np.abs(np.fft.rfft(waveform, 1 << 18))) * 16000 / (1 << 18)
+            shifts.append(12 * np.log2(peak / (300.0, 900.0, 2000.0)[np.argmax(label)]))
+    assert len(shifts) == 18 and np.abs(shifts).max() <= 2.02  # 2 semitones and the spectral peak's resolution
+    assert np.std(shifts) > 0.5  # each clip its own speed
+
+
 def test_energy_crops_hold_the_event():
     waveform = np.zeros(10000, np.float32)
     waveform[7000:7200] = 1.0  # a short event late in a long, silent clip
