@@ -82,7 +82,7 @@ class Schedule:
 
     data: DataOptions = DataOptions(mix="mix_training", seed=0)
     epochs: int = 60
-    finetune_epochs: int = 20
+    finetune_epochs: int = 10
     learning_rate: float = 3e-3
     finetune_learning_rate: float | None = None
     lr_schedule: str = "warmup_cosine"
