@@ -104,6 +104,8 @@ class ModelConfig:
                              f"got {self.frontend_compression!r}")
         if self.mask_bands < 0 or self.mask_frames < 0:
             raise ValueError(f"mask_bands and mask_frames must be >= 0, got {self.mask_bands}, {self.mask_frames}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
         if not 1 <= self.num_heads <= len(self.resnet_stages):

@@ -501,7 +501,7 @@ def schedule_from_flags(FLAGS) -> Schedule:
 
 
 MODEL_FLAGS = ("frontend", "level_normalization", "frontend_compression", "band_normalization", "mask_bands",
-               "mask_frames")  # ModelConfig fields
+               "mask_frames", "dropout")  # ModelConfig fields
 
 
 def model_overrides_from_flags(FLAGS) -> dict:
@@ -563,6 +563,8 @@ def define_training_flags(mix=True):
                          "image set to 0 (ModelConfig field; default: the preset's; 0: off).", lower_bound=0)
     flags.DEFINE_integer("mask_frames", None, "SpecAugment: in training, up to this many consecutive frames (10 ms "
                          "each) of each image set to 0 (ModelConfig field; default: the preset's; 0: off).", lower_bound=0)
+    flags.DEFINE_float("dropout", None, "Dropout of the features entering each attention head (ModelConfig field; "
+                       "default: the preset's).", lower_bound=0, upper_bound=0.95)
 
 
 def define_flags():
