@@ -564,7 +564,7 @@ def define_training_flags(mix=True):
     flags.DEFINE_integer("mask_frames", None, "SpecAugment: in training, up to this many consecutive frames (10 ms "
                          "each) of each image set to 0 (ModelConfig field; default: the preset's; 0: off).", lower_bound=0)
     flags.DEFINE_float("dropout", None, "Dropout of the features entering each attention head (ModelConfig field; "
-                       "default: the preset's).", lower_bound=0, upper_bound=0.95)
+                       "default: the preset's; at most 0.95).", lower_bound=0, upper_bound=0.95)
 
 
 def define_flags():

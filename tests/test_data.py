@@ -147,6 +147,8 @@ def test_unreadable_directories_raise_data_errors(records, tmp_path):
         data.load_dataset(records / "train", "train", mix="cutmix")
     with pytest.raises(InputError, match="mixing is for training"):
         data.load_dataset(records / "train", "val", mix="mixup")
+    with pytest.raises(InputError, match=r"speed_semitones must be in \[0, 12\], got -1"):
+        data.load_dataset(records / "train", "train", speed_semitones=-1)
     info = (records / "train" / "dataset_info.json").read_text()
     (tmp_path / "labels.txt").write_text("a\n")
     (tmp_path / "dataset_info.json").write_text(info.replace('"record_format": 2', '"record_format": 1'))
