@@ -7,7 +7,8 @@ with the learned channels as the height ("frequency") axis and time as the width
 from keras import layers
 
 from keras_rawaudio.config import ModelConfig, Stage
-from keras_rawaudio.layers import AttentionPooling, GaborFilterbank, LogCompression, LogMelSpectrogram, TimeFrequencyMasking
+from keras_rawaudio.layers import (AttentionPooling, GaborFilterbank, LogCompression, LogMelSpectrogram,
+                                   PerChannelEnergyNormalization, TimeFrequencyMasking)
 
 # LogCompression's initial gain per raw front-end: the CNN's batch-normalised ReLU outputs are
 # about 1, so log(1 + 10·x) starts compressing near 0.1. A Gabor band's power is
@@ -84,11 +85,19 @@ def float_layers(config: ModelConfig) -> tuple[str, ...]:
     return GABOR_FLOAT_LAYERS + heads + ("clipwise",)
 
 
+def compression(config: ModelConfig):
+    """The layer that compresses the learned filterbank's frames, by `config.frontend_compression`."""
+    if config.frontend_compression == "log":
+        return LogCompression(COMPRESSION_GAIN[config.frontend], name="frontend_compression")
+    # PCEN's smoother sees the frames of the shortest input, the window the model is scored on.
+    return PerChannelEnergyNormalization(-(-config.min_samples // config.hop_samples), name="frontend_compression")
+
+
 def waveform_frontend(waveform, config: ModelConfig):
     """The learned filterbank: (batch, samples) → (batch, samples / hop, C), compressed."""
     x = FILTERBANKS[config.frontend](waveform, config)
-    if config.frontend_compression == "log":
-        x = LogCompression(COMPRESSION_GAIN[config.frontend], name="frontend_compression")(x)
+    if config.frontend_compression != "none":
+        x = compression(config)(x)
     return x
 
 

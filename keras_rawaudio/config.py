@@ -9,7 +9,7 @@ import json
 import os
 
 SAMPLE_RATE = 16000
-FRONTEND_COMPRESSIONS = ("none", "log")
+FRONTEND_COMPRESSIONS = ("none", "log", "pcen")
 FRONTENDS = ("cnn", "gabor")
 
 
@@ -45,9 +45,12 @@ class ModelConfig:
     Heads: attention pooling on the outputs of the last `num_heads` stages, each with an
     optional hidden layer of `head_units` (0 = none); attention logits clipped to
     +/- `attention_clip`; `dropout` before each head.
-    Input: `level_normalization` scales each window to a fixed RMS first (`LevelNormalization`).
+    Input: `level_normalization` scales each window to a fixed RMS first (`LevelNormalization`):
+    the whole window's RMS, or with `level_frame_ms` the RMS of its loudest frame that long.
     Image (raw model only): `frontend_compression` 'log' compresses the learned filterbank's
-    output as a spectrogram's log does (`LogCompression`), 'none' leaves it linear.
+    output as a spectrogram's log does (`LogCompression`), 'pcen' divides each band by its
+    smoothed history over the shortest input's frames, then takes a root, all learned
+    (`PerChannelEnergyNormalization`, LEAF's choice), 'none' leaves it linear.
     `band_normalization` (both models) batch-normalises each band of the image before the
     ResNet, as PANNs' bn0 does for log-mel bins. `mask_bands` / `mask_frames` (both models):
     SpecAugment in training, one run of up to that many bands / frames of each example's image
@@ -85,6 +88,7 @@ class ModelConfig:
     dropout: float = 0.1
     batch_norm_momentum: float = 0.9  # PyTorch's default (0.1 there); adapts within few steps
     level_normalization: bool = True
+    level_frame_ms: float | None = None
     frontend_compression: str = "log"
     band_normalization: bool = True
     mask_bands: int = 0
@@ -104,6 +108,9 @@ class ModelConfig:
                              f"got {self.frontend_compression!r}")
         if self.mask_bands < 0 or self.mask_frames < 0:
             raise ValueError(f"mask_bands and mask_frames must be >= 0, got {self.mask_bands}, {self.mask_frames}")
+        if self.level_frame_ms is not None and not 0 < self.level_frame_ms <= 1000 * self.min_samples / self.sample_rate:
+            raise ValueError(f"level_frame_ms must be in (0, {1000 * self.min_samples / self.sample_rate:g}] "
+                             f"(the shortest input), got {self.level_frame_ms}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.num_classes < 1:
@@ -127,6 +134,11 @@ class ModelConfig:
         for stage in self.frontend_stages:
             hop *= stage.stride
         return hop
+
+    @property
+    def level_frame_samples(self) -> int | None:
+        """Samples of `level_frame_ms`, the frame whose RMS `LevelNormalization` sets (None: the window)."""
+        return None if self.level_frame_ms is None else round(self.level_frame_ms * self.sample_rate / 1000)
 
     @property
     def window_samples(self) -> int:

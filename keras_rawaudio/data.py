@@ -4,7 +4,7 @@
 multi_hot (batch, K)) batches ready for `model.fit`, in four stages, each its own function:
 read (shards → parsed clips, shuffled or class-balanced) → fix length (random crop or pad) →
 batch → mix. Mixing runs in the graph on each batch, pairing every clip with its neighbour
-in the (shuffled) batch:
+in the (shuffled) batch, or with a random clip of other classes (`mix_different_classes`):
 
   mix_training (arXiv 1911.09349): x = α·xᵢ + (1−α)·xⱼ,  y = max(yᵢ, yⱼ) = sign(yᵢ + yⱼ)
   mixup:                            x = α·xᵢ + (1−α)·xⱼ,  y = α·yᵢ + (1−α)·yⱼ
@@ -55,6 +55,11 @@ class DataOptions:
         mix_probability: fraction of the clips that are mixed.
         mix_concentration: α ~ Beta(a, a) with this a; None: α ~ Uniform(0, 1) for
             mix_training, Beta(0.2, 0.2) for mixup.
+        mix_different_classes: pair each clip with a random clip of the batch that shares none
+            of its classes (one of the same class where the batch has no other), as
+            between-class learning does (Tokozume et al., 2018), rather than with its neighbour,
+            which has the same class in about one pair in ten: mixed with its own class, a
+            sound's target stays its single label.
         match_mix_levels: mix the two sounds at the ratio α of their levels (each sound's
             level is its loudest 50 ms, `loudest_frame_rms`), as between-class learning does
             (Tokozume et al., 2018), rather than at the ratio α of their recorded amplitudes,
@@ -81,6 +86,7 @@ class DataOptions:
     mix: str = "none"
     mix_probability: float = 1.0
     mix_concentration: float | None = None
+    mix_different_classes: bool = False
     match_mix_levels: bool = True
     balanced: bool = False
     cache: bool = False
@@ -212,13 +218,28 @@ def loudest_frame_rms(waveforms, frame=LEVEL_FRAME):
     return tf.sqrt(tf.reduce_max(power[:, :, 0], axis=1))
 
 
-def mix_batch(waveforms, labels, seed, mode="mix_training", probability=1.0, concentration=None, match_levels=False):
-    """Mixes every clip of a batch with the next one (a shuffled batch gives random pairs).
+def partners(labels, seed, different_classes=False):
+    """(B,) int32: the index of each clip's partner in its batch of `labels` (B, K): the previous
+    clip, or with `different_classes` a random clip sharing none of its classes (the previous
+    clip where the batch holds no such clip)."""
+    batch = tf.shape(labels)[0]
+    previous = tf.math.floormod(tf.range(batch) - 1, batch)
+    if not different_classes:
+        return previous
+    allowed = tf.logical_and(tf.matmul(labels, labels, transpose_b=True) <= 0, ~tf.eye(batch, dtype=tf.bool))
+    draw = tf.where(allowed, tf.random.stateless_uniform([batch, batch], seed), -1.0)
+    return tf.where(tf.reduce_any(allowed, axis=1), tf.argmax(draw, axis=1, output_type=tf.int32), previous)
+
+
+def mix_batch(waveforms, labels, seed, mode="mix_training", probability=1.0, concentration=None, match_levels=False,
+              different_classes=False):
+    """Mixes every clip of a batch with a partner (`partners`; in a shuffled batch, random pairs).
 
     waveforms (B, samples), labels (B, K), seed (2,) int. A fraction `probability` of the
     clips is mixed, the rest pass unchanged. With `match_levels` both clips are first brought
     to one level (`loudest_frame_rms`), so that α is the ratio of the sounds' levels in the mix,
-    and the mix is then scaled to the α-weighted mean of their levels. Returns (waveforms,
+    and the mix is then scaled to the α-weighted mean of their levels. With `different_classes`
+    each clip's partner shares none of its classes where the batch allows. Returns (waveforms,
     labels, α (B,)); α is 1 for an unmixed clip.
     """
     if mode not in MIX_MODES:
@@ -229,11 +250,12 @@ def mix_batch(waveforms, labels, seed, mode="mix_training", probability=1.0, con
     alpha_seed, choice_seed = tf.unstack(tf.random.split(seed, 2))
     mixed = tf.random.stateless_uniform(batch, choice_seed) < probability
     alpha = tf.where(mixed, sample_alpha(batch, alpha_seed, concentration), 1.0)
-    partner_x, partner_y = tf.roll(waveforms, 1, axis=0), tf.roll(labels, 1, axis=0)
+    partner = partners(labels, tf.random.experimental.stateless_fold_in(seed, 1), different_classes)
+    partner_x, partner_y = tf.gather(waveforms, partner), tf.gather(labels, partner)
     a = alpha[:, None]
     if match_levels:
         level = tf.maximum(loudest_frame_rms(waveforms), _LEVEL_FLOOR)[:, None]
-        partner_level = tf.roll(level, 1, axis=0)
+        partner_level = tf.gather(level, partner)
         x = (a * level + (1.0 - a) * partner_level) * (a * waveforms / level + (1.0 - a) * partner_x / partner_level)
         x = tf.where(mixed[:, None], x, waveforms)
     else:
@@ -378,7 +400,7 @@ def mix_batches(batches, options: DataOptions):
         x, y = batch["waveform"], batch["multi_hot"]
         if options.mix != "none":
             x, y, _ = mix_batch(x, y, tf.cast(mix_seed, tf.int32), options.mix, options.mix_probability,
-                                options.concentration, options.match_mix_levels)
+                                options.concentration, options.match_mix_levels, options.mix_different_classes)
         return x, y
 
     return tf.data.Dataset.zip(batches, mix_seeds).map(to_inputs, num_parallel_calls=AUTOTUNE)

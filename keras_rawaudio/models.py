@@ -25,7 +25,8 @@ class AudioClassifier(keras.Model):
 
     def __init__(self, config: ModelConfig, **kwargs):
         waveform = keras.Input((config.input_samples,), name="waveform")
-        level = LevelNormalization(name="level_normalization")(waveform) if config.level_normalization else waveform
+        level = (LevelNormalization(frame_samples=config.level_frame_samples, name="level_normalization")(waveform)
+                 if config.level_normalization else waveform)
         image = backbone.to_image(self.frontend(level, config), config)
         stages = backbone.resnet(image, config)
         clipwise = backbone.multi_level_prediction(stages, config)

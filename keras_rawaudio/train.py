@@ -488,7 +488,7 @@ def schedule_from_flags(FLAGS) -> Schedule:
         batch_size=FLAGS.batch_size, clip_seconds=FLAGS.clip_seconds,
         mix=FLAGS.mix if "mix" in FLAGS else Schedule().data.mix,
         mix_probability=FLAGS.mix_probability, mix_concentration=FLAGS.mix_concentration,
-        match_mix_levels=FLAGS.match_mix_levels,
+        mix_different_classes=FLAGS.mix_different_classes, match_mix_levels=FLAGS.match_mix_levels,
         balanced=FLAGS.balanced, cache=FLAGS.cache, crop=FLAGS.crop, gain_db=FLAGS.gain_db,
         speed_semitones=FLAGS.speed_semitones, seed=FLAGS.seed,
     )
@@ -500,8 +500,8 @@ def schedule_from_flags(FLAGS) -> Schedule:
                     frontend_pretraining_epochs=FLAGS.frontend_pretraining_epochs)
 
 
-MODEL_FLAGS = ("frontend", "level_normalization", "frontend_compression", "band_normalization", "mask_bands",
-               "mask_frames", "dropout")  # ModelConfig fields
+MODEL_FLAGS = ("frontend", "level_normalization", "level_frame_ms", "frontend_compression", "band_normalization",
+               "mask_bands", "mask_frames", "dropout")  # ModelConfig fields
 
 
 def model_overrides_from_flags(FLAGS) -> dict:
@@ -539,6 +539,8 @@ def define_training_flags(mix=True):
                        lower_bound=0, upper_bound=1)
     flags.DEFINE_float("mix_concentration", None, "α ~ Beta(a, a); default U(0, 1) (mix_training), Beta(0.2, 0.2) (mixup).",
                        lower_bound=1e-3)
+    flags.DEFINE_bool("mix_different_classes", default.data.mix_different_classes, "Mix each clip with a random "
+                      "clip of the batch that shares none of its classes, not with its neighbour.")
     flags.DEFINE_bool("match_mix_levels", default.data.match_mix_levels, "Mix two sounds at the ratio α of their "
                       "levels (loudest 50 ms of each), not of their recorded amplitudes.")
     flags.DEFINE_bool("balanced", False, "Class-balanced sampling (needs --steps_per_epoch).")
@@ -553,6 +555,8 @@ def define_training_flags(mix=True):
     flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling, crops and mixing.")
     flags.DEFINE_bool("level_normalization", None, "Scale each input window to a fixed RMS (ModelConfig field; "
                       "default: the preset's).")
+    flags.DEFINE_float("level_frame_ms", None, "Level normalisation sets the RMS of each window's loudest frame of "
+                       "this many ms, not the whole window's (ModelConfig field; default: the preset's).", lower_bound=0)
     flags.DEFINE_enum("frontend", None, list(FRONTENDS), "Raw model: the learned filterbank, the paper's 1D CNN or "
                       "Gabor-initialised complex filters (ModelConfig field; default: the preset's).")
     flags.DEFINE_enum("frontend_compression", None, list(FRONTEND_COMPRESSIONS), "Raw model: compression of the learned "

@@ -25,6 +25,7 @@ def test_derived_sizes():
     ({"num_heads": 5}, r"num_heads must be in \[1, 4\]"),
     ({"input_samples": 8000}, "input_samples=8000 is shorter than min_samples=16000"),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
+    ({"level_frame_ms": 0.0}, r"level_frame_ms must be in \(0, 1000\] \(the shortest input\), got 0.0"),
 ])
 def test_impossible_configs_are_refused(changes, message):
     with pytest.raises(ValueError, match=message):

@@ -59,6 +59,25 @@ def test_mixing_is_deterministic_under_a_seed_and_respects_probability():
     assert abs(alphas.mean() - 0.5) < 0.01 and alphas.min() > 0 and alphas.max() < 1
 
 
+def test_mixing_with_different_classes_pairs_clips_that_share_no_class():
+    x, y = pairs(4)
+    labels = np.eye(5, dtype="float32")[[0, 0, 0, 1, 1, 2, 3, 3]]  # three of class 0, two of 1 and of 3
+    seed = tf.constant([9, 10])
+    neighbour = data.mix_batch(x, labels, seed, "mix_training")
+    mixed_x, mixed_y, alpha = data.mix_batch(x, labels, seed, "mix_training", different_classes=True)
+    np.testing.assert_array_equal(alpha, neighbour[2])  # the same α: only the partners change
+    partner = data.partners(tf.constant(labels), tf.constant([1, 2]), different_classes=True).numpy()
+    assert not np.any(labels[partner] * labels) and np.all(partner != np.arange(8))
+    drawn = data.partners(tf.constant(labels), tf.random.experimental.stateless_fold_in(seed, 1), True).numpy()
+    a = alpha.numpy()[:, None]
+    np.testing.assert_allclose(mixed_x, a * x + (1 - a) * x.numpy()[drawn], atol=1e-6)
+    np.testing.assert_array_equal(mixed_y.numpy().sum(axis=1), 2.0)  # every target is two classes
+    # A batch of one class has no other: each clip falls back to its neighbour.
+    same = np.eye(5, dtype="float32")[[2] * 4]
+    np.testing.assert_array_equal(data.partners(tf.constant(same), tf.constant([1, 2]), True), [3, 0, 1, 2])
+    assert len({tuple(data.partners(tf.constant(labels), tf.constant([s, 0]), True).numpy()) for s in range(6)}) > 1
+
+
 def test_loudest_frame_rms_is_the_level_of_the_loudest_50_ms():
     rng = np.random.default_rng(3)
     x = np.zeros((3, 16000), np.float32)

@@ -60,6 +60,25 @@ def test_level_normalization_removes_the_gain_and_keeps_silence_quiet():
     assert LevelNormalization.from_config(layer.get_config()).get_config() == layer.get_config()
 
 
+def test_level_normalization_by_the_loudest_frame_sets_the_level_of_the_sound_whatever_its_duration():
+    import tensorflow as tf
+
+    from keras_rawaudio.data import loudest_frame_rms
+    from keras_rawaudio.layers import LevelNormalization
+
+    layer = LevelNormalization(target_rms=0.1, floor=1e-3, frame_samples=800)
+    t = np.arange(16000) / 16000
+    short, long = np.zeros(16000, "float32"), np.zeros(16000, "float32")
+    short[2000:2800] = 0.5 * np.sin(2 * np.pi * 440 * t[:800])  # 50 ms of a tone
+    long[2000:14000] = 0.05 * np.sin(2 * np.pi * 440 * t[:12000])  # 750 ms, 20 dB quieter
+    y = layer(np.stack([short, long])).numpy()
+    # Both sounds come out at one level, measured as mixing measures it; a whole-window RMS
+    # would have set the short one 11.8 dB louder than the long one.
+    np.testing.assert_allclose(loudest_frame_rms(tf.constant(y)).numpy(), 0.1, rtol=2e-3)
+    np.testing.assert_allclose(layer(8 * np.stack([short, long])).numpy(), y, rtol=1e-3, atol=1e-6)
+    assert LevelNormalization.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
 def test_log_compression_is_log1p_of_the_gained_frames_and_learns_its_gain():
     from keras_rawaudio.layers import LogCompression
 
@@ -72,6 +91,34 @@ def test_log_compression_is_log1p_of_the_gained_frames_and_learns_its_gain():
     np.testing.assert_allclose(layer(4 * loud).numpy() - layer(loud).numpy(), np.log(4.0), atol=1e-3)
     assert [w.name for w in layer.trainable_weights] == ["log_gain"]
     assert LogCompression.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def pcen_reference(frames, context, s=0.04, alpha=0.96, delta=2.0, root=2.0, epsilon=1e-6):
+    """PCEN written as its definition: each frame's weighted mean of the frames before it."""
+    out = np.zeros_like(frames)
+    for t in range(frames.shape[1]):
+        lags = np.arange(min(t + 1, context))
+        weights = s * (1 - s) ** lags
+        history = (weights[:, None] * frames[:, t - lags, :]).sum(axis=1) / weights.sum()
+        out[:, t] = (frames[:, t] / (epsilon + history) ** alpha + delta) ** (1 / root) - delta ** (1 / root)
+    return out
+
+
+def test_pcen_matches_its_definition_and_normalises_the_gain_of_each_band():
+    from keras_rawaudio.layers import PerChannelEnergyNormalization
+
+    layer = PerChannelEnergyNormalization(context_frames=5)
+    frames = np.abs(np.random.default_rng(4).normal(size=(2, 12, 3))).astype("float32")
+    np.testing.assert_allclose(layer(frames).numpy(), pcen_reference(frames, 5), rtol=1e-5, atol=1e-6)
+    assert sorted(w.name for w in layer.trainable_weights) == ["alpha", "delta", "root", "smoothing"]
+    # Steady bands 80 dB apart end within 0.1 of each other (a log would put them 9.2 apart);
+    # with alpha = 1 a gain of one band cancels.
+    steady = np.ones((1, 12, 3), "float32") * np.array([1e-4, 1e-2, 1.0], "float32")
+    assert np.ptp(layer(steady).numpy()[0, -1]) < 0.1
+    layer.alpha.assign(np.ones(3, "float32"))
+    gained = frames * np.array([1.0, 100.0, 0.01], "float32")
+    np.testing.assert_allclose(layer(gained).numpy(), layer(frames).numpy(), rtol=1e-3, atol=1e-4)
+    assert PerChannelEnergyNormalization.from_config(layer.get_config()).get_config() == layer.get_config()
 
 
 def test_gabor_filters_start_as_a_mel_spaced_power_spectrogram():

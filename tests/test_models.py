@@ -115,8 +115,9 @@ def test_a_level_normalised_model_does_not_hear_the_gain(tiny_config, tmp_path):
     assert keras.saving.load_model(tmp_path / "level.keras").config.level_normalization
 
 
-def test_log_compression_and_band_normalization_build_save_and_load(tiny_config, tmp_path):
-    config = tiny_config.replace(frontend_compression="log", band_normalization=True)
+@pytest.mark.parametrize("compression", ["log", "pcen"])
+def test_compression_and_band_normalization_build_save_and_load(compression, tiny_config, tmp_path):
+    config = tiny_config.replace(frontend_compression=compression, band_normalization=True)
     model = RawWaveformClassifier(config)
     names = [layer.name for layer in model.layers]
     assert names.index("frontend_compression") < names.index("band_normalization") < names.index("to_image")
@@ -124,8 +125,31 @@ def test_log_compression_and_band_normalization_build_save_and_load(tiny_config,
     loaded = keras.saving.load_model(tmp_path / "compressed.keras")
     x = np.random.default_rng(0).normal(0, 0.1, (2, 16000)).astype("float32")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
-    with pytest.raises(ValueError, match="frontend_compression must be one of none, log"):
-        tiny_config.replace(frontend_compression="pcen")
+    with pytest.raises(ValueError, match="frontend_compression must be one of none, log, pcen"):
+        tiny_config.replace(frontend_compression="root")
+
+
+def test_pcen_model_converts_to_builtin_tflite_that_scores_as_keras(tiny_config, tmp_path):
+    """PCEN's smoother is a depthwise convolution computed from one weight per band: the file
+    must hold its kernel as a constant (folded), and score as the Keras model does."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    from keras_rawaudio.edge import EdgeClassifier
+    from keras_rawaudio.export import convert
+
+    model = RawWaveformClassifier(tiny_config.replace(frontend_compression="pcen", input_samples=16000))
+    assert model.get_layer("frontend_compression").context_frames == 16000 // model.config.hop_samples
+    flatbuffer = convert(model, "float32")
+    (tmp_path / "pcen.tflite").write_bytes(flatbuffer)
+    x = np.random.default_rng(1).normal(0, 0.1, (3, 16000)).astype("float32")
+    scores = EdgeClassifier(tmp_path / "pcen.tflite").predict(x)
+    np.testing.assert_allclose(scores, model.predict(x, verbose=0), atol=1e-5)
+    parsed = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    subgraph, codes = parsed.subgraphs[0], parsed.operatorCodes
+    produced = {o for op in subgraph.operators for o in op.outputs}
+    smoothers = [op for op in subgraph.operators
+                 if codes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.DEPTHWISE_CONV_2D]
+    assert smoothers and all(op.inputs[1] not in produced for op in smoothers)
 
 
 def decayed_by_one_step(model) -> dict:
