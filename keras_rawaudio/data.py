@@ -58,8 +58,8 @@ class DataOptions:
         mix_different_classes: pair each clip with a random clip of the batch that shares none
             of its classes (one of the same class where the batch has no other), as
             between-class learning does (Tokozume et al., 2018), rather than with its neighbour,
-            which has the same class in about one pair in ten: mixed with its own class, a
-            sound's target stays its single label.
+            which has the same class in one pair in seven on drums16k's class sizes: mixed
+            with its own class, a sound's target stays its single label.
         match_mix_levels: mix the two sounds at the ratio α of their levels (each sound's
             level is its loudest 50 ms, `loudest_frame_rms`), as between-class learning does
             (Tokozume et al., 2018), rather than at the ratio α of their recorded amplitudes,
