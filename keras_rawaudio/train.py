@@ -556,7 +556,8 @@ def define_training_flags(mix=True):
     flags.DEFINE_bool("level_normalization", None, "Scale each input window to a fixed RMS (ModelConfig field; "
                       "default: the preset's).")
     flags.DEFINE_float("level_frame_ms", None, "Level normalisation sets the RMS of each window's loudest frame of "
-                       "this many ms, not the whole window's (ModelConfig field; default: the preset's).", lower_bound=0)
+                       "this many ms, not the whole window's (ModelConfig field; default: the preset's; at most "
+                       "1000, the shortest input).", lower_bound=1, upper_bound=1000)
     flags.DEFINE_enum("frontend", None, list(FRONTENDS), "Raw model: the learned filterbank, the paper's 1D CNN or "
                       "Gabor-initialised complex filters (ModelConfig field; default: the preset's).")
     flags.DEFINE_enum("frontend_compression", None, list(FRONTEND_COMPRESSIONS), "Raw model: compression of the learned "

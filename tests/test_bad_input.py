@@ -151,6 +151,8 @@ TRAIN = [
      r"balanced sampling is endless: set --steps_per_epoch too", False),
     ("mix_concentration_zero", ["--data_dir={records}", "--model_dir={out}", "--mix_concentration=0"],
      r"flag --mix_concentration=0", False),
+    ("level_frame_zero", ["--data_dir={records}", "--model_dir={out}", "--level_frame_ms=0"],
+     r"flag --level_frame_ms=0", False),
     ("raw_flag_with_logmel", ["--data_dir={records}", "--model_dir={out}", "--model=logmel", "--frontend=cnn"],
      r"--frontend: the log-mel model's front-end is fixed", False),
     ("model_dir_is_a_file", ["--data_dir={records}", "--model_dir={labels}", "--preset=tiny", "--batch_size=2"],
