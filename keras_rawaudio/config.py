@@ -45,8 +45,9 @@ class ModelConfig:
     Heads: attention pooling on the outputs of the last `num_heads` stages, each with an
     optional hidden layer of `head_units` (0 = none); attention logits clipped to
     +/- `attention_clip`; `dropout` before each head.
-    Input: `level_normalization` scales each window to a fixed RMS first (`LevelNormalization`):
-    the whole window's RMS, or with `level_frame_ms` the RMS of its loudest frame that long.
+    Input: `level_normalization` scales each window to a fixed level first (`LevelNormalization`):
+    the RMS of its loudest frame `level_frame_ms` long (the sound's peak level, whatever its
+    duration), or with `level_frame_ms` 0 the whole window's RMS.
     Image (raw model only): `frontend_compression` 'log' compresses the learned filterbank's
     output as a spectrogram's log does (`LogCompression`), 'pcen' divides each band by its
     smoothed history over the shortest input's frames, then takes a root, all learned
@@ -88,7 +89,7 @@ class ModelConfig:
     dropout: float = 0.1
     batch_norm_momentum: float = 0.9  # PyTorch's default (0.1 there); adapts within few steps
     level_normalization: bool = True
-    level_frame_ms: float | None = None
+    level_frame_ms: float = 50.0  # 0: the whole window; 50 ms is the level mixing measures (data.LEVEL_FRAME)
     frontend_compression: str = "log"
     band_normalization: bool = True
     mask_bands: int = 0
@@ -108,9 +109,9 @@ class ModelConfig:
                              f"got {self.frontend_compression!r}")
         if self.mask_bands < 0 or self.mask_frames < 0:
             raise ValueError(f"mask_bands and mask_frames must be >= 0, got {self.mask_bands}, {self.mask_frames}")
-        if self.level_frame_ms is not None and not 0 < self.level_frame_ms <= 1000 * self.min_samples / self.sample_rate:
-            raise ValueError(f"level_frame_ms must be in (0, {1000 * self.min_samples / self.sample_rate:g}] "
-                             f"(the shortest input), got {self.level_frame_ms}")
+        if not (self.level_frame_ms == 0 or 1 <= self.level_frame_ms <= 1000 * self.min_samples / self.sample_rate):
+            raise ValueError(f"level_frame_ms must be 0 (the whole window) or in [1, "
+                             f"{1000 * self.min_samples / self.sample_rate:g}] (the shortest input), got {self.level_frame_ms}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.num_classes < 1:
@@ -138,7 +139,7 @@ class ModelConfig:
     @property
     def level_frame_samples(self) -> int | None:
         """Samples of `level_frame_ms`, the frame whose RMS `LevelNormalization` sets (None: the window)."""
-        return None if self.level_frame_ms is None else round(self.level_frame_ms * self.sample_rate / 1000)
+        return round(self.level_frame_ms * self.sample_rate / 1000) if self.level_frame_ms else None
 
     @property
     def window_samples(self) -> int:
@@ -167,6 +168,8 @@ class ModelConfig:
     def from_dict(cls, values: dict) -> "ModelConfig":
         values = dict(values)
         values.setdefault("frontend", "cnn")  # written before 0.3.0, when the CNN was the only raw front-end
+        if values.get("level_frame_ms") is None:  # before 0.3.10, None or absent: the whole window
+            values["level_frame_ms"] = 0.0
         for key in ("frontend_stages", "resnet_stages"):
             if key in values:
                 values[key] = tuple(_stage_from_dict(s) for s in values[key])

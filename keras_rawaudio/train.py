@@ -553,11 +553,11 @@ def define_training_flags(mix=True):
                          "Raw model: epochs that first fit the learned filterbank to a log-mel image (0: off).",
                          lower_bound=0)
     flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling, crops and mixing.")
-    flags.DEFINE_bool("level_normalization", None, "Scale each input window to a fixed RMS (ModelConfig field; "
+    flags.DEFINE_bool("level_normalization", None, "Scale each input window to a fixed level (ModelConfig field; "
                       "default: the preset's).")
     flags.DEFINE_float("level_frame_ms", None, "Level normalisation sets the RMS of each window's loudest frame of "
-                       "this many ms, not the whole window's (ModelConfig field; default: the preset's; at most "
-                       "1000, the shortest input).", lower_bound=1, upper_bound=1000)
+                       "this many ms (ModelConfig field; default: the preset's, 50; 0: the whole window's RMS; at "
+                       "most 1000, the shortest input).", lower_bound=0, upper_bound=1000)
     flags.DEFINE_enum("frontend", None, list(FRONTENDS), "Raw model: the learned filterbank, the paper's 1D CNN or "
                       "Gabor-initialised complex filters (ModelConfig field; default: the preset's).")
     flags.DEFINE_enum("frontend_compression", None, list(FRONTEND_COMPRESSIONS), "Raw model: compression of the learned "

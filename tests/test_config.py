@@ -25,7 +25,8 @@ def test_derived_sizes():
     ({"num_heads": 5}, r"num_heads must be in \[1, 4\]"),
     ({"input_samples": 8000}, "input_samples=8000 is shorter than min_samples=16000"),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
-    ({"level_frame_ms": 0.0}, r"level_frame_ms must be in \(0, 1000\] \(the shortest input\), got 0.0"),
+    ({"level_frame_ms": 0.5}, r"level_frame_ms must be 0 \(the whole window\) or in \[1, 1000\] \(the shortest input\), got 0.5"),
+    ({"level_frame_ms": 1500.0}, r"level_frame_ms must be 0 .* got 1500.0"),
 ])
 def test_impossible_configs_are_refused(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -45,3 +46,19 @@ def test_a_config_saved_before_the_frontend_field_is_the_cnn():
     saved = preset_config("edge", num_classes=3, frontend="cnn").to_dict()
     del saved["frontend"]  # as keras_rawaudio 0.2 wrote it
     assert ModelConfig.from_dict(saved) == preset_config("edge", num_classes=3, frontend="cnn")
+
+
+def test_level_normalisation_sets_the_loudest_50_ms_and_0_means_the_whole_window():
+    config = preset_config("edge", num_classes=3)
+    assert (config.level_frame_ms, config.level_frame_samples) == (50.0, 800)
+    assert config.replace(level_frame_ms=0).level_frame_samples is None
+
+
+@pytest.mark.parametrize("saved_value", ["absent", None])
+def test_a_config_saved_before_0_3_10_keeps_its_whole_window_level_normalisation(saved_value):
+    saved = preset_config("edge", num_classes=3).to_dict()
+    if saved_value == "absent":  # as keras_rawaudio 0.3.8 wrote it
+        del saved["level_frame_ms"]
+    else:  # as 0.3.9 wrote it
+        saved["level_frame_ms"] = saved_value
+    assert ModelConfig.from_dict(saved) == preset_config("edge", num_classes=3, level_frame_ms=0)
