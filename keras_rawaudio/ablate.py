@@ -34,7 +34,8 @@ from keras_rawaudio import cli, layouts
 from keras_rawaudio.config import PRESETS
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.files import check_directory, write_atomic
-from keras_rawaudio.train import Schedule, define_training_flags, model_overrides_from_flags, schedule_from_flags
+from keras_rawaudio.train import (Schedule, define_training_flags, model_config, model_overrides_from_flags,
+                                  schedule_from_flags)
 
 RUNS = ("raw_none", "raw_mixup", "raw_mix_training", "logmel_mix_training", "classical")
 LEVELS_DB = (-12.0, 6.0)  # test audio scaled by these gains: how much the mAP moves
@@ -280,7 +281,9 @@ def main(argv) -> int:
     seeds, names = numbers("seeds", FLAGS.seeds, int), tuple(FLAGS.runs)
     check_run_names(names)
     schedule = schedule_from_flags(FLAGS)
-    ablate(splits_from_flags(FLAGS, out), out, schedule, FLAGS.preset, seeds, names, model_overrides_from_flags(FLAGS))
+    overrides = model_overrides_from_flags(FLAGS)
+    model_config(FLAGS.preset, 1, overrides)
+    ablate(splits_from_flags(FLAGS, out), out, schedule, FLAGS.preset, seeds, names, overrides)
     print((out / "ablation.md").read_text())
     return 0
 

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 
 from keras_rawaudio import cli
-from keras_rawaudio.config import FRONTEND_COMPRESSIONS, FRONTENDS, PRESETS
+from keras_rawaudio.config import FRONTEND_COMPRESSIONS, FRONTENDS, PRESETS, preset_config
 from keras_rawaudio import metrics as clip_metrics_lib
 from keras_rawaudio.data import (CROPS, MIX_MODES, DataOptions, load_dataset, load_recordings, read_info, read_labels,
                                  reading_shards)
@@ -451,7 +451,15 @@ def build_model(kind: str, preset: str, num_classes: int, **overrides):
     classes = dict(zip(MODELS, (RawWaveformClassifier, LogMelClassifier)))
     if kind not in classes:
         raise TrainingError(f"--model must be raw or logmel, got {kind!r}")
-    return classes[kind].from_preset(preset, num_classes=num_classes, **overrides)
+    return classes[kind](model_config(preset, num_classes, overrides))
+
+
+def model_config(preset: str, num_classes: int, overrides: dict):
+    """The `ModelConfig` of `preset` with `overrides`; an impossible one is a `TrainingError`."""
+    try:
+        return preset_config(preset, num_classes, **overrides)
+    except ValueError as error:
+        raise TrainingError(str(error)) from None
 
 
 def make_strategy(name: str):

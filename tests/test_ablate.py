@@ -71,6 +71,7 @@ def test_cross_validation_folds_and_fractions(tmp_path):
 @pytest.mark.parametrize("flags, message", [
     (["--runs=raw_cutmix"], "--runs: unknown runs ['raw_cutmix']"),
     (["--epochs=0", "--finetune_epochs=0"], "epochs must be >= 0 and not both 0"),
+    (["--level_frame_ms=0.5"], "level_frame_ms must be 0 (the whole window) or in [1, 1000] (the shortest input), got 0.5"),
 ])
 def test_bad_flags_stop_before_any_record_is_written(flags, message, tmp_path):
     write_tone(tmp_path / "audio" / "a.wav", 300)
