@@ -9,6 +9,7 @@ import json
 import os
 
 SAMPLE_RATE = 16000
+LEVEL_FRAME_MS = 50  # a sound's level: the RMS of its loudest 50 ms (level normalisation, level-matched mixing)
 FRONTEND_COMPRESSIONS = ("none", "log", "pcen")
 FRONTENDS = ("cnn", "gabor")
 
@@ -89,7 +90,7 @@ class ModelConfig:
     dropout: float = 0.1
     batch_norm_momentum: float = 0.9  # PyTorch's default (0.1 there); adapts within few steps
     level_normalization: bool = True
-    level_frame_ms: float = 50.0  # 0: the whole window; 50 ms is the level mixing measures (data.LEVEL_FRAME)
+    level_frame_ms: float = LEVEL_FRAME_MS  # 0: the whole window
     frontend_compression: str = "log"
     band_normalization: bool = True
     mask_bands: int = 0
@@ -109,9 +110,10 @@ class ModelConfig:
                              f"got {self.frontend_compression!r}")
         if self.mask_bands < 0 or self.mask_frames < 0:
             raise ValueError(f"mask_bands and mask_frames must be >= 0, got {self.mask_bands}, {self.mask_frames}")
-        if not (self.level_frame_ms == 0 or 1 <= self.level_frame_ms <= 1000 * self.min_samples / self.sample_rate):
-            raise ValueError(f"level_frame_ms must be 0 (the whole window) or in [1, "
-                             f"{1000 * self.min_samples / self.sample_rate:g}] (the shortest input), got {self.level_frame_ms}")
+        shortest_ms = 1000 * self.min_samples / self.sample_rate
+        if not (self.level_frame_ms == 0 or 1 <= self.level_frame_ms <= shortest_ms):
+            raise ValueError(f"level_frame_ms must be 0 (the whole window) or in [1, {shortest_ms:g}] "
+                             f"(the shortest input), got {self.level_frame_ms}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.num_classes < 1:

@@ -25,7 +25,7 @@ import pathlib
 
 import tensorflow as tf
 
-from keras_rawaudio.config import SAMPLE_RATE
+from keras_rawaudio.config import LEVEL_FRAME_MS, SAMPLE_RATE
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.records import RECORD_FORMAT, Recordings, parse, read_recordings
 from keras_rawaudio.scoring import ENERGY_FRACTION
@@ -34,7 +34,7 @@ MIX_MODES = ("none", "mix_training", "mixup")
 CROPS = ("random", "energy")
 AUTOTUNE = tf.data.AUTOTUNE
 _EPSILON = 1e-3  # α is kept in [ε, 1 − ε] so that both clips are heard
-LEVEL_FRAME = SAMPLE_RATE // 20  # a sound's level: the RMS of its loudest 50 ms
+LEVEL_FRAME = SAMPLE_RATE * LEVEL_FRAME_MS // 1000  # samples of the frame whose RMS is a sound's level
 _LEVEL_FLOOR = 1e-4  # levels below -80 dBFS count as -80 dBFS: silence is not scaled up without bound
 
 
