@@ -20,11 +20,17 @@ class's training recordings (the same subset for every seed and strategy): the d
 curve. Writes DIR/ablation.json (each run name → {"mAP": mean test mAP, "mAP_sd", "values":
 one per fold and seed, ...} at the largest fraction, and "scarcity" with every fraction),
 DIR/ablation.md and, with several fractions, DIR/scarcity.png. Finished runs are kept: run it
-again to resume or to rebuild the tables.
+again to resume or to rebuild the tables. --workers=N trains N runs at a time, each in its own
+process with 1/N of the cores: on 2 CPU cores, --workers=2 does the whole comparison about a
+quarter faster than one run at a time (BENCHMARKS.md), because a small model's training step
+does not keep two cores busy.
 """
 
+import concurrent.futures
 import dataclasses
 import json
+import multiprocessing
+import os
 import pathlib
 import random
 
@@ -34,6 +40,7 @@ from keras_rawaudio import cli, layouts
 from keras_rawaudio.config import PRESETS
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.files import check_directory, write_atomic
+from keras_rawaudio.processes import exit_with_parent
 from keras_rawaudio.train import (Schedule, define_training_flags, model_config, model_overrides_from_flags,
                                   schedule_from_flags)
 
@@ -161,25 +168,61 @@ def check_run_names(names):
         raise InputError(f"--runs: unknown runs {unknown or 'none given'}; choose from {', '.join(RUNS)}")
 
 
+def run_one(split: Split, seed, name, schedule: Schedule, preset, out: pathlib.Path, model_overrides=None) -> dict:
+    """Trains (or resumes) and tests one run of one split and seed; its row of the ablation."""
+    print(f"== {split.name} seed {seed}: {name}", flush=True)
+    if name == "classical":
+        metrics = classical_test(split, seed)
+    else:
+        seeded = schedule.replace(data=schedule.data.replace(seed=seed))
+        metrics = train_and_test(name, split, seeded, preset, out / split.name / f"seed{seed}" / name, model_overrides)
+    print(f"   {split.name} seed {seed}: {name}: test mAP {metrics['mAP']:.4f}", flush=True)
+    return {"split": split.name, "seed": seed, **{k: v for k, v in metrics.items() if not isinstance(v, list)}}
+
+
+def start_worker(parent_pid: int, threads: int):
+    """Initializer of a worker process: ends with its parent; TensorFlow gets `threads` threads
+    for one op and as many for independent ops, and takes GPU memory as it needs it (so that
+    workers can share a GPU)."""
+    exit_with_parent(parent_pid)
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    for gpu in tf.config.list_physical_devices("GPU"):
+        tf.config.experimental.set_memory_growth(gpu, True)
+
+
+def run_all(jobs: list[tuple], workers: int) -> list[dict]:
+    """`run_one(*job)` of each job, in order; with workers > 1 in as many spawned processes,
+    sharing this machine's cores between them."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [run_one(*job) for job in jobs]
+    workers = min(workers, len(jobs))
+    threads = max(1, len(os.sched_getaffinity(0)) // workers)
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
+                                                initargs=(os.getpid(), threads)) as pool:
+        futures = [pool.submit(run_one, *job) for job in jobs]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # the runs in progress finish (they resume anyway)
+            raise
+
+
 def ablate(splits: list[Split], out, schedule: Schedule = Schedule(), preset="edge", seeds=(0,), names=RUNS,
-           model_overrides=None) -> dict:
-    """Every run of `names` on every split and seed; writes and returns the ablation dict."""
+           model_overrides=None, workers=1) -> dict:
+    """Every run of `names` on every split and seed, `workers` at a time; writes and returns
+    the ablation dict."""
     out = pathlib.Path(out)
     check_run_names(names)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(split, seed, name, schedule, preset, out, model_overrides)
+            for split in splits for seed in seeds for name in names]
     results = {}  # (fraction, name) → [metrics per split and seed]
-    for split in splits:
-        for seed in seeds:
-            seeded = schedule.replace(data=schedule.data.replace(seed=seed))
-            for name in names:
-                print(f"== {split.name} seed {seed}: {name}", flush=True)
-                if name == "classical":
-                    metrics = classical_test(split, seed)
-                else:
-                    metrics = train_and_test(name, split, seeded, preset, out / split.name / f"seed{seed}" / name,
-                                             model_overrides)
-                print(f"   test mAP {metrics['mAP']:.4f}", flush=True)
-                results.setdefault((split.train_fraction, name), []).append(
-                    {"split": split.name, "seed": seed, **{k: v for k, v in metrics.items() if not isinstance(v, list)}})
+    for (split, _, name, *_), row in zip(jobs, run_all(jobs, workers)):
+        results.setdefault((split.train_fraction, name), []).append(row)
     fractions = sorted({f for f, _ in results})
     scarcity = {f"{f:g}": {name: summarise(results[f, name]) for name in names} for f in fractions}
     ablation = {**scarcity[f"{fractions[-1]:g}"], "scarcity": scarcity}
@@ -248,6 +291,8 @@ def define_flags():
     flags.DEFINE_list("runs", list(RUNS), "Runs to compare.")
     flags.DEFINE_string("out", None, "Output directory (run directories, records, tables).", required=True)
     flags.DEFINE_enum("preset", "edge", list(PRESETS), "Model size (see keras_rawaudio.config.PRESETS).")
+    flags.DEFINE_integer("workers", 1, "Runs trained at a time, each in its own process with its share of the cores.",
+                         lower_bound=1)
     define_training_flags(mix=False)  # each run sets its own
 
 
@@ -283,7 +328,7 @@ def main(argv) -> int:
     schedule = schedule_from_flags(FLAGS)
     overrides = model_overrides_from_flags(FLAGS)
     model_config(FLAGS.preset, 1, overrides)
-    ablate(splits_from_flags(FLAGS, out), out, schedule, FLAGS.preset, seeds, names, overrides)
+    ablate(splits_from_flags(FLAGS, out), out, schedule, FLAGS.preset, seeds, names, overrides, FLAGS.workers)
     print((out / "ablation.md").read_text())
     return 0
 

@@ -24,9 +24,9 @@ def test_every_run_has_the_same_budget_and_data():
     assert {p.data.replace(mix="none") for _, p in plans.values()} == {SCHEDULE.data.replace(mix="none")}
 
 
-def test_ablation_over_seeds_trains_evaluates_summarises_and_resumes(synthetic_records, tmp_path):
+def test_ablation_over_seeds_in_worker_processes_trains_evaluates_summarises_and_resumes(synthetic_records, tmp_path):
     split, names = Split("split", synthetic_records), ("logmel_mix_training", "classical")
-    ablation = ablate([split], tmp_path, SCHEDULE, "tiny", seeds=(0, 1), names=names)
+    ablation = ablate([split], tmp_path, SCHEDULE, "tiny", seeds=(0, 1), names=names, workers=2)
     saved = json.loads((tmp_path / "ablation.json").read_text())
     assert list(saved) == [*names, "scarcity"] and saved == json.loads(json.dumps(ablation))
     for name in names:
@@ -42,10 +42,17 @@ def test_ablation_over_seeds_trains_evaluates_summarises_and_resumes(synthetic_r
     table = (tmp_path / "ablation.md").read_text().splitlines()
     assert table[2].startswith("| run | test mAP |") and len(table) == 4 + len(names)
     assert "1 + 0 epochs of 2 batches per deep run" in table[0]
-    again = ablate([split], tmp_path, SCHEDULE, "tiny", seeds=(0, 1), names=names[:1])  # kept, not retrained
-    assert again[names[0]]["values"] == saved[names[0]]["values"]
+    again = ablate([split], tmp_path, SCHEDULE, "tiny", seeds=(0, 1), names=names)  # in this process
+    assert again[names[0]]["values"] == saved[names[0]]["values"]  # finished in a worker, kept, not retrained
+    assert again["classical"] == saved["classical"]  # the same figures in a worker as in this process
     with pytest.raises(InputError, match="unknown runs \\['raw_cutmix'\\]"):
         ablate([split], tmp_path, SCHEDULE, "tiny", names=("raw_cutmix",))
+
+
+def test_an_input_error_in_a_worker_process_reaches_the_caller(tmp_path):
+    split = Split("missing", tmp_path / "no-records")
+    with pytest.raises(InputError, match="no-records"):
+        ablate([split], tmp_path / "out", SCHEDULE, "tiny", seeds=(0, 1), names=("raw_none",), workers=2)
 
 
 def test_cross_validation_folds_and_fractions(tmp_path):
