@@ -26,10 +26,9 @@ process with 1/N of the cores: on 2 CPU cores, --workers=2 did the whole drums16
 does not keep two cores busy.
 """
 
-import concurrent.futures
 import dataclasses
+import functools
 import json
-import multiprocessing
 import os
 import pathlib
 import random
@@ -40,7 +39,7 @@ from keras_rawaudio import cli, layouts
 from keras_rawaudio.config import PRESETS
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.files import check_directory, write_atomic
-from keras_rawaudio.processes import exit_with_parent
+from keras_rawaudio.processes import worker_pool
 from keras_rawaudio.train import (Schedule, define_training_flags, model_config, model_overrides_from_flags,
                                   schedule_from_flags)
 
@@ -180,11 +179,9 @@ def run_one(split: Split, seed, name, schedule: Schedule, preset, out: pathlib.P
     return {"split": split.name, "seed": seed, **{k: v for k, v in metrics.items() if not isinstance(v, list)}}
 
 
-def start_worker(parent_pid: int, threads: int):
-    """Initializer of a worker process: ends with its parent; TensorFlow gets `threads` threads
-    for one op and as many for independent ops, and takes GPU memory as it needs it (so that
-    workers can share a GPU)."""
-    exit_with_parent(parent_pid)
+def share_cores(threads: int):
+    """Setup of a worker process: TensorFlow gets `threads` threads for one op and as many for
+    independent ops, and takes GPU memory as it needs it (so that workers can share a GPU)."""
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -193,21 +190,18 @@ def start_worker(parent_pid: int, threads: int):
         tf.config.experimental.set_memory_growth(gpu, True)
 
 
-def run_all(jobs: list[tuple], workers: int) -> list[dict]:
-    """`run_one(*job)` of each job, in order; with workers > 1 in as many spawned processes,
-    sharing this machine's cores between them."""
+def run_all(run, jobs: list[tuple], workers: int) -> list[dict]:
+    """`run(*job)` of each job, in order; with workers > 1 in as many spawned processes, sharing
+    this machine's cores between them."""
     if workers <= 1 or len(jobs) <= 1:
-        return [run_one(*job) for job in jobs]
+        return [run(*job) for job in jobs]
     workers = min(workers, len(jobs))
-    threads = max(1, len(os.sched_getaffinity(0)) // workers)
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
-                                                initargs=(os.getpid(), threads)) as pool:
-        futures = [pool.submit(run_one, *job) for job in jobs]
+    with worker_pool(workers, share_cores, (max(1, len(os.sched_getaffinity(0)) // workers),)) as pool:
+        futures = [pool.submit(run, *job) for job in jobs]
         try:
             return [future.result() for future in futures]
         except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)  # the runs in progress finish (they resume anyway)
+            pool.shutdown(cancel_futures=True)  # the runs in progress finish (they resume anyway)
             raise
 
 
@@ -218,10 +212,10 @@ def ablate(splits: list[Split], out, schedule: Schedule = Schedule(), preset="ed
     out = pathlib.Path(out)
     check_run_names(names)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(split, seed, name, schedule, preset, out, model_overrides)
-            for split in splits for seed in seeds for name in names]
+    run = functools.partial(run_one, schedule=schedule, preset=preset, out=out, model_overrides=model_overrides)
+    jobs = [(split, seed, name) for split in splits for seed in seeds for name in names]
     results = {}  # (fraction, name) → [metrics per split and seed]
-    for (split, _, name, *_), row in zip(jobs, run_all(jobs, workers)):
+    for (split, _, name), row in zip(jobs, run_all(run, jobs, workers)):
         results.setdefault((split.train_fraction, name), []).append(row)
     fractions = sorted({f for f, _ in results})
     scarcity = {f"{f:g}": {name: summarise(results[f, name]) for name in names} for f in fractions}

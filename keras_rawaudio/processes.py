@@ -2,29 +2,52 @@
 
 A `ProcessPoolExecutor` shuts its workers down when the parent exits normally, but a parent
 killed with SIGKILL cannot: its spawned workers, re-parented to init, would wait for work
-forever. `exit_with_parent` is the pool's initializer that ends them.
+forever. `worker_pool` starts spawned workers that end with their parent (`exit_with_parent`).
 
 Example:
 
-    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=exit_with_parent, initargs=(os.getpid(),))
+    with worker_pool(2) as pool:
+        sizes = list(pool.map(os.path.getsize, paths))
 """
 
+import concurrent.futures
+import multiprocessing
 import os
 import threading
 import time
 
+POLL_SECONDS = 0.5
 
-def exit_with_parent(parent_pid: int, poll_seconds: float = 0.5):
-    """Starts a daemon thread that ends this process once `parent_pid` is no longer its parent.
+
+def exit_with_parent(parent_pid: int):
+    """Starts a daemon thread that ends this process once `parent_pid` is no longer its parent
+    (checked every `POLL_SECONDS`).
 
     Args:
         parent_pid: the pid of the process that started this one (`os.getpid()` there).
-        poll_seconds: how often the parent is checked.
     """
     def watch():
         while os.getppid() == parent_pid:
-            time.sleep(poll_seconds)
+            time.sleep(POLL_SECONDS)
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _start_worker(parent_pid: int, setup, setup_args: tuple):
+    exit_with_parent(parent_pid)
+    if setup is not None:
+        setup(*setup_args)
+
+
+def worker_pool(workers: int, setup=None, setup_args: tuple = ()) -> concurrent.futures.ProcessPoolExecutor:
+    """A pool of `workers` spawned processes that end with this one.
+
+    Args:
+        workers: the number of processes.
+        setup: a module-level function each process runs first (`setup(*setup_args)`), or None.
+        setup_args: its arguments (picklable).
+    """
+    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                                  initializer=_start_worker,
+                                                  initargs=(os.getpid(), setup, tuple(setup_args)))

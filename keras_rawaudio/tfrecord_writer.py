@@ -11,13 +11,11 @@ resumed output equals an uninterrupted run's.
 
 import collections
 import contextlib
-import concurrent.futures
 import dataclasses
 import hashlib
 import itertools
 import json
 import math
-import multiprocessing
 import os
 import pathlib
 import random
@@ -29,7 +27,7 @@ from keras_rawaudio.audio_io import prepare_clip
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.files import write_atomic
 from keras_rawaudio.layouts import SPLITS, Listing
-from keras_rawaudio.processes import exit_with_parent
+from keras_rawaudio.processes import worker_pool
 from keras_rawaudio.records import RECORD_FORMAT, serialize
 
 
@@ -89,9 +87,7 @@ def _decode_in_parallel(items, options: WriteOptions, workers: int):
         return
     # Spawned workers import keras_rawaudio.audio_io and .processes only, which do not load
     # TensorFlow; they end with this process even if it is killed.
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=exit_with_parent,
-                                                initargs=(os.getpid(),)) as pool:
+    with worker_pool(workers) as pool:
         pending = collections.deque()
         for item in items:
             pending.append((item, pool.submit(prepare_clip, *args(item))))

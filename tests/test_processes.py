@@ -5,18 +5,17 @@ import time
 
 from conftest import ROOT, process_alive
 
-# Starts a pool of two spawned workers with `exit_with_parent`, prints their pids, then dies
+# Starts a `worker_pool` of two spawned workers, prints their pids, then dies
 # as a killed process does: no shutdown of the pool.
 ORPHANING = """
-import concurrent.futures, multiprocessing, os, signal
-from keras_rawaudio.processes import exit_with_parent
+import os, signal
+from keras_rawaudio.processes import worker_pool
 
 def worker_pid(_):
     return os.getpid()
 
 if __name__ == "__main__":
-    pool = concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
-                                                  initializer=exit_with_parent, initargs=(os.getpid(), 0.1))
+    pool = worker_pool(2)
     print(*set(pool.map(worker_pid, range(2000), chunksize=1)), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 """
