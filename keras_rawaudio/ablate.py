@@ -136,14 +136,15 @@ def train_and_test(name, split: Split, schedule: Schedule, preset, directory: pa
             "wall_seconds": json.loads(timing.read_text()), "best_val_mAP": best_epoch(history)["val_mAP"]}
 
 
-def classical_test(split: Split, seed) -> dict:
-    """Fits the classical baseline on the split's train and val recordings; its test metrics."""
+def classical_test(split: Split, seed, mel_range_hz) -> dict:
+    """Fits the classical baseline, its log-mel over `mel_range_hz`, on the split's train and val
+    recordings; its test metrics."""
     from keras_rawaudio.baseline import ClassicalBaseline
     from keras_rawaudio.data import load_recordings
     from keras_rawaudio.metrics import clip_metrics
 
     train, val, test = (load_recordings(split.records, s) for s in ("train", "val", "test"))
-    baseline = ClassicalBaseline(seed=seed).fit(train, val)
+    baseline = ClassicalBaseline(seed=seed, lower_hz=mel_range_hz[0], upper_hz=mel_range_hz[1]).fit(train, val)
     scaled = lambda gain: [np.clip(w * 10 ** (gain / 20), -1, 1) for w in test.waveforms]  # noqa: E731
     metrics = clip_metrics(test.labels, baseline.predict(test.waveforms))
     return {**metrics, **level_changes(metrics, lambda gain: clip_metrics(test.labels, baseline.predict(scaled(gain)))["mAP"]),
@@ -171,7 +172,8 @@ def run_one(split: Split, seed, name, schedule: Schedule, preset, out: pathlib.P
     """Trains (or resumes) and tests one run of one split and seed; its row of the ablation."""
     print(f"== {split.name} seed {seed}: {name}", flush=True)
     if name == "classical":
-        metrics = classical_test(split, seed)
+        config = model_config(preset, 1, model_overrides or {})  # the models' mel range
+        metrics = classical_test(split, seed, (config.mel_min_hz, config.mel_max_hz))
     else:
         seeded = schedule.replace(data=schedule.data.replace(seed=seed))
         metrics = train_and_test(name, split, seeded, preset, out / split.name / f"seed{seed}" / name, model_overrides)

@@ -1,7 +1,8 @@
 """The classical baseline that a learned model has to beat: log-mel statistics + logistic regression.
 
 Per recording: the mean, standard deviation and maximum over time of a 64-band log-mel
-spectrogram (25 ms windows, 10 ms hop, the same filterbank as `LogMelSpectrogram`), and the
+spectrogram (25 ms windows, 10 ms hop, the same filterbank as `LogMelSpectrogram`, by default
+over the models' mel range, `MEL_MIN_HZ`–`MEL_MAX_HZ`), and the
 standard deviation of its frame-to-frame difference: 256 numbers, standardised on the train
 split. A logistic regression (multinomial for single-label data, one per class otherwise) is
 fitted on train for each C of a grid, and the C with the best validation mAP is kept.
@@ -14,27 +15,30 @@ Example:
 
 import numpy as np
 
+from keras_rawaudio.config import MEL_MAX_HZ, MEL_MIN_HZ
 from keras_rawaudio.layers import mel_weight_matrix
 from keras_rawaudio.metrics import mean_average_precision
 
 C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
 
 
-def log_mel(waveform, sample_rate=16000, bands=64, window=400, hop=160, fft_length=512) -> np.ndarray:
-    """(frames, bands) log(mel(|STFT|) + 1e-3) of a waveform (zero-padded to one window at least)."""
+def log_mel(waveform, sample_rate=16000, bands=64, window=400, hop=160, fft_length=512, lower_hz=MEL_MIN_HZ,
+            upper_hz=MEL_MAX_HZ) -> np.ndarray:
+    """(frames, bands) log(mel(|STFT|) + 1e-3) of a waveform (zero-padded to one window at least),
+    mel bands in [lower_hz, upper_hz]."""
     waveform = np.asarray(waveform, np.float32)
     if len(waveform) < window:
         waveform = np.pad(waveform, (0, window - len(waveform)))
     frames = np.lib.stride_tricks.sliding_window_view(waveform, window)[::hop]
     hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(window) / window)
     magnitude = np.abs(np.fft.rfft(frames * hann, n=fft_length))
-    mel = mel_weight_matrix(bands, fft_length // 2 + 1, sample_rate, 125.0, 7500.0)
+    mel = mel_weight_matrix(bands, fft_length // 2 + 1, sample_rate, lower_hz, upper_hz)
     return np.log(magnitude @ mel + 1e-3).astype(np.float32)
 
 
-def features(waveform, sample_rate=16000) -> np.ndarray:
+def features(waveform, sample_rate=16000, lower_hz=MEL_MIN_HZ, upper_hz=MEL_MAX_HZ) -> np.ndarray:
     """The 256 statistics of one recording: mean, std, max of its log-mel, std of its time difference."""
-    spectrogram = log_mel(waveform, sample_rate)
+    spectrogram = log_mel(waveform, sample_rate, lower_hz=lower_hz, upper_hz=upper_hz)
     delta = np.diff(spectrogram, axis=0) if len(spectrogram) > 1 else np.zeros_like(spectrogram)
     return np.concatenate([spectrogram.mean(0), spectrogram.std(0), spectrogram.max(0), delta.std(0)])
 
@@ -46,15 +50,18 @@ class ClassicalBaseline:
         sample_rate: of the recordings.
         c_grid: the inverse regularisation strengths tried.
         seed: of the solver.
+        lower_hz, upper_hz: the mel range of the log-mel (give a model's `mel_min_hz` and
+            `mel_max_hz` to compare the two on the same bands).
     """
 
-    def __init__(self, sample_rate=16000, c_grid=C_GRID, seed=0):
+    def __init__(self, sample_rate=16000, c_grid=C_GRID, seed=0, lower_hz=MEL_MIN_HZ, upper_hz=MEL_MAX_HZ):
         self.sample_rate, self.c_grid, self.seed = sample_rate, tuple(c_grid), seed
+        self.lower_hz, self.upper_hz = lower_hz, upper_hz
         self.model = self.scaler = self.c = None
         self.val_map = {}
 
     def _features(self, waveforms) -> np.ndarray:
-        return np.stack([features(w, self.sample_rate) for w in waveforms])
+        return np.stack([features(w, self.sample_rate, self.lower_hz, self.upper_hz) for w in waveforms])
 
     def _classifier(self, c, single_label):
         from sklearn.linear_model import LogisticRegression

@@ -9,6 +9,11 @@ import json
 import os
 
 SAMPLE_RATE = 16000
+# The mel range of the log-mel front-end, the Gabor front-end's initial centres and the classical
+# baseline: PANNs' 50 Hz lower edge rather than VGGish's 125 Hz, which leaves out most of a kick
+# drum's energy (BENCHMARKS.md, "Mel range from 50 Hz instead of 125 Hz").
+MEL_MIN_HZ = 50.0
+MEL_MAX_HZ = 7500.0
 LEVEL_FRAME_MS = 50  # a sound's level: the RMS of its loudest 50 ms (level normalisation, level-matched mixing)
 FRONTEND_COMPRESSIONS = ("none", "log", "pcen")
 FRONTENDS = ("cnn", "gabor")
@@ -75,8 +80,8 @@ class ModelConfig:
     mel_bins: int = 64
     window_ms: float = 25.0
     hop_ms: float = 10.0
-    mel_min_hz: float = 125.0
-    mel_max_hz: float = 7500.0
+    mel_min_hz: float = MEL_MIN_HZ
+    mel_max_hz: float = MEL_MAX_HZ
     resnet_stem_filters: int = 16
     resnet_stages: tuple[Stage, ...] = (
         Stage(16, 3, (2, 2)),
@@ -114,6 +119,9 @@ class ModelConfig:
         if not (self.level_frame_ms == 0 or 1 <= self.level_frame_ms <= shortest_ms):
             raise ValueError(f"level_frame_ms must be 0 (the whole window) or in [1, {shortest_ms:g}] "
                              f"(the shortest input), got {self.level_frame_ms}")
+        if not 0 <= self.mel_min_hz < self.mel_max_hz <= self.sample_rate / 2:
+            raise ValueError(f"the mel range must satisfy 0 <= mel_min_hz < mel_max_hz <= {self.sample_rate / 2:g} "
+                             f"(half the sample rate), got {self.mel_min_hz:g}-{self.mel_max_hz:g} Hz")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.num_classes < 1:

@@ -9,6 +9,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_rawaudio.config import MEL_MAX_HZ, MEL_MIN_HZ
+
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")
 class AttentionPooling(keras.layers.Layer):
@@ -310,8 +312,8 @@ class GaborFilterbank(keras.layers.Layer):
     Example: `GaborFilterbank(64, 400, 160)(waveforms)` → (batch, 100, 64) for 1 s at 16 kHz.
     """
 
-    def __init__(self, bands, window_samples=400, hop_samples=160, sample_rate=16000, lower_hz=125.0,
-                 upper_hz=7500.0, **kwargs):
+    def __init__(self, bands, window_samples=400, hop_samples=160, sample_rate=16000, lower_hz=MEL_MIN_HZ,
+                 upper_hz=MEL_MAX_HZ, **kwargs):
         super().__init__(**kwargs)
         self.bands, self.window_samples, self.hop_samples = bands, window_samples, hop_samples
         self.sample_rate, self.lower_hz, self.upper_hz = sample_rate, lower_hz, upper_hz
@@ -376,8 +378,8 @@ class LogMelSpectrogram(keras.layers.Layer):
         window_samples=400,
         hop_samples=160,
         mel_bins=64,
-        lower_hz=125.0,
-        upper_hz=7500.0,
+        lower_hz=MEL_MIN_HZ,
+        upper_hz=MEL_MAX_HZ,
         log_offset=1e-3,
         **kwargs,
     ):

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 
 from keras_rawaudio import cli
-from keras_rawaudio.config import FRONTEND_COMPRESSIONS, FRONTENDS, PRESETS, preset_config
+from keras_rawaudio.config import FRONTEND_COMPRESSIONS, FRONTENDS, MEL_MAX_HZ, MEL_MIN_HZ, PRESETS, preset_config
 from keras_rawaudio import metrics as clip_metrics_lib
 from keras_rawaudio.data import (CROPS, MIX_MODES, DataOptions, load_dataset, load_recordings, read_info, read_labels,
                                  reading_shards)
@@ -508,8 +508,8 @@ def schedule_from_flags(FLAGS) -> Schedule:
                     frontend_pretraining_epochs=FLAGS.frontend_pretraining_epochs)
 
 
-MODEL_FLAGS = ("frontend", "level_normalization", "level_frame_ms", "frontend_compression", "band_normalization",
-               "mask_bands", "mask_frames", "dropout")  # ModelConfig fields
+MODEL_FLAGS = ("frontend", "mel_min_hz", "mel_max_hz", "level_normalization", "level_frame_ms", "frontend_compression",
+               "band_normalization", "mask_bands", "mask_frames", "dropout")  # ModelConfig fields
 
 
 def model_overrides_from_flags(FLAGS) -> dict:
@@ -568,6 +568,11 @@ def define_training_flags(mix=True):
                        "most 1000, the shortest input).", lower_bound=0, upper_bound=1000)
     flags.DEFINE_enum("frontend", None, list(FRONTENDS), "Raw model: the learned filterbank, the paper's 1D CNN or "
                       "Gabor-initialised complex filters (ModelConfig field; default: the preset's).")
+    flags.DEFINE_float("mel_min_hz", None, "Lower edge of the mel range: the log-mel bands, the Gabor filters' initial "
+                       f"centres and, in ablate, the classical baseline's bands (ModelConfig field; default: the "
+                       f"preset's, {MEL_MIN_HZ:g}).", lower_bound=0)
+    flags.DEFINE_float("mel_max_hz", None, "Upper edge of the mel range (ModelConfig field; default: the preset's, "
+                       f"{MEL_MAX_HZ:g}; at most half the sample rate).", lower_bound=0)
     flags.DEFINE_enum("frontend_compression", None, list(FRONTEND_COMPRESSIONS), "Raw model: compression of the learned "
                       "filterbank's output (ModelConfig field; default: the preset's).")
     flags.DEFINE_bool("band_normalization", None, "Batch-normalise each band of the image (ModelConfig field; "

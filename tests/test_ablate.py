@@ -4,7 +4,8 @@ import pytest
 
 from conftest import run_module, write_tone
 from keras_rawaudio import layouts
-from keras_rawaudio.ablate import Split, ablate, fold_splits, runs, subsample
+from keras_rawaudio.ablate import Split, ablate, fold_splits, run_one, runs, subsample
+from keras_rawaudio.baseline import ClassicalBaseline
 from keras_rawaudio.data import DataOptions
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.train import Schedule
@@ -49,6 +50,16 @@ def test_ablation_over_seeds_in_worker_processes_trains_evaluates_summarises_and
         ablate([split], tmp_path, SCHEDULE, "tiny", names=("raw_cutmix",))
 
 
+def test_the_classical_baseline_takes_the_models_mel_range(synthetic_records, tmp_path):
+    from keras_rawaudio.data import load_recordings
+    from keras_rawaudio.metrics import clip_metrics
+
+    row = run_one(Split("split", synthetic_records), 0, "classical", SCHEDULE, "tiny", tmp_path, {"mel_min_hz": 125.0})
+    train, val, test = (load_recordings(synthetic_records, s) for s in ("train", "val", "test"))
+    baseline = ClassicalBaseline(lower_hz=125.0).fit(train, val)  # from the default 50 Hz it picks another C
+    assert (row["C"], row["mAP"]) == (baseline.c, clip_metrics(test.labels, baseline.predict(test.waveforms))["mAP"])
+
+
 def test_an_input_error_in_a_worker_process_reaches_the_caller(tmp_path):
     split = Split("missing", tmp_path / "no-records")
     with pytest.raises(InputError, match="no-records"):
@@ -79,6 +90,8 @@ def test_cross_validation_folds_and_fractions(tmp_path):
     (["--runs=raw_cutmix"], "--runs: unknown runs ['raw_cutmix']"),
     (["--epochs=0", "--finetune_epochs=0"], "epochs must be >= 0 and not both 0"),
     (["--level_frame_ms=0.5"], "level_frame_ms must be 0 (the whole window) or in [1, 1000] (the shortest input), got 0.5"),
+    (["--mel_min_hz=8000"], "the mel range must satisfy 0 <= mel_min_hz < mel_max_hz <= 8000 (half the sample rate), "
+                            "got 8000-7500 Hz"),
 ])
 def test_bad_flags_stop_before_any_record_is_written(flags, message, tmp_path):
     write_tone(tmp_path / "audio" / "a.wav", 300)

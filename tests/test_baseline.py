@@ -6,10 +6,11 @@ from keras_rawaudio.layers import LogMelSpectrogram
 from keras_rawaudio.records import Recordings
 
 
-def test_log_mel_is_the_models_log_mel():
+@pytest.mark.parametrize("mel_range_hz", [{}, {"lower_hz": 125.0, "upper_hz": 7000.0}])  # {}: both defaults
+def test_log_mel_is_the_models_log_mel(mel_range_hz):
     waveform = np.random.default_rng(0).uniform(-0.5, 0.5, 16123).astype(np.float32)
-    expected = LogMelSpectrogram(mel_bins=64)(waveform[None])[0].numpy()
-    np.testing.assert_allclose(log_mel(waveform), expected, atol=1e-4)
+    expected = LogMelSpectrogram(mel_bins=64, **mel_range_hz)(waveform[None])[0].numpy()
+    np.testing.assert_allclose(log_mel(waveform, **mel_range_hz), expected, atol=1e-4)
     assert log_mel(np.zeros(10, np.float32)).shape == (1, 64)  # shorter than a window: padded
 
 

@@ -27,6 +27,8 @@ def test_derived_sizes():
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
     ({"level_frame_ms": 0.5}, r"level_frame_ms must be 0 \(the whole window\) or in \[1, 1000\] \(the shortest input\), got 0.5"),
     ({"level_frame_ms": 1500.0}, r"level_frame_ms must be 0 .* got 1500.0"),
+    ({"mel_min_hz": 200.0, "mel_max_hz": 100.0}, r"mel_min_hz < mel_max_hz <= 8000 \(half the sample rate\), got 200-100"),
+    ({"mel_max_hz": 11025.0}, r"the mel range must satisfy .* got 50-11025 Hz"),
 ])
 def test_impossible_configs_are_refused(changes, message):
     with pytest.raises(ValueError, match=message):

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_rawaudio.config import MEL_MAX_HZ, MEL_MIN_HZ
 from keras_rawaudio.layers import AttentionPooling, LogMelSpectrogram, mel_weight_matrix
 
 
@@ -41,7 +42,7 @@ def test_log_mel_matches_numpy_reference():
     starts = np.arange(0, waveform.size - 400 + 1, 160)
     frames = np.stack([waveform[s : s + 400] for s in starts]).astype(np.float64) * window
     magnitude = np.abs(np.fft.rfft(frames, n=512))
-    reference = np.log(magnitude @ mel_weight_matrix(64, 257, 16000, 125.0, 7500.0) + 1e-3)
+    reference = np.log(magnitude @ mel_weight_matrix(64, 257, 16000, MEL_MIN_HZ, MEL_MAX_HZ) + 1e-3)  # the defaults
 
     assert ours.shape == reference.shape == (1 + (16123 - 400) // 160, 64)
     np.testing.assert_allclose(ours, reference, atol=1e-4)
@@ -125,7 +126,7 @@ def test_gabor_filters_start_as_a_mel_spaced_power_spectrogram():
     from keras_rawaudio.layers import GABOR_GAIN, GaborFilterbank, gabor_init
 
     layer = GaborFilterbank(32, window_samples=400, hop_samples=160)
-    centre, std = gabor_init(32, 400, 16000, 125.0, 7500.0)
+    centre, std = gabor_init(32, 400, 16000, MEL_MIN_HZ, MEL_MAX_HZ)  # the default range
     t = np.arange(16000) / 16000
     for band in (3, 16, 30):
         amplitude = 0.3
@@ -143,7 +144,8 @@ def test_gabor_filters_start_as_a_mel_spaced_power_spectrogram():
     np.testing.assert_allclose(real, filters.real, atol=1e-6)
     np.testing.assert_allclose(imag, filters.imag, atol=1e-6)
     # Where the window allows it, a band's magnitude response is as wide at half maximum as its mel triangle.
-    edges = 700 * np.expm1(np.linspace(1127 * np.log1p(125 / 700), 1127 * np.log1p(7500 / 700), 34) / 1127)
+    low_mel, high_mel = 1127 * np.log1p(np.array([MEL_MIN_HZ, MEL_MAX_HZ]) / 700)
+    edges = 700 * np.expm1(np.linspace(low_mel, high_mel, 34) / 1127)
     response = np.abs(np.fft.fft(filters[:, 30], 16000 * 4)[: 8000 * 4])  # 0.25 Hz bins
     half_max = np.flatnonzero(response >= response.max() / 2) / 4
     np.testing.assert_allclose(half_max[-1] - half_max[0], (edges[32] - edges[30]) / 2, rtol=0.02)
