@@ -13,6 +13,8 @@ Example:
     scores = baseline.predict(test.waveforms)         # (N, K) probabilities
 """
 
+import functools
+
 import numpy as np
 
 from keras_rawaudio.config import MEL_MAX_HZ, MEL_MIN_HZ
@@ -20,6 +22,8 @@ from keras_rawaudio.layers import mel_weight_matrix
 from keras_rawaudio.metrics import mean_average_precision
 
 C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
+# log_mel runs once per recording; its filterbank depends only on the sizes and the range.
+_mel_weight_matrix = functools.lru_cache(maxsize=8)(mel_weight_matrix)
 
 
 def log_mel(waveform, sample_rate=16000, bands=64, window=400, hop=160, fft_length=512, lower_hz=MEL_MIN_HZ,
@@ -32,7 +36,7 @@ def log_mel(waveform, sample_rate=16000, bands=64, window=400, hop=160, fft_leng
     frames = np.lib.stride_tricks.sliding_window_view(waveform, window)[::hop]
     hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(window) / window)
     magnitude = np.abs(np.fft.rfft(frames * hann, n=fft_length))
-    mel = mel_weight_matrix(bands, fft_length // 2 + 1, sample_rate, lower_hz, upper_hz)
+    mel = _mel_weight_matrix(bands, fft_length // 2 + 1, sample_rate, lower_hz, upper_hz)
     return np.log(magnitude @ mel + 1e-3).astype(np.float32)
 
 
