@@ -53,9 +53,11 @@ def cnn_filterbank(waveform, config: ModelConfig):
 
 
 def gabor_filterbank(waveform, config: ModelConfig):
-    """LEAF-like learned Gabor filters and their power: (batch, samples) → (batch, samples / hop, C)."""
+    """LEAF-like Gabor filters (learning at `gabor_learning_rate_scale`) and their power: (batch, samples) →
+    (batch, samples / hop, C)."""
     return GaborFilterbank(config.mel_bins, config.window_samples, config.hop_samples, config.sample_rate,
-                           config.mel_min_hz, config.mel_max_hz, name="frontend_gabor")(waveform)
+                           config.mel_min_hz, config.mel_max_hz, config.gabor_learning_rate_scale,
+                           name="frontend_gabor")(waveform)
 
 
 FILTERBANKS = {"cnn": cnn_filterbank, "gabor": gabor_filterbank}

@@ -14,6 +14,10 @@ SAMPLE_RATE = 16000
 # drum's energy (BENCHMARKS.md, "Mel range from 50 Hz instead of 125 Hz").
 MEL_MIN_HZ = 50.0
 MEL_MAX_HZ = 7500.0
+# How fast the Gabor filters' centres and widths learn, relative to the rest of the model. With a
+# few hundred clips, learning them at the full rate cost the raw model 0.024 mAP on drums16k, and
+# filters kept at their mel start tied the log-mel model (BENCHMARKS.md, "Gabor filters frozen").
+GABOR_LEARNING_RATE_SCALE = 0.0
 LEVEL_FRAME_MS = 50  # a sound's level: the RMS of its loudest 50 ms (level normalisation, level-matched mixing)
 FRONTEND_COMPRESSIONS = ("none", "log", "pcen")
 FRONTENDS = ("cnn", "gabor")
@@ -45,7 +49,8 @@ class ModelConfig:
       'gabor': `mel_bins` learned complex Gabor filters, `window_ms` long, every `hop_ms`,
         initialised at mel-spaced centres in [`mel_min_hz`, `mel_max_hz`], and each band's
         power (`GaborFilterbank`): the log-mel model's sizes, with a learned filterbank in
-        place of the fixed one.
+        place of the fixed one. The filters' centres and widths learn at
+        `gabor_learning_rate_scale` times the learning rate (0: they keep their mel start).
     Log-mel front-end (log-mel model only): `mel_bins` bands, `window_ms` / `hop_ms` frames.
     Back-end: a 2D ResNet (`resnet_stem_filters`, `resnet_stages`) over the (C, T, 1) image.
     Heads: attention pooling on the outputs of the last `num_heads` stages, each with an
@@ -82,6 +87,7 @@ class ModelConfig:
     hop_ms: float = 10.0
     mel_min_hz: float = MEL_MIN_HZ
     mel_max_hz: float = MEL_MAX_HZ
+    gabor_learning_rate_scale: float = GABOR_LEARNING_RATE_SCALE
     resnet_stem_filters: int = 16
     resnet_stages: tuple[Stage, ...] = (
         Stage(16, 3, (2, 2)),
@@ -122,6 +128,8 @@ class ModelConfig:
         if not 0 <= self.mel_min_hz < self.mel_max_hz <= self.sample_rate / 2:
             raise ValueError(f"the mel range must satisfy 0 <= mel_min_hz < mel_max_hz <= {self.sample_rate / 2:g} "
                              f"(half the sample rate), got {self.mel_min_hz:g}-{self.mel_max_hz:g} Hz")
+        if not 0 <= self.gabor_learning_rate_scale <= 1:
+            raise ValueError(f"gabor_learning_rate_scale must be in [0, 1], got {self.gabor_learning_rate_scale:g}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.num_classes < 1:
@@ -178,6 +186,7 @@ class ModelConfig:
     def from_dict(cls, values: dict) -> "ModelConfig":
         values = dict(values)
         values.setdefault("frontend", "cnn")  # written before 0.3.0, when the CNN was the only raw front-end
+        values.setdefault("gabor_learning_rate_scale", 1.0)  # before 0.3.13 the filters learned at the full rate
         if values.get("level_frame_ms") is None:  # before 0.3.10, None or absent: the whole window
             values["level_frame_ms"] = 0.0
         for key in ("frontend_stages", "resnet_stages"):
@@ -205,8 +214,9 @@ def _stage_from_dict(values) -> Stage:
 PRESETS: dict[str, dict] = {
     # <= 1 M parameters and <= 75 M multiply-accumulates per second of audio:
     # trains on a 2-core CPU, runs in real time on a Raspberry Pi. Its raw front-end is the
-    # learned Gabor filterbank: with a few hundred clips it beat the paper's 1D CNN by 0.13 mAP
-    # (BENCHMARKS.md, "Accuracy study"), and it costs 5 M of the 32 M MACs.
+    # Gabor filterbank (mel-spaced, learnable, kept at its start by default): with a few hundred
+    # clips it beat the paper's 1D CNN by 0.13 mAP (BENCHMARKS.md, "Accuracy study"), and it
+    # costs 5 M of the 32 M MACs.
     "edge": {},
     # The paper's 1D CNN front-end, with ResNet widths sized for AudioSet on a GPU.
     "paper": {

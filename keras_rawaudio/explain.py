@@ -146,7 +146,7 @@ def filterbank_figure(model):
                  ylabel="channel (sorted by centre)", title=title)
     figure.colorbar(mesh, ax=axes[:2], label="dB below each channel's peak")
     mel = mel_to_hertz(mel_band_edges(len(rows), config.mel_min_hz, config.mel_max_hz)[1:-1])
-    axes[2].plot([row["centre_hz"] for row in rows], ".", label="learned (sine sweep peak)")
+    axes[2].plot([row["centre_hz"] for row in rows], ".", label="front-end (sine sweep peak)")
     axes[2].plot(mel, "-", label=f"mel, {len(rows)} bands {config.mel_min_hz:g}-{config.mel_max_hz:g} Hz")
     axes[2].set(yscale="log", xlabel="channel (sorted)", ylabel="centre frequency (Hz)", title="centres vs mel")
     axes[2].legend()

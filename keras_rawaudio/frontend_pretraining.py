@@ -6,9 +6,10 @@ the front-end (the CNN's stem and stages or the Gabor filters, compression and b
 normalisation: everything before the (C, T) image) to reproduce the standardised log-mel image
 of its own input, with a mean-squared error, on the training clips themselves (no labels, no
 external data). The Gabor filters start mel-like already; for them the step mostly sets the
-compression gains and band statistics. Classification training
-then starts from a spectrogram-like image, and goes on learning the front-end end to end, as
-SincNet and LEAF do with their mel-initialised filters.
+compression gains and band statistics (the filters themselves learn at the config's
+`gabor_learning_rate_scale`, here as in classification). Classification training then starts
+from a spectrogram-like image, and goes on learning the front-end end to end, as SincNet and
+LEAF do with their mel-initialised filters.
 
 The target has the front-end's shape: `frequency_bands` mel bands between the config's
 `mel_min_hz` and `mel_max_hz`, one frame per `hop_samples`, each frame's 25 ms window centred

@@ -1,5 +1,5 @@
 """Custom Keras layers: attention pooling over time, an in-graph log-mel front-end, the raw
-front-end's level normalisation and compressions (log, PCEN), and a learned Gabor filterbank.
+front-end's level normalisation and compressions (log, PCEN), and a learnable Gabor filterbank.
 
 All are registered serialisable, so a `.keras` file loads without `custom_objects`, and all
 convert to TFLite builtin ops.
@@ -301,11 +301,17 @@ class GaborFilterbank(keras.layers.Layer):
     hop) frames. The filters are computed from the two weights in the graph; TFLite conversion
     folds them into a constant convolution kernel.
 
+    `learning_rate_scale` s slows the filters' learning: the weights hold centre / s and
+    width / s and the filters use s times them, so an optimizer step of a given size (Adam's
+    steps do not depend on the gradient's scale) moves the filters s times as far. With s = 0
+    the filters keep their initial values (the weights are not trainable).
+
     Args:
         bands: number of filters (the image's height).
         window_samples, hop_samples: filter length and frame hop, in samples.
         sample_rate: Hz.
         lower_hz, upper_hz: the mel range of the initial centres.
+        learning_rate_scale: in [0, 1], how fast the filters learn relative to the rest of the model.
 
     Input (batch, samples) → output (batch, frames, bands), non-negative.
 
@@ -313,25 +319,30 @@ class GaborFilterbank(keras.layers.Layer):
     """
 
     def __init__(self, bands, window_samples=400, hop_samples=160, sample_rate=16000, lower_hz=MEL_MIN_HZ,
-                 upper_hz=MEL_MAX_HZ, **kwargs):
+                 upper_hz=MEL_MAX_HZ, learning_rate_scale=1.0, **kwargs):
         super().__init__(**kwargs)
+        if not 0 <= learning_rate_scale <= 1:
+            raise ValueError(f"learning_rate_scale must be in [0, 1], got {learning_rate_scale}")
         self.bands, self.window_samples, self.hop_samples = bands, window_samples, hop_samples
         self.sample_rate, self.lower_hz, self.upper_hz = sample_rate, lower_hz, upper_hz
+        self.learning_rate_scale = learning_rate_scale
+        self.weight_scale = learning_rate_scale or 1.0  # filter value = weight_scale · weight
         self.nyquist_mel = float(hertz_to_mel(sample_rate / 2.0))
 
     def build(self, input_shape):
         centre_hz, std = gabor_init(self.bands, self.window_samples, self.sample_rate, self.lower_hz, self.upper_hz)
-        self.centre = self.add_weight(shape=(self.bands,), name="centre", initializer=keras.initializers.Constant(
-            hertz_to_mel(centre_hz) / self.nyquist_mel))
-        self.log_width = self.add_weight(shape=(self.bands,), name="log_width", initializer=keras.initializers.Constant(
-            np.log(std / self.window_samples)))
+        initial = {"centre": hertz_to_mel(centre_hz) / self.nyquist_mel, "log_width": np.log(std / self.window_samples)}
+        self.centre, self.log_width = (
+            self.add_weight(shape=(self.bands,), name=name, trainable=self.learning_rate_scale > 0,
+                            initializer=keras.initializers.Constant(value / self.weight_scale))
+            for name, value in initial.items())
 
     def filters(self):
         """(centre frequencies in Hz, standard deviations in samples), clipped to the usable range."""
-        centre_mel = ops.clip(self.centre, 0.0, 1.0) * self.nyquist_mel
+        centre_mel = ops.clip(self.weight_scale * self.centre, 0.0, 1.0) * self.nyquist_mel
         centre_hz = 700.0 * (ops.exp(centre_mel / 1127.0) - 1.0)
-        std = ops.exp(ops.clip(self.log_width, np.log(1.0 / self.window_samples), np.log(1.0 / 6.0))) * self.window_samples
-        return centre_hz, std
+        log_width = ops.clip(self.weight_scale * self.log_width, np.log(1.0 / self.window_samples), np.log(1.0 / 6.0))
+        return centre_hz, ops.exp(log_width) * self.window_samples
 
     def kernels(self):
         """The real and imaginary parts of the filters as convolution kernels, each (window, 1, bands)."""
@@ -361,7 +372,7 @@ class GaborFilterbank(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "bands": self.bands, "window_samples": self.window_samples,
                 "hop_samples": self.hop_samples, "sample_rate": self.sample_rate, "lower_hz": self.lower_hz,
-                "upper_hz": self.upper_hz}
+                "upper_hz": self.upper_hz, "learning_rate_scale": self.learning_rate_scale}
 
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")

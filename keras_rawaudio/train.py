@@ -25,7 +25,8 @@ import keras
 import numpy as np
 
 from keras_rawaudio import cli
-from keras_rawaudio.config import FRONTEND_COMPRESSIONS, FRONTENDS, MEL_MAX_HZ, MEL_MIN_HZ, PRESETS, preset_config
+from keras_rawaudio.config import (FRONTEND_COMPRESSIONS, FRONTENDS, GABOR_LEARNING_RATE_SCALE, MEL_MAX_HZ, MEL_MIN_HZ,
+                                   PRESETS, preset_config)
 from keras_rawaudio import metrics as clip_metrics_lib
 from keras_rawaudio.data import (CROPS, MIX_MODES, DataOptions, load_dataset, load_recordings, read_info, read_labels,
                                  reading_shards)
@@ -457,9 +458,13 @@ def build_model(kind: str, preset: str, num_classes: int, **overrides):
 def model_config(preset: str, num_classes: int, overrides: dict):
     """The `ModelConfig` of `preset` with `overrides`; an impossible one is a `TrainingError`."""
     try:
-        return preset_config(preset, num_classes, **overrides)
+        config = preset_config(preset, num_classes, **overrides)
     except ValueError as error:
         raise TrainingError(str(error)) from None
+    if "gabor_learning_rate_scale" in overrides and config.frontend != "gabor":
+        raise TrainingError(f"gabor_learning_rate_scale is for the Gabor front-end; preset {preset!r} with these "
+                            f"flags has the {config.frontend!r} front-end")
+    return config
 
 
 def make_strategy(name: str):
@@ -508,8 +513,9 @@ def schedule_from_flags(FLAGS) -> Schedule:
                     frontend_pretraining_epochs=FLAGS.frontend_pretraining_epochs)
 
 
-MODEL_FLAGS = ("frontend", "mel_min_hz", "mel_max_hz", "level_normalization", "level_frame_ms", "frontend_compression",
-               "band_normalization", "mask_bands", "mask_frames", "dropout")  # ModelConfig fields
+MODEL_FLAGS = ("frontend", "mel_min_hz", "mel_max_hz", "gabor_learning_rate_scale", "level_normalization",
+               "level_frame_ms", "frontend_compression", "band_normalization", "mask_bands", "mask_frames",
+               "dropout")  # ModelConfig fields
 
 
 def model_overrides_from_flags(FLAGS) -> dict:
@@ -573,6 +579,10 @@ def define_training_flags(mix=True):
                        f"preset's, {MEL_MIN_HZ:g}).", lower_bound=0)
     flags.DEFINE_float("mel_max_hz", None, "Upper edge of the mel range (ModelConfig field; default: the preset's, "
                        f"{MEL_MAX_HZ:g}; at most half the sample rate).", lower_bound=0)
+    flags.DEFINE_float("gabor_learning_rate_scale", None, "Raw model, Gabor front-end: the filters' centres and widths "
+                       "learn at this fraction of the learning rate (ModelConfig field; default: the preset's, "
+                       f"{GABOR_LEARNING_RATE_SCALE:g}; 0: they keep their mel start; 1: as fast as the rest).",
+                       lower_bound=0, upper_bound=1)
     flags.DEFINE_enum("frontend_compression", None, list(FRONTEND_COMPRESSIONS), "Raw model: compression of the learned "
                       "filterbank's output (ModelConfig field; default: the preset's).")
     flags.DEFINE_bool("band_normalization", None, "Batch-normalise each band of the image (ModelConfig field; "
@@ -601,7 +611,8 @@ def main(argv) -> int:
     from absl import flags
 
     FLAGS = flags.FLAGS
-    raw_only = [f"--{name}" for name in ("frontend", "frontend_compression") if FLAGS[name].value is not None]
+    raw_only = [f"--{name}" for name in ("frontend", "gabor_learning_rate_scale", "frontend_compression")
+                if FLAGS[name].value is not None]
     if FLAGS.model == "logmel" and raw_only:
         raise InputError(f"{', '.join(raw_only)}: the log-mel model's front-end is fixed; these flags are for --model=raw")
     verbose = {"bar": 1, "epoch": 2, "none": 0}[FLAGS.progress]

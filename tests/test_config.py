@@ -29,6 +29,7 @@ def test_derived_sizes():
     ({"level_frame_ms": 1500.0}, r"level_frame_ms must be 0 .* got 1500.0"),
     ({"mel_min_hz": 200.0, "mel_max_hz": 100.0}, r"mel_min_hz < mel_max_hz <= 8000 \(half the sample rate\), got 200-100"),
     ({"mel_max_hz": 11025.0}, r"the mel range must satisfy .* got 50-11025 Hz"),
+    ({"gabor_learning_rate_scale": -0.1}, r"gabor_learning_rate_scale must be in \[0, 1\], got -0.1"),
 ])
 def test_impossible_configs_are_refused(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -64,3 +65,9 @@ def test_a_config_saved_before_0_3_10_keeps_its_whole_window_level_normalisation
     else:  # as 0.3.9 wrote it
         saved["level_frame_ms"] = saved_value
     assert ModelConfig.from_dict(saved) == preset_config("edge", num_classes=3, level_frame_ms=0)
+
+
+def test_a_config_saved_before_0_3_13_keeps_learning_its_gabor_filters_at_the_full_rate():
+    saved = preset_config("edge", num_classes=3).to_dict()
+    del saved["gabor_learning_rate_scale"]  # as keras_rawaudio 0.3.12 wrote it
+    assert ModelConfig.from_dict(saved) == preset_config("edge", num_classes=3, gabor_learning_rate_scale=1.0)

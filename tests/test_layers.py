@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_rawaudio.config import MEL_MAX_HZ, MEL_MIN_HZ
@@ -164,6 +165,38 @@ def test_gabor_filterbank_learns_its_centres_and_widths():
     gradients = tape.gradient(loss, layer.trainable_weights)
     assert [w.name for w in layer.trainable_weights] == ["centre", "log_width"]
     assert all(np.all(np.isfinite(g.numpy())) and np.any(g.numpy() != 0) for g in gradients)
+
+
+def test_a_gabor_learning_rate_scale_moves_the_filters_that_much_slower_from_the_same_start():
+    from keras_rawaudio.layers import GaborFilterbank
+
+    x = np.random.default_rng(0).normal(size=(2, 3200)).astype("float32")
+    moved = {}
+    for scale in (1.0, 0.1, 0.0):
+        layer = GaborFilterbank(8, window_samples=400, hop_samples=160, learning_rate_scale=scale)
+        layer.build(x.shape)
+        if scale:
+            assert [w.name for w in layer.trainable_weights] == ["centre", "log_width"]
+        else:
+            assert layer.trainable_weights == [] and [w.name for w in layer.non_trainable_weights] == ["centre", "log_width"]
+        before = [np.asarray(v) for v in layer.filters()]
+        optimizer = keras.optimizers.Adam(1e-3)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(layer(x))
+        if layer.trainable_weights:
+            optimizer.apply_gradients(zip(tape.gradient(loss, layer.trainable_weights), layer.trainable_weights))
+        moved[scale] = [np.asarray(v) - b for v, b in zip(layer.filters(), before)]
+        moved.setdefault("start", before)
+        for first, now in zip(moved["start"], before):
+            np.testing.assert_allclose(now, first, rtol=1e-5)  # every scale starts from the same filters
+        assert GaborFilterbank.from_config(layer.get_config()).learning_rate_scale == scale
+    # Adam's first step moves each weight by the learning rate: the filters move 0.1 times as far, or not at all.
+    for full, slow, fixed in zip(moved[1.0], moved[0.1], moved[0.0]):
+        assert np.all(np.abs(full) > 0)
+        np.testing.assert_allclose(slow, 0.1 * full, rtol=0.02)
+        assert np.all(fixed == 0)
+    with pytest.raises(ValueError, match=r"learning_rate_scale must be in \[0, 1\], got 1.5"):
+        GaborFilterbank(8, learning_rate_scale=1.5)
 
 
 def test_time_frequency_masking_zeroes_one_run_of_bands_and_of_frames_in_training_only():

@@ -55,7 +55,7 @@ def test_keras_file_round_trip(cls, tiny_config, tmp_path):
 
 
 def test_the_gabor_frontend_builds_an_image_of_its_bands_and_round_trips(tiny_config, tmp_path):
-    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor"))
+    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor", gabor_learning_rate_scale=0.1))
     assert [k.shape for k in model.get_layer("frontend_gabor").kernels()] == [(400, 1, 16)] * 2
     image = keras.Model(model.input, model.get_layer("to_image").output)(noise(1, 16000))
     assert image.shape == (1, 16, 100, 1)
@@ -165,7 +165,7 @@ def decayed_by_one_step(model) -> dict:
 
 
 def test_weight_decay_shrinks_only_the_kernels_also_after_loading(tiny_config, tmp_path):
-    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor"))
+    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor", gabor_learning_rate_scale=1.0))
     model.compile(learning_rate=0.1, weight_decay=0.5)
     model.save(tmp_path / "compiled.keras")
     # Each step shrinks a kernel by learning rate x weight decay = 5 %; the Gabor centres and
@@ -177,7 +177,7 @@ def test_weight_decay_shrinks_only_the_kernels_also_after_loading(tiny_config, t
 
 
 def test_an_optimizer_given_by_name_also_decays_the_kernels_only(tiny_config):
-    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor"))
+    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor", gabor_learning_rate_scale=1.0))
     model.compile(optimizer="adamw")  # Keras' AdamW: learning rate 1e-3, weight decay 0.004
     scales = decayed_by_one_step(model)
     assert scales["kernel"] == {round(1 - 1e-3 * 0.004, 6)} and scales["centre"] == scales["gamma"] == {1.0}
