@@ -46,9 +46,9 @@ class ModelConfig:
       'cnn' (the paper's): a Conv1D stem then `frontend_stages`; the product of the stem and
         stage strides is the hop in samples (160 = 10 ms at 16 kHz), and the last stage's
         filters are the C learned "frequency" bands of the image.
-      'gabor': `mel_bins` learned complex Gabor filters, `window_ms` long, every `hop_ms`,
+      'gabor': `mel_bins` learnable complex Gabor filters, `window_ms` long, every `hop_ms`,
         initialised at mel-spaced centres in [`mel_min_hz`, `mel_max_hz`], and each band's
-        power (`GaborFilterbank`): the log-mel model's sizes, with a learned filterbank in
+        power (`GaborFilterbank`): the log-mel model's sizes, with a learnable filterbank in
         place of the fixed one. The filters' centres and widths learn at
         `gabor_learning_rate_scale` times the learning rate (0: they keep their mel start).
     Log-mel front-end (log-mel model only): `mel_bins` bands, `window_ms` / `hop_ms` frames.
