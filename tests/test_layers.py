@@ -171,7 +171,7 @@ def test_a_gabor_learning_rate_scale_moves_the_filters_that_much_slower_from_the
     from keras_rawaudio.layers import GaborFilterbank
 
     x = np.random.default_rng(0).normal(size=(2, 3200)).astype("float32")
-    moved = {}
+    moved, start = {}, None
     for scale in (1.0, 0.1, 0.0):
         layer = GaborFilterbank(8, window_samples=400, hop_samples=160, learning_rate_scale=scale)
         layer.build(x.shape)
@@ -186,8 +186,8 @@ def test_a_gabor_learning_rate_scale_moves_the_filters_that_much_slower_from_the
         if layer.trainable_weights:
             optimizer.apply_gradients(zip(tape.gradient(loss, layer.trainable_weights), layer.trainable_weights))
         moved[scale] = [np.asarray(v) - b for v, b in zip(layer.filters(), before)]
-        moved.setdefault("start", before)
-        for first, now in zip(moved["start"], before):
+        start = start or before
+        for first, now in zip(start, before):
             np.testing.assert_allclose(now, first, rtol=1e-5)  # every scale starts from the same filters
         assert GaborFilterbank.from_config(layer.get_config()).learning_rate_scale == scale
     # Adam's first step moves each weight by the learning rate: the filters move 0.1 times as far, or not at all.
