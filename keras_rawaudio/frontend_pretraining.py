@@ -81,5 +81,6 @@ def pretrain_frontend(model, dataset, epochs, learning_rate=1e-3, verbose=0) -> 
     mean, std = sample.mean(axis=(0, 1)), sample.std(axis=(0, 1)) + 1e-3
     pairs = dataset.map(lambda x, _: (x, (target(x) - mean) / std))
     frontend.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    frontend.optimizer.build(frontend.trainable_variables)  # before `fit`, which would trace its step twice
     history = frontend.fit(pairs, epochs=epochs, verbose=verbose, shuffle=False)  # the tf.data pipeline shuffles
     return float(history.history["loss"][-1])

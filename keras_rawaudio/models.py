@@ -72,6 +72,8 @@ class AudioClassifier(keras.Model):
             metrics = default_metrics(self.config.num_classes)
         optimizer = self.decay_kernels_only(keras.optimizers.get(optimizer))
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+        if self.built:  # else `fit` creates its slots while tracing its step, then traces it again
+            self.optimizer.build(self.trainable_variables)
 
     def decay_kernels_only(self, optimizer):
         """Excludes from `optimizer`'s weight decay every variable but the convolution and dense
@@ -84,8 +86,6 @@ class AudioClassifier(keras.Model):
     def compile_from_config(self, config):
         """Restores the compiled state of a loaded `.keras` file (optimizer variables included)."""
         self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
 
     def predict(self, x, *args, **kwargs):
         """Keras `predict`; waveforms given as arrays, lists, scalars or tensors are checked
