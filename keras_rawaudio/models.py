@@ -60,7 +60,8 @@ class AudioClassifier(keras.Model):
         exponential moving average of the trainable weights (Keras `use_ema`), which
         `train.AveragedWeights` swaps into the model for validation and checkpoints. Anything
         passed explicitly is used as given, except that any optimizer's weight decay applies to
-        the kernels only (`decay_kernels_only`), here and when a saved file is loaded."""
+        the kernels only (`decay_kernels_only`), here and when a saved file is loaded. The
+        optimizer is built here (its slots created), so `fit` traces its training step once."""
         from keras_rawaudio.metrics import default_metrics
 
         if optimizer == "auto":
@@ -72,7 +73,7 @@ class AudioClassifier(keras.Model):
             metrics = default_metrics(self.config.num_classes)
         optimizer = self.decay_kernels_only(keras.optimizers.get(optimizer))
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-        if self.built:  # else `fit` creates its slots while tracing its step, then traces it again
+        if self.built:  # else `fit` creates the slots while tracing its step, then traces it again
             self.optimizer.build(self.trainable_variables)
 
     def decay_kernels_only(self, optimizer):
