@@ -82,7 +82,7 @@ def test_training_step_reaches_the_stem(tiny_config):
 
 def test_fit_traces_its_training_step_once(tiny_config):
     """`compile` builds the optimizer, so `fit` does not create its slots inside the traced step
-    and then trace the step again (about a tenth of a short run's time, per phase)."""
+    and then trace the step again (seconds of tracing per `fit`, whatever its number of steps)."""
     model = RawWaveformClassifier(tiny_config)
     model.compile()
     traces, step = [], model.train_step
