@@ -72,21 +72,28 @@ def sliding_windows(waveform: np.ndarray, window: int, hop: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(padded, window)[::hop][:count]
 
 
+def counted_windows(windows: np.ndarray, combine: str) -> np.ndarray:
+    """(n,) bool: the windows whose scores `combine` takes into the recording's score (every
+    window for 'max' and 'mean'; for 'loud_max' those with at least ENERGY_FRACTION of the
+    loudest window's energy, so the loudest always counts)."""
+    if combine != "loud_max":
+        return np.ones(len(windows), bool)
+    energy = np.square(windows, dtype=np.float64).sum(axis=1)
+    return energy >= ENERGY_FRACTION * energy.max()
+
+
 def combine_windows(scores: np.ndarray, windows: np.ndarray, combine: str) -> np.ndarray:
     """(n, K) scores of a recording's (n, window) windows → its (K,) score under `combine`."""
-    if combine == "mean":
-        return scores.mean(axis=0)
-    if combine == "loud_max":
-        energy = np.square(windows, dtype=np.float64).sum(axis=1)
-        scores = scores[energy >= ENERGY_FRACTION * energy.max()]
-    return scores.max(axis=0)
+    scores = scores[counted_windows(windows, combine)]
+    return scores.mean(axis=0) if combine == "mean" else scores.max(axis=0)
 
 
 def score_recordings(predict, recordings, windowing: Windowing, chunk_windows=512) -> np.ndarray:
     """Scores each recording; returns (len(recordings), K) combined window scores.
 
     predict: (n, window) float32 → (n, K) probabilities (a Keras model's predict, a LiteRT
-    runner's, ...), called on chunks of about `chunk_windows` windows.
+    runner's, ...), called on chunks of about `chunk_windows` windows: only the windows the
+    rule counts (`counted_windows`), since the others' scores would not change the result.
     recordings: an iterable of (samples,) float32 waveforms.
     """
     combined, pending, owners = [], [], []
@@ -101,6 +108,7 @@ def score_recordings(predict, recordings, windowing: Windowing, chunk_windows=51
 
     for waveform in recordings:
         windows = sliding_windows(np.asarray(waveform, np.float32), windowing.window, windowing.hop_samples)
+        windows = windows[counted_windows(windows, windowing.combine)]  # the others' scores would be dropped
         pending.append(windows)
         owners.append(len(windows))
         if sum(owners) >= chunk_windows:

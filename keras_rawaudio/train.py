@@ -6,11 +6,14 @@ Python: `fit_mix_then_finetune(model, data_dir, model_dir, Schedule(...))`.
 
 A run directory holds `best.keras` (the best model by validation mAP over the whole run),
 `best_<phase>.weights.h5` (each phase's best), `checkpoint-<phase>-<epoch>.keras` (the last
-finished epoch, with optimizer state), `state.json`, `history.json`, `labels.txt`,
-`config.json` (model, schedule and the training window in samples) and TensorBoard logs in
-`logs/`. Running the same command again resumes from the last finished epoch of the current
-phase. Validation mAP is the clip score of `keras_rawaudio.scoring` on whole validation
-recordings, the same figure `evaluate --split=val` and the export report give.
+checkpointed epoch, with optimizer state), `state.json`, `history.json` (the epochs up to
+that checkpoint), `labels.txt`, `config.json` (model, schedule and the training window in
+samples) and TensorBoard logs in `logs/` (every epoch). The run's files are written at the
+first epoch's end a minute after the last write (`--checkpoint_seconds`) and after each
+phase's last epoch. Running the same command again resumes from the last checkpoint,
+repeating the epochs trained after it. Validation mAP is the clip score of
+`keras_rawaudio.scoring` on whole validation recordings, the same figure `evaluate
+--split=val` and the export report give.
 """
 
 import contextlib
@@ -37,6 +40,7 @@ from keras_rawaudio.scoring import Windowing, score_recordings
 
 
 LR_SCHEDULES = ("constant", "warmup_cosine")
+CHECKPOINT_SECONDS = 60.0  # a resumed run repeats at most about this much training
 
 
 class TrainingError(InputError):
@@ -226,34 +230,59 @@ class AveragedWeights(keras.callbacks.Callback):
 
 
 class RunCheckpoint(keras.callbacks.Callback):
-    """After each good epoch: the phase's best weights, best.keras, a resumable checkpoint,
-    then state.json and history.json, each written atomically."""
+    """Keeps the phase's best weights and the run's best model in memory after each good epoch,
+    and writes them, a resumable checkpoint, state.json and history.json (each atomically)
+    once `every_seconds` have passed since the last write, after the phase's last epoch, and
+    when another callback stops training. Each file costs about a third of a second to write
+    (Keras walks every layer), as much as scoring a drums16k validation split, so writing after
+    every epoch cost a short epoch a quarter of its time; a run resumed after a kill repeats the
+    epochs since the last write."""
 
-    def __init__(self, run, phase_index, phase_name, nan_guard):
+    def __init__(self, run, phase_index, phase_name, nan_guard, every_seconds):
         super().__init__()
         self.run, self.phase_index, self.phase_name, self.nan_guard = run, phase_index, phase_name, nan_guard
+        self.every_seconds = every_seconds
+        self.unwritten = {}  # path → the weights to write there
+        self.written_at = time.monotonic()
+
+    def kept(self, path) -> bool:
+        return path in self.unwritten or path.exists()
 
     def on_epoch_end(self, epoch, logs=None):
         if self.nan_guard.where:
             return
         state = self.run.state
         score = logs.get("val_mAP", float("nan"))
-        entry = {"phase": self.phase_name, "epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
-        state["history"].append(entry)
-        improved_phase = not score <= state["phase_best"]  # NaN never improves a number
-        if improved_phase or not self.run.phase_best(self.phase_name).exists():
+        state["history"].append({"phase": self.phase_name, "epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
+        improved = []
+        phase_best = self.run.phase_best(self.phase_name)
+        if not score <= state["phase_best"] or not self.kept(phase_best):  # NaN never improves a number
             state["phase_best"] = score
-            self.run.save_atomic(self.model, self.run.phase_best(self.phase_name), weights_only=True)
-        if score > state["best"] or not self.run.best.exists():
+            improved.append(phase_best)
+        if score > state["best"] or not self.kept(self.run.best):
             state["best"] = score
-            self.run.save_atomic(self.model, self.run.best)
+            improved.append(self.run.best)
+        if improved:
+            self.unwritten.update(dict.fromkeys(improved, self.model.get_weights()))
         state.update(phase=self.phase_index, epoch=epoch + 1)
-        latest = self.run.checkpoint_path(state)
+        if (epoch + 1 >= self.params["epochs"] or self.model.stop_training
+                or time.monotonic() - self.written_at >= self.every_seconds):
+            self.write()
+
+    def write(self):
+        current = self.model.get_weights()
+        for path, weights in self.unwritten.items():
+            self.model.set_weights(weights)
+            self.run.save_atomic(self.model, path, weights_only=path != self.run.best)
+        self.model.set_weights(current)
+        self.unwritten.clear()
+        latest = self.run.checkpoint_path(self.run.state)
         self.run.save_atomic(self.model, latest)
         self.run.save_state()
         for old in self.run.path.glob("checkpoint-*.keras"):
             if old != latest:
                 old.unlink()
+        self.written_at = time.monotonic()
 
 
 class RunDirectory:
@@ -326,13 +355,15 @@ def training_window(model_dir) -> int | None:
 
 
 def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Schedule(), strategy=None, verbose="auto",
-                          callbacks=()):
+                          callbacks=(), checkpoint_seconds=CHECKPOINT_SECONDS):
     """Trains `model` on `data_dir` with the two-phase schedule; returns (best model, history).
 
     Phase 1 trains on `schedule.data.mix` batches (mix-training by default) for `epochs`;
     phase 2 fine-tunes the best phase-1 weights on unmixed clips for `finetune_epochs` at the
     lower rate. Each phase keeps its best weights by validation mAP; `best.keras` is the best
-    of the run. If `model_dir` holds an unfinished run of the same settings, it is resumed.
+    of the run. If `model_dir` holds an unfinished run of the same settings, it is resumed
+    from its last checkpoint, written at most every `checkpoint_seconds` (0: every epoch) and
+    after each phase.
 
     Example:
 
@@ -396,15 +427,15 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
                 callbacks=[
                     *([AveragedWeights(resuming)] if model.optimizer.use_ema else []), nan_guard, validation, *callbacks,
                     keras.callbacks.TensorBoard(str(run.path / "logs" / phase.name)),
-                    RunCheckpoint(run, index, phase.name, nan_guard),
+                    RunCheckpoint(run, index, phase.name, nan_guard, checkpoint_seconds),
                 ],
             )
         if nan_guard.where:
             epoch, batch = nan_guard.where
-            last = run.checkpoint_path(run.state)
+            last = next(run.path.glob("checkpoint-*.keras"), None)
             raise RunError(
                 f"loss became NaN in phase {phase.name}, epoch {epoch}, batch {batch}; "
-                + (f"the last good checkpoint {last} is intact" if last else "no epoch had finished")
+                + (f"the last good checkpoint {last} is intact" if last else "no checkpoint had been written")
             )
     run.state["done"] = True
     run.save_state()
@@ -478,7 +509,7 @@ def make_strategy(name: str):
 
 
 def train(data_dir, model_dir, model="raw", preset="edge", schedule=Schedule(), distribute="none", verbose="auto",
-          model_overrides=None):
+          model_overrides=None, checkpoint_seconds=CHECKPOINT_SECONDS):
     """Builds the model and runs `fit_mix_then_finetune`; returns (best model, history, seconds)."""
     strategy = make_strategy(distribute)
     num_classes = len(read_labels(data_dir))
@@ -486,7 +517,8 @@ def train(data_dir, model_dir, model="raw", preset="edge", schedule=Schedule(), 
     with _scope(strategy):
         classifier = build_model(model, preset, num_classes, **(model_overrides or {}))
     start = time.perf_counter()
-    best, history = fit_mix_then_finetune(classifier, data_dir, model_dir, schedule, strategy, verbose)
+    best, history = fit_mix_then_finetune(classifier, data_dir, model_dir, schedule, strategy, verbose,
+                                          checkpoint_seconds=checkpoint_seconds)
     return best, history, time.perf_counter() - start
 
 
@@ -605,6 +637,9 @@ def define_flags():
     define_training_flags()
     flags.DEFINE_enum("distribute", "none", ["none", "mirrored"], "tf.distribute strategy.")
     flags.DEFINE_enum("progress", "bar", ["bar", "epoch", "none"], "Keras progress: a bar, a line per epoch, or none.")
+    flags.DEFINE_float("checkpoint_seconds", CHECKPOINT_SECONDS, "Write the resumable checkpoint, the best weights and "
+                       "history.json once this many seconds have passed since the last write, and after each "
+                       "phase; 0: after every epoch.", lower_bound=0)
 
 
 def main(argv) -> int:
@@ -617,7 +652,7 @@ def main(argv) -> int:
         raise InputError(f"{', '.join(raw_only)}: the log-mel model's front-end is fixed; these flags are for --model=raw")
     verbose = {"bar": 1, "epoch": 2, "none": 0}[FLAGS.progress]
     _, history, seconds = train(FLAGS.data_dir, FLAGS.model_dir, FLAGS.model, FLAGS.preset, schedule_from_flags(FLAGS),
-                                FLAGS.distribute, verbose, model_overrides_from_flags(FLAGS))
+                                FLAGS.distribute, verbose, model_overrides_from_flags(FLAGS), FLAGS.checkpoint_seconds)
     best = best_epoch(history)
     if best is None:
         raise RunError(f"no epoch of {FLAGS.model_dir} has a validation mAP")

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from keras_rawaudio.errors import InputError
-from keras_rawaudio.scoring import ENERGY_FRACTION, Windowing, combine_windows, score_recordings, sliding_windows
+from keras_rawaudio.scoring import (ENERGY_FRACTION, Windowing, combine_windows, counted_windows, score_recordings,
+                                    sliding_windows)
 
 
 def test_sliding_windows_cover_and_pad():
@@ -53,6 +54,11 @@ def test_loud_max_combines_the_windows_a_training_crop_could_be():
     np.testing.assert_allclose(combine_windows(scores, windows * 0.01, "loud_max"), [0.2, 0.1])
     np.testing.assert_allclose(combine_windows(scores, np.zeros_like(windows), "loud_max"), [0.9, 0.9])
     # The default rule of score_recordings: windows [0, 10) (energy 2.0), [5, 15) (0.75), then silence.
+    # Only the counted windows are scored: here the first alone.
     waveform = np.concatenate([np.full(8, 0.5), np.zeros(17)]).astype(np.float32)
-    recording = score_recordings(lambda w: scores[: len(w)], [waveform], Windowing(10, 5))
+    scored = []
+    recording = score_recordings(lambda w: scored.append(w.copy()) or scores[: len(w)], [waveform], Windowing(10, 5))
     np.testing.assert_allclose(recording, [[0.2, 0.1]])
+    assert len(scored) == 1 and scored[0].shape == (1, 10)
+    np.testing.assert_array_equal(counted_windows(sliding_windows(waveform, 10, 5), "loud_max"), [True, False, False, False])
+    np.testing.assert_array_equal(counted_windows(sliding_windows(waveform, 10, 5), "max"), [True] * 4)

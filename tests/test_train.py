@@ -43,7 +43,8 @@ def test_an_interrupted_run_resumes_to_the_requested_epochs_and_writes_the_run(s
     model = RawWaveformClassifier(small_config)
     interrupt = Interrupt(3)
     with pytest.raises(KeyboardInterrupt):
-        fit_mix_then_finetune(model, synthetic_records, tmp_path, SCHEDULE, verbose=0, callbacks=[interrupt])
+        fit_mix_then_finetune(model, synthetic_records, tmp_path, SCHEDULE, verbose=0, callbacks=[interrupt],
+                              checkpoint_seconds=0)
     state = json.loads((tmp_path / "state.json").read_text())
     assert (state["phase"], state["epoch"]) == (0, 2)  # epochs 1-2 of phase 1 finished
     saved = keras.saving.load_model(tmp_path / "checkpoint-0-2.keras")
@@ -68,6 +69,46 @@ def test_an_interrupted_run_resumes_to_the_requested_epochs_and_writes_the_run(s
     val = evaluate(tmp_path / "best.keras", synthetic_records, "val", reports=False)
     assert val["num_clips"] == 60
     assert val["mAP"] == pytest.approx(best_epoch(history)["val_mAP"], abs=1e-3)
+
+
+def test_the_run_is_written_once_checkpoint_seconds_have_passed_and_after_each_phase(synthetic_records, small_config,
+                                                                                    tmp_path):
+    class Files(keras.callbacks.Callback):
+        """The checkpoints in the run directory as each epoch starts, and the weights each epoch validated."""
+
+        def __init__(self):
+            super().__init__()
+            self.checkpoints, self.validated = [], []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.checkpoints.append(sorted(p.name for p in tmp_path.glob("checkpoint-*.keras")))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.validated.append([v.numpy().copy() for v in self.model.trainable_variables])
+
+    keras.utils.set_random_seed(0)
+    with pytest.raises(KeyboardInterrupt):  # killed in epoch 3 of 3, before the first write
+        fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0,
+                              callbacks=[Interrupt(3)], checkpoint_seconds=3600)
+    assert not list(tmp_path.glob("*.keras")) and not list(tmp_path.glob("*.h5"))
+    assert not (tmp_path / "state.json").exists() and not (tmp_path / "history.json").exists()
+
+    files = Files()  # the same command again starts over, and writes at each phase's end only
+    _, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE,
+                                       verbose=0, callbacks=[files], checkpoint_seconds=3600)
+    assert [(h["phase"], h["epoch"]) for h in history] == [("mix_training", 1), ("mix_training", 2), ("mix_training", 3),
+                                                           ("finetune", 1), ("finetune", 2)]
+    assert files.checkpoints == [[], [], [], ["checkpoint-0-3.keras"], ["checkpoint-0-3.keras"]]
+    assert [p.name for p in tmp_path.glob("checkpoint-*.keras")] == ["checkpoint-1-2.keras"]
+    # The best weights, kept in memory until the write, are those of the best epochs.
+    scores = [h["val_mAP"] for h in history]
+    best = keras.saving.load_model(tmp_path / "best.keras")
+    for held, expected in zip(best.trainable_variables, files.validated[int(np.argmax(scores))]):
+        np.testing.assert_array_equal(held.numpy(), expected)
+    phase_best = RawWaveformClassifier(small_config)
+    phase_best.load_weights(tmp_path / "best_mix_training.weights.h5")
+    for held, expected in zip(phase_best.trainable_variables, files.validated[int(np.argmax(scores[:3]))]):
+        np.testing.assert_array_equal(held.numpy(), expected)
 
 
 class WeightRecorder(keras.callbacks.Callback):
@@ -99,7 +140,7 @@ def test_weight_averaging_validates_the_average_trains_the_weights_and_resumes(s
     first = WeightRecorder()
     with pytest.raises(KeyboardInterrupt):
         fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, schedule, verbose=0,
-                              callbacks=[first, Interrupt(3)])
+                              callbacks=[first, Interrupt(3)], checkpoint_seconds=0)
     average = first.steps[0]  # NumPy reference: Keras's first step copies the weights
     for step, weights in enumerate(first.steps[1:10], start=2):
         average = [momentum * a + (1 - momentum) * w for a, w in zip(average, weights)]
@@ -137,7 +178,8 @@ def test_nan_loss_stops_with_epoch_and_batch_and_keeps_the_checkpoint(synthetic_
                 layer.kernel.assign(np.full(layer.kernel.shape, np.nan, "float32"))
 
     with pytest.raises(RunError, match=r"NaN in phase mix_training, epoch 2, batch 5; the last good checkpoint .*checkpoint-0-1.keras is intact"):
-        fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0, callbacks=[PoisonWeights()])
+        fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0,
+                              callbacks=[PoisonWeights()], checkpoint_seconds=0)
     kept = keras.saving.load_model(tmp_path / "checkpoint-0-1.keras")
     assert np.all(np.isfinite(kept.get_layer("frontend_stem_conv").kernel.numpy()))
 
@@ -155,7 +197,7 @@ def test_a_full_disk_stops_the_run_and_keeps_what_was_written(synthetic_records,
     with pytest.raises(RunError, match=r"cannot write .*checkpoint-0-2.keras: No space left on device; the files "
                                        "written before it are intact"):
         fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path,
-                              SCHEDULE.replace(epochs=2, finetune_epochs=0), verbose=0)
+                              SCHEDULE.replace(epochs=2, finetune_epochs=0), verbose=0, checkpoint_seconds=0)
     assert not list(tmp_path.glob(".tmp-*"))
     assert json.loads((tmp_path / "state.json").read_text())["epoch"] == 1
     keras.saving.load_model(tmp_path / "checkpoint-0-1.keras")  # the last good checkpoint loads
@@ -284,7 +326,7 @@ def test_training_killed_at_random_moments_resumes_to_the_requested_epochs(synth
     run = tmp_path / "run"
     command = [sys.executable, "-m", "keras_rawaudio.train", f"--data_dir={synthetic_records}", f"--model_dir={run}",
                "--preset=tiny", "--epochs=8", "--finetune_epochs=4", "--steps_per_epoch=4", "--batch_size=8",
-               "--frontend_pretraining_epochs=0", "--progress=none"]
+               "--frontend_pretraining_epochs=0", "--progress=none", "--checkpoint_seconds=0"]
     rng = random.Random(0)
 
     def finished_epochs():
