@@ -5,8 +5,8 @@ Every command-line case must end with exit status 2 (bad input or usage) and one
 `<stage>: error: ...` naming the flag, file or row and what is wrong; never a traceback; and it
 must write nothing: its own output path stays absent (unless the row says the failure comes after
 the run directory was made) and the shared inputs keep their bytes. The cases of one entry point
-run in one Python process (`CASE_RUNNER`), so the catalogue costs one TensorFlow start-up per
-entry point rather than one per case.
+run in one Python process (`CASE_RUNNER`), so the catalogue costs one TensorFlow start-up rather
+than one per case.
 """
 
 import json
@@ -27,15 +27,16 @@ from keras_rawaudio.models import load_classifier
 # module fixtures, which run every command-line case, run once.
 pytestmark = pytest.mark.xdist_group("bad_input")
 
-# Runs each JSON argv line of stdin through `cli.run` of keras_rawaudio.<stage>, as the command
-# line would (flags reset between cases). Prints the digest of every file under the inputs' root,
-# then [exit status, stderr, that digest again] per case; an exception escaping `cli.run` is the
-# status "traceback".
+# Runs each JSON [stage, argv] line of stdin through `cli.run` of keras_rawaudio.<stage>, as the
+# command line would: flags reset between cases, and a stage's flags removed before the next
+# stage defines its own. Prints the digest of every file under the inputs' root, then [exit
+# status, stderr, that digest again] per case; an exception escaping `cli.run` is the status
+# "traceback".
 CASE_RUNNER = """
 import contextlib, hashlib, importlib, io, json, pathlib, sys, traceback
 from absl import flags
 from keras_rawaudio import cli
-stage, root = sys.argv[1], pathlib.Path(sys.argv[2])
+root = pathlib.Path(sys.argv[1])
 
 def inputs_digest():
     digest = hashlib.sha256()
@@ -43,15 +44,22 @@ def inputs_digest():
         digest.update(str(path).encode() + path.read_bytes())
     return digest.hexdigest()
 
-module = importlib.import_module(f"keras_rawaudio.{stage}")
-module.define_flags()
 print(json.dumps(inputs_digest()), flush=True)
+defined, stage_flags = None, set()
 for line in sys.stdin:
+    stage, argv = json.loads(line)
+    if stage != defined:
+        for name in stage_flags:
+            delattr(flags.FLAGS, name)
+        module = importlib.import_module(f"keras_rawaudio.{stage}")
+        before = set(flags.FLAGS)
+        module.define_flags()
+        defined, stage_flags = stage, set(flags.FLAGS) - before
     flags.FLAGS.unparse_flags()
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
         try:
-            cli.run(module.main, lambda: None, [stage, *json.loads(line)])
+            cli.run(module.main, lambda: None, [stage, *argv])
             status = 0
         except SystemExit as exit:
             status = exit.code
@@ -299,16 +307,15 @@ def inputs(tmp_path_factory, plain_tflite):
 def outcomes(inputs, tmp_path_factory):
     """{(stage, case id): (exit status, stderr, whether the inputs kept their bytes, the case's output path)}."""
     out = tmp_path_factory.mktemp("outputs")
-    results = {}
-    for stage, table in TABLES.items():
-        argvs = [[arg.format(**inputs, out=out / stage / case) for arg in argv] for case, argv, _, _ in table]
-        process = subprocess.run([sys.executable, "-c", CASE_RUNNER, stage, inputs["root"]], input="".join(json.dumps(a) + "\n" for a in argvs),
-                                 capture_output=True, text=True, cwd=ROOT, timeout=600)
-        initial, *lines = map(json.loads, process.stdout.strip().splitlines())
-        assert len(lines) == len(table), process.stderr[-3000:]
-        for (case, *_), (status, stderr, digest) in zip(table, lines):
-            results[stage, case] = (status, stderr, digest == initial, out / stage / case)
-    return results
+    cases = [(stage, case, [arg.format(**inputs, out=out / stage / case) for arg in argv])
+             for stage, table in TABLES.items() for case, argv, _, _ in table]
+    process = subprocess.run([sys.executable, "-c", CASE_RUNNER, inputs["root"]],
+                             input="".join(json.dumps([stage, argv]) + "\n" for stage, _, argv in cases),
+                             capture_output=True, text=True, cwd=ROOT, timeout=600)
+    initial, *lines = map(json.loads, process.stdout.strip().splitlines())
+    assert len(lines) == len(cases), process.stderr[-3000:]
+    return {(stage, case): (status, stderr, digest == initial, out / stage / case)
+            for (stage, case, _), (status, stderr, digest) in zip(cases, lines)}
 
 
 @pytest.mark.parametrize("stage, case, message, may_write", [
