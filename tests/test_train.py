@@ -21,40 +21,64 @@ SCHEDULE = Schedule(DATA, epochs=3, finetune_epochs=2, learning_rate=3e-3, lr_sc
 
 
 class Interrupt(keras.callbacks.Callback):
-    """Raises in the middle of a given (1-based) epoch of a given phase, like a killed process."""
+    """Raises in the middle of a given (1-based) epoch of a given phase, like a killed process;
+    keeps the optimizer's step count after each (phase, epoch)."""
 
-    def __init__(self, epoch):
+    def __init__(self, epoch, phase=1):
         super().__init__()
-        self.epoch, self.iterations = epoch, {}
+        self.epoch, self.phase, self.fits, self.iterations = epoch, phase, 0, {}
+
+    def on_train_begin(self, logs=None):
+        self.fits += 1
 
     def on_epoch_begin(self, epoch, logs=None):
         self.current = epoch + 1
 
     def on_epoch_end(self, epoch, logs=None):
-        self.iterations[epoch + 1] = int(self.model.optimizer.iterations.numpy())
+        self.iterations[self.fits, epoch + 1] = int(self.model.optimizer.iterations.numpy())
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.current == self.epoch and batch == 2:
+        if (self.fits, self.current) == (self.phase, self.epoch) and batch == 2:
             raise KeyboardInterrupt("simulated kill")
 
 
-def test_an_interrupted_run_resumes_to_the_requested_epochs_and_writes_the_run(synthetic_records, small_config, tmp_path):
+class RunFiles(keras.callbacks.Callback):
+    """The checkpoints in the run directory as each epoch starts, and the weights each epoch validated."""
+
+    def __init__(self, run):
+        super().__init__()
+        self.run, self.checkpoints, self.validated = run, [], []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.checkpoints.append(sorted(p.name for p in self.run.glob("checkpoint-*.keras")))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.validated.append([v.numpy().copy() for v in self.model.trainable_variables])
+
+
+def test_an_interrupted_run_resumes_from_its_last_write_to_the_requested_epochs(synthetic_records, small_config,
+                                                                                tmp_path):
+    """Killed in the first epoch of fine-tuning, with the files written at each phase's end only:
+    phase 1 is kept whole, and the same command trains phase 2 again."""
     keras.utils.set_random_seed(0)
-    model = RawWaveformClassifier(small_config)
-    interrupt = Interrupt(3)
+    interrupt, first = Interrupt(1, phase=2), RunFiles(tmp_path)
     with pytest.raises(KeyboardInterrupt):
-        fit_mix_then_finetune(model, synthetic_records, tmp_path, SCHEDULE, verbose=0, callbacks=[interrupt],
-                              checkpoint_seconds=0)
+        fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0,
+                              callbacks=[interrupt, first], checkpoint_seconds=3600)
+    assert first.checkpoints == [[], [], [], ["checkpoint-0-3.keras"]]  # nothing written before the phase's end
     state = json.loads((tmp_path / "state.json").read_text())
-    assert (state["phase"], state["epoch"]) == (0, 2)  # epochs 1-2 of phase 1 finished
-    saved = keras.saving.load_model(tmp_path / "checkpoint-0-2.keras")
-    assert saved.optimizer.iterations.numpy() == interrupt.iterations[2] > 0  # optimizer state kept
+    assert (state["phase"], state["epoch"]) == (0, 3) and len(state["history"]) == 3
+    saved = keras.saving.load_model(tmp_path / "checkpoint-0-3.keras")
+    assert saved.optimizer.iterations.numpy() == interrupt.iterations[1, 3] > 0  # optimizer state kept
     # What a kill in the middle of a save leaves: the resumed run removes it.
     (tmp_path / ".tmp-best_mix_training.weights.h5").write_bytes(b"half")
     (tmp_path / ".state.json.tmp").write_text("{")
 
-    best, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0)
+    resumed = RunFiles(tmp_path)
+    best, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE,
+                                          verbose=0, callbacks=[resumed], checkpoint_seconds=3600)
     assert [(h["phase"], h["epoch"]) for h in history] == [("mix_training", 1), ("mix_training", 2), ("mix_training", 3), ("finetune", 1), ("finetune", 2)]
+    assert resumed.checkpoints == [["checkpoint-0-3.keras"]] * 2
     assert json.loads((tmp_path / "state.json").read_text())["done"]
     assert history[2]["loss"] < history[0]["loss"]
     for name in ("best.keras", "best_mix_training.weights.h5", "best_finetune.weights.h5", "checkpoint-1-2.keras", "labels.txt", "history.json", "config.json"):
@@ -65,50 +89,20 @@ def test_an_interrupted_run_resumes_to_the_requested_epochs_and_writes_the_run(s
     assert (tmp_path / "logs" / "finetune").is_dir()  # TensorBoard
     assert json.loads((tmp_path / "config.json").read_text())["window_samples"] == 16000
     assert isinstance(best, RawWaveformClassifier)
+    # The best weights, kept in memory until each phase's write, are those of the best epochs.
+    validated, scores = first.validated[:3] + resumed.validated, [h["val_mAP"] for h in history]
+    for path, epochs in (("best_mix_training.weights.h5", range(3)), ("best_finetune.weights.h5", range(3, 5))):
+        model = RawWaveformClassifier(small_config)
+        model.load_weights(tmp_path / path)
+        kept = validated[max(epochs, key=lambda e: (scores[e], -e))]  # the first of equal scores
+        for held, expected in zip(model.trainable_variables, kept):
+            np.testing.assert_array_equal(held.numpy(), expected)
+    for held, expected in zip(best.trainable_variables, validated[int(np.argmax(scores))]):
+        np.testing.assert_array_equal(held.numpy(), expected)
     # One scoring path: the best epoch's val mAP is what evaluate gives for best.keras.
     val = evaluate(tmp_path / "best.keras", synthetic_records, "val", reports=False)
     assert val["num_clips"] == 60
     assert val["mAP"] == pytest.approx(best_epoch(history)["val_mAP"], abs=1e-3)
-
-
-def test_the_run_is_written_once_checkpoint_seconds_have_passed_and_after_each_phase(synthetic_records, small_config,
-                                                                                    tmp_path):
-    class Files(keras.callbacks.Callback):
-        """The checkpoints in the run directory as each epoch starts, and the weights each epoch validated."""
-
-        def __init__(self):
-            super().__init__()
-            self.checkpoints, self.validated = [], []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.checkpoints.append(sorted(p.name for p in tmp_path.glob("checkpoint-*.keras")))
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.validated.append([v.numpy().copy() for v in self.model.trainable_variables])
-
-    keras.utils.set_random_seed(0)
-    with pytest.raises(KeyboardInterrupt):  # killed in epoch 3 of 3, before the first write
-        fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE, verbose=0,
-                              callbacks=[Interrupt(3)], checkpoint_seconds=3600)
-    assert not list(tmp_path.glob("*.keras")) and not list(tmp_path.glob("*.h5"))
-    assert not (tmp_path / "state.json").exists() and not (tmp_path / "history.json").exists()
-
-    files = Files()  # the same command again starts over, and writes at each phase's end only
-    _, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, SCHEDULE,
-                                       verbose=0, callbacks=[files], checkpoint_seconds=3600)
-    assert [(h["phase"], h["epoch"]) for h in history] == [("mix_training", 1), ("mix_training", 2), ("mix_training", 3),
-                                                           ("finetune", 1), ("finetune", 2)]
-    assert files.checkpoints == [[], [], [], ["checkpoint-0-3.keras"], ["checkpoint-0-3.keras"]]
-    assert [p.name for p in tmp_path.glob("checkpoint-*.keras")] == ["checkpoint-1-2.keras"]
-    # The best weights, kept in memory until the write, are those of the best epochs.
-    scores = [h["val_mAP"] for h in history]
-    best = keras.saving.load_model(tmp_path / "best.keras")
-    for held, expected in zip(best.trainable_variables, files.validated[int(np.argmax(scores))]):
-        np.testing.assert_array_equal(held.numpy(), expected)
-    phase_best = RawWaveformClassifier(small_config)
-    phase_best.load_weights(tmp_path / "best_mix_training.weights.h5")
-    for held, expected in zip(phase_best.trainable_variables, files.validated[int(np.argmax(scores[:3]))]):
-        np.testing.assert_array_equal(held.numpy(), expected)
 
 
 class WeightRecorder(keras.callbacks.Callback):
