@@ -362,8 +362,8 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
     phase 2 fine-tunes the best phase-1 weights on unmixed clips for `finetune_epochs` at the
     lower rate. Each phase keeps its best weights by validation mAP; `best.keras` is the best
     of the run. If `model_dir` holds an unfinished run of the same settings, it is resumed
-    from its last checkpoint, written at most every `checkpoint_seconds` (0: every epoch) and
-    after each phase.
+    from its last checkpoint, written at the first epoch's end `checkpoint_seconds` after the
+    last write (0: after every epoch) and after each phase.
 
     Example:
 
