@@ -84,7 +84,11 @@ def counted_windows(windows: np.ndarray, combine: str) -> np.ndarray:
 
 def combine_windows(scores: np.ndarray, windows: np.ndarray, combine: str) -> np.ndarray:
     """(n, K) scores of a recording's (n, window) windows → its (K,) score under `combine`."""
-    scores = scores[counted_windows(windows, combine)]
+    return combine_counted(scores[counted_windows(windows, combine)], combine)
+
+
+def combine_counted(scores: np.ndarray, combine: str) -> np.ndarray:
+    """(m, K) scores of the windows `combine` counts → the recording's (K,) score."""
     return scores.mean(axis=0) if combine == "mean" else scores.max(axis=0)
 
 
@@ -101,8 +105,7 @@ def score_recordings(predict, recordings, windowing: Windowing, chunk_windows=51
     def flush():
         scores = np.asarray(predict(np.concatenate(pending)))
         bounds = np.cumsum([0, *owners])
-        combined.extend(combine_windows(scores[a:b], windows, windowing.combine)
-                        for a, b, windows in zip(bounds[:-1], bounds[1:], pending))
+        combined.extend(combine_counted(scores[a:b], windowing.combine) for a, b in zip(bounds[:-1], bounds[1:]))
         pending.clear()
         owners.clear()
 
