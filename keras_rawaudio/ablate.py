@@ -40,7 +40,7 @@ from keras_rawaudio.config import PRESETS
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.files import check_directory, write_atomic
 from keras_rawaudio.processes import worker_pool
-from keras_rawaudio.train import (Schedule, define_training_flags, model_config, model_overrides_from_flags,
+from keras_rawaudio.train import (MAX_SEED, Schedule, define_training_flags, model_config, model_overrides_from_flags,
                                   schedule_from_flags)
 
 RUNS = ("raw_none", "raw_mixup", "raw_mix_training", "logmel_mix_training", "classical")
@@ -95,13 +95,16 @@ def fold_splits(meta, input_dir, folds, fractions, out: pathlib.Path) -> list[Sp
 
     if len(folds) < 3:
         raise InputError(f"--folds needs at least 3 folds (test, validation, train), got {list(folds)}")
-    splits = []
+    listings = []  # every fold is checked before any record is written
     for k, test in enumerate(folds):
         val = folds[(k + 1) % len(folds)]
-        listing = layouts.list_esc50(input_dir, meta, str(val), str(test))
+        listing = layouts.list_esc50(input_dir, meta, str(val), str(test), fold_flags=("--folds", "--folds"))
         for split, fold in (("test", test), ("val", val)):
             if not any(i.split == split for i in listing.items):
                 raise InputError(f"--meta {meta} has no usable recording in fold {fold}")
+        listings.append((test, val, listing))
+    splits = []
+    for test, val, listing in listings:
         for fraction in fractions:
             name = f"fold{test}-fraction{fraction:g}"
             records = out / "records" / name
@@ -166,6 +169,7 @@ def check_run_names(names):
     unknown = sorted(set(names) - set(RUNS))
     if unknown or not names:
         raise InputError(f"--runs: unknown runs {unknown or 'none given'}; choose from {', '.join(RUNS)}")
+    check_distinct("runs", names)
 
 
 def run_one(split: Split, seed, name, schedule: Schedule, preset, out: pathlib.Path, model_overrides=None) -> dict:
@@ -292,12 +296,23 @@ def define_flags():
     define_training_flags(mix=False)  # each run sets its own
 
 
+def check_distinct(flag, values):
+    """Raises InputError if a value of --flag is given twice (a run would count twice in a mean)."""
+    repeated = sorted({v for v in values if values.count(v) > 1}, key=str)
+    if repeated:
+        raise InputError(f"--{flag} repeats {', '.join(map(str, repeated))}")
+
+
 def numbers(flag, values, kind):
-    """The comma-separated `values` of --flag as `kind`s, or an InputError naming the flag."""
+    """The comma-separated `values` of --flag as distinct `kind`s, at least one, or an InputError naming the flag."""
     try:
-        return tuple(kind(v) for v in values)
+        result = tuple(kind(v) for v in values)
     except ValueError:
         raise InputError(f"--{flag} must be comma-separated {kind.__name__}s, got {','.join(values)!r}") from None
+    if not result:
+        raise InputError(f"--{flag} needs at least one value")
+    check_distinct(flag, result)
+    return result
 
 
 def splits_from_flags(FLAGS, out: pathlib.Path) -> list[Split]:
@@ -320,6 +335,8 @@ def main(argv) -> int:
     out = check_directory(FLAGS.out, "out")
     # Every flag is checked before the records of the splits are written.
     seeds, names = numbers("seeds", FLAGS.seeds, int), tuple(FLAGS.runs)
+    if not all(0 <= seed <= MAX_SEED for seed in seeds):
+        raise InputError(f"--seeds must be in [0, {MAX_SEED}], got {list(seeds)}")
     check_run_names(names)
     schedule = schedule_from_flags(FLAGS)
     overrides = model_overrides_from_flags(FLAGS)

@@ -135,8 +135,10 @@ def _folds(text, flag):
         raise LayoutError(f"{flag} must be comma-separated fold numbers, got {text!r}") from None
 
 
-def list_esc50(input_dir, meta, val_folds="4", test_folds="5", vocabulary=None):
-    """ESC-50 / UrbanSound8K / `filename,label,fold` meta CSVs; split by folds."""
+def list_esc50(input_dir, meta, val_folds="4", test_folds="5", vocabulary=None,
+               fold_flags=("--val_folds", "--test_folds")):
+    """ESC-50 / UrbanSound8K / `filename,label,fold` meta CSVs; split by folds. Errors name
+    the folds as `fold_flags` (the flags of validation and test folds of the caller's command)."""
     rows = _read_csv(meta)
     if not rows:
         raise LayoutError(f"--meta {meta} has no rows")
@@ -157,11 +159,12 @@ def list_esc50(input_dir, meta, val_folds="4", test_folds="5", vocabulary=None):
     for path, label, _, _, line in entries:
         if not label or path == root:
             raise LayoutError(f"--meta {meta} line {line}: {'no label' if not label else 'no file name'}")
-    val, test = _folds(val_folds, "--val_folds"), _folds(test_folds, "--test_folds")
+    val_flag, test_flag = fold_flags
+    val, test = _folds(val_folds, val_flag), _folds(test_folds, test_flag)
     if val & test:
-        raise LayoutError(f"--val_folds and --test_folds share folds {sorted(val & test)}")
+        raise LayoutError(f"{val_flag} and {test_flag} share folds {sorted(val & test)}")
     folds = sorted({fold for _, _, fold, _, _ in entries})
-    for flag, chosen in (("--val_folds", val), ("--test_folds", test)):
+    for flag, chosen in ((val_flag, val), (test_flag, test)):
         if chosen - set(folds):
             raise LayoutError(f"{flag}: no row of --meta {meta} has fold {', '.join(map(str, sorted(chosen - set(folds))))}"
                               f" (its folds: {', '.join(map(str, folds))})")

@@ -41,6 +41,7 @@ from keras_rawaudio.scoring import Windowing, score_recordings
 
 LR_SCHEDULES = ("constant", "warmup_cosine")
 CHECKPOINT_SECONDS = 60.0  # a resumed run repeats at most about this much training
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed accepts seeds in [0, MAX_SEED]
 
 
 class TrainingError(InputError):
@@ -598,7 +599,8 @@ def define_training_flags(mix=True):
     flags.DEFINE_integer("frontend_pretraining_epochs", default.frontend_pretraining_epochs,
                          "Raw model: epochs that first fit the learned filterbank to a log-mel image (0: off).",
                          lower_bound=0)
-    flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling, crops and mixing.")
+    flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling, crops and mixing.", lower_bound=0,
+                         upper_bound=MAX_SEED)
     flags.DEFINE_bool("level_normalization", None, "Scale each input window to a fixed level (ModelConfig field; "
                       "default: the preset's).")
     flags.DEFINE_float("level_frame_ms", None, "Level normalisation sets the RMS of each window's loudest frame of "

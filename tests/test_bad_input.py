@@ -1,5 +1,5 @@
-"""The bad-input catalogue: one table per entry point (data prep, train, evaluate, export, classify)
-and one for the Python API.
+"""The bad-input catalogue: one table per entry point (data prep, train, ablate, evaluate, export,
+classify) and one for the Python API.
 
 Every command-line case must end with exit status 2 (bad input or usage) and one last stderr line
 `<stage>: error: ...` naming the flag, file or row and what is wrong; never a traceback; and it
@@ -188,7 +188,33 @@ TRAIN = [
     ("shard_cut_between_records", ["--data_dir={cut_between_records}", "--model_dir={out}", "--preset=tiny",
                                    "--batch_size=2", "--epochs=1", "--finetune_epochs=0", "--frontend_pretraining_epochs=0"],
      r"the train shards of .* hold fewer clips than its dataset_info.json counts", True),
+    ("seed_negative", ["--data_dir={records}", "--model_dir={out}", "--seed=-1"],
+     r"flag --seed=-1: -1 is not an integer in the range \[0, 4294967295\]", False),
     ("unknown_preset", ["--data_dir={records}", "--model_dir={out}", "--preset=huge"], r"flag --preset=huge", False),
+]
+
+ABLATE_DATA = ["--meta={meta}", "--input_dir={audio}", "--out={out}"]
+ABLATE = [
+    ("unknown_run", [*ABLATE_DATA, "--runs=raw_cutmix"], r"--runs: unknown runs \['raw_cutmix'\]", False),
+    ("no_run", [*ABLATE_DATA, "--runs="], r"--runs: unknown runs none given", False),
+    ("run_repeated", [*ABLATE_DATA, "--runs=classical,classical"], r"--runs repeats classical$", False),
+    ("seed_repeated", [*ABLATE_DATA, "--seeds=0,1,0"], r"--seeds repeats 0$", False),
+    ("seed_negative", [*ABLATE_DATA, "--seeds=-1"], r"--seeds must be in \[0, 4294967295\], got \[-1\]", False),
+    ("seed_not_a_number", [*ABLATE_DATA, "--seeds=a"], r"--seeds must be comma-separated ints, got 'a'", False),
+    ("fold_repeated", [*ABLATE_DATA, "--folds=1,2,1"], r"--folds repeats 1$", False),
+    # Fold 1's records would be written before fold 3's listing is read, if every fold were not checked first.
+    ("fold_missing", [*ABLATE_DATA, "--folds=1,2,3,9"], r"--folds: no row of --meta .*meta.csv has fold 9", False),
+    ("too_few_folds", [*ABLATE_DATA, "--folds=1,2"], r"--folds needs at least 3 folds", False),
+    ("no_fraction", [*ABLATE_DATA, "--train_fractions="], r"--train_fractions needs at least one value", False),
+    ("fraction_zero", [*ABLATE_DATA, "--train_fractions=0,1"], r"--train_fractions must be in \(0, 1\]", False),
+    ("data_dir_and_meta", [*ABLATE_DATA, "--data_dir={records}"], r"give either --data_dir .* or --meta", False),
+    ("out_is_a_file", ["--data_dir={records}", "--out={labels}"], r"--out .*labels.txt is a file, not a directory",
+     False),
+    ("no_epochs", [*ABLATE_DATA, "--epochs=0", "--finetune_epochs=0"], r"epochs must be >= 0 and not both 0", False),
+    ("level_frame_below_a_ms", [*ABLATE_DATA, "--level_frame_ms=0.5"],
+     r"level_frame_ms must be 0 \(the whole window\) or in \[1, 1000\]", False),
+    ("mel_range", [*ABLATE_DATA, "--mel_min_hz=8000"],
+     r"the mel range must satisfy 0 <= mel_min_hz < mel_max_hz <= 8000 \(half the sample rate\), got 8000-7500 Hz", False),
 ]
 
 EVALUATE = [
@@ -248,7 +274,7 @@ CLASSIFY = [
     ("top_k_range", ["--model={tflite}", "--labels={labels3}", "--top_k=0", "{clip}"], r"flag --top_k=0", False),
 ]
 
-TABLES = {"make_tfrecords": MAKE_TFRECORDS, "train": TRAIN, "evaluate": EVALUATE, "export": EXPORT,
+TABLES = {"make_tfrecords": MAKE_TFRECORDS, "train": TRAIN, "ablate": ABLATE, "evaluate": EVALUATE, "export": EXPORT,
           "classify": CLASSIFY}
 
 
