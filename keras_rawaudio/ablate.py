@@ -37,7 +37,7 @@ import numpy as np
 
 from keras_rawaudio import cli, layouts
 from keras_rawaudio.config import PRESETS
-from keras_rawaudio.errors import InputError
+from keras_rawaudio.errors import InputError, check_choices, check_distinct
 from keras_rawaudio.files import check_directory, write_atomic
 from keras_rawaudio.processes import worker_pool
 from keras_rawaudio.train import (MAX_SEED, Schedule, define_training_flags, model_config, model_overrides_from_flags,
@@ -164,14 +164,6 @@ def summarise(values: list[dict]) -> dict:
     return summary
 
 
-def check_run_names(names):
-    """Raises InputError unless `names` are some of RUNS."""
-    unknown = sorted(set(names) - set(RUNS))
-    if unknown or not names:
-        raise InputError(f"--runs: unknown runs {unknown or 'none given'}; choose from {', '.join(RUNS)}")
-    check_distinct("runs", names)
-
-
 def run_one(split: Split, seed, name, schedule: Schedule, preset, out: pathlib.Path, model_overrides=None) -> dict:
     """Trains (or resumes) and tests one run of one split and seed; its row of the ablation."""
     print(f"== {split.name} seed {seed}: {name}", flush=True)
@@ -216,7 +208,7 @@ def ablate(splits: list[Split], out, schedule: Schedule = Schedule(), preset="ed
     """Every run of `names` on every split and seed, `workers` at a time; writes and returns
     the ablation dict."""
     out = pathlib.Path(out)
-    check_run_names(names)
+    check_choices("runs", names, RUNS, "runs")
     out.mkdir(parents=True, exist_ok=True)
     run = functools.partial(run_one, schedule=schedule, preset=preset, out=out, model_overrides=model_overrides)
     jobs = [(split, seed, name) for split in splits for seed in seeds for name in names]
@@ -296,13 +288,6 @@ def define_flags():
     define_training_flags(mix=False)  # each run sets its own
 
 
-def check_distinct(flag, values):
-    """Raises InputError if a value of --flag is given twice (a run would count twice in a mean)."""
-    repeated = sorted({v for v in values if values.count(v) > 1}, key=str)
-    if repeated:
-        raise InputError(f"--{flag} repeats {', '.join(map(str, repeated))}")
-
-
 def numbers(flag, values, kind):
     """The comma-separated `values` of --flag as distinct `kind`s, at least one, or an InputError naming the flag."""
     try:
@@ -337,7 +322,7 @@ def main(argv) -> int:
     seeds, names = numbers("seeds", FLAGS.seeds, int), tuple(FLAGS.runs)
     if not all(0 <= seed <= MAX_SEED for seed in seeds):
         raise InputError(f"--seeds must be in [0, {MAX_SEED}], got {list(seeds)}")
-    check_run_names(names)
+    check_choices("runs", names, RUNS, "runs")
     schedule = schedule_from_flags(FLAGS)
     overrides = model_overrides_from_flags(FLAGS)
     model_config(FLAGS.preset, 1, overrides)

@@ -15,7 +15,8 @@ import pathlib
 import time
 
 from keras_rawaudio import cli, layouts
-from keras_rawaudio.errors import RunError
+from keras_rawaudio.errors import RunError, check_choices
+from keras_rawaudio.files import check_directory
 
 STAGES = 6
 
@@ -61,7 +62,7 @@ def make_records(out: pathlib.Path, data, clips, clip_seconds) -> tuple[pathlib.
         listing = layouts.list_csv(out / "audio", meta)
         done(start, f"{clips} clips of {clip_seconds:g} s of synthetic sound events ({', '.join(CLASSES)}): {meta}")
     else:
-        listing = layouts.list_folders(data)
+        listing = layouts.list_folders(data, flag="--data")
         done(start, f"{len(listing.items)} files of {len(listing.vocabulary)} classes")
     start = stage(2, "make_tfrecords")
     info = make_tfrecords(listing, records, WriteOptions(clip_seconds=10.0), description={"layout": "demo"})
@@ -72,7 +73,10 @@ def make_records(out: pathlib.Path, data, clips, clip_seconds) -> tuple[pathlib.
 
 def run_demo(out, data=None, clips=600, clip_seconds=1.0, epochs=16, finetune_epochs=6, quantize=None,
              frontend_pretraining_epochs=10) -> dict:
-    """Runs every stage into `out`; returns {'history', 'test', 'export', 'classify'}."""
+    """Runs every stage into `out`; returns {'history', 'test', 'export', 'classify'}.
+
+    Every argument is checked before anything is written. `quantize`: export modes (None:
+    every mode of `keras_rawaudio.export.MODES`)."""
     from keras_rawaudio.classify import classify_file, model_labels
     from keras_rawaudio.data import DataOptions
     from keras_rawaudio.edge import EdgeClassifier
@@ -82,13 +86,15 @@ def run_demo(out, data=None, clips=600, clip_seconds=1.0, epochs=16, finetune_ep
     from keras_rawaudio.scoring import Windowing
     from keras_rawaudio.train import Schedule, best_epoch, train
 
-    out = pathlib.Path(out)
-    records, test_file = make_records(out, data, clips, clip_seconds)
-
-    start = stage(3, f"train the edge raw-waveform model: {epochs} epochs mix-training + {finetune_epochs} fine-tuning")
+    out = check_directory(out, "out")
+    modes = MODES if quantize is None else tuple(quantize)
+    check_choices("quantize", modes, MODES, "modes")
     schedule = Schedule(DataOptions(mix="mix_training", clip_seconds=clip_seconds, cache=True, seed=0),
                         epochs=epochs, finetune_epochs=finetune_epochs, learning_rate=3e-3,
                         frontend_pretraining_epochs=frontend_pretraining_epochs)
+    records, test_file = make_records(out, data, clips, clip_seconds)
+
+    start = stage(3, f"train the edge raw-waveform model: {epochs} epochs mix-training + {finetune_epochs} fine-tuning")
     best, history, _ = train(records, out / "run", "raw", "edge", schedule, verbose=2)
     summary, top = model_summary(best), best_epoch(history)
     done(start, f"best val mAP {top['val_mAP']:.4f} ({top['phase']} epoch {top['epoch']}); "
@@ -100,9 +106,9 @@ def run_demo(out, data=None, clips=600, clip_seconds=1.0, epochs=16, finetune_ep
     done(start, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}) +
          f"\n   reports: {', '.join(reports)}")
 
-    start = stage(5, f"export to TFLite ({', '.join(quantize or MODES)}) at the training window")
+    start = stage(5, f"export to TFLite ({', '.join(modes)}) at the training window")
     try:
-        report = export(out / "run" / "best.keras", records, out / "tflite", quantize or MODES)
+        report = export(out / "run" / "best.keras", records, out / "tflite", modes)
     except ExportError as error:  # the files that passed their checks are kept
         print(f"   {error}")
         report = json.loads((out / "tflite" / "export_report.json").read_text())

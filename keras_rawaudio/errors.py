@@ -3,6 +3,7 @@
 `InputError`: bad input or usage (a flag, a file, a dataset); the CLI exits with status 2.
 `RunError`: a runtime failure of valid input (disk full, NaN loss, a failed export check);
 the CLI exits with status 1. Each module's own error classes derive from one of them.
+`check_choices` and `check_distinct` check a list flag's values.
 """
 
 
@@ -12,3 +13,19 @@ class InputError(ValueError):
 
 class RunError(RuntimeError):
     """A run that could not finish; the message says what failed and what was kept."""
+
+
+def check_distinct(flag, values):
+    """Raises InputError if a value of --flag is given twice (it would count twice)."""
+    repeated = sorted({v for v in values if list(values).count(v) > 1})
+    if repeated:
+        raise InputError(f"--{flag} repeats {', '.join(map(str, repeated))}")
+
+
+def check_choices(flag, values, choices, kind):
+    """Raises InputError unless `values` of --flag are distinct `choices`, at least one; `kind`
+    names them in the message ('runs', 'modes')."""
+    unknown = sorted(set(values) - set(choices))
+    if unknown or not values:
+        raise InputError(f"--{flag}: unknown {kind} {unknown or 'none given'}; choose from {', '.join(choices)}")
+    check_distinct(flag, values)

@@ -32,7 +32,7 @@ from keras_rawaudio import __version__, cli
 from keras_rawaudio import backbone
 from keras_rawaudio.data import DataOptions, load_dataset, reading_shards, shard_files
 from keras_rawaudio.edge import PCM16_SCALE, EdgeClassifier, EdgeModelError, in_layers
-from keras_rawaudio.errors import InputError, RunError
+from keras_rawaudio.errors import InputError, RunError, check_choices
 from keras_rawaudio.evaluate import check_labels, model_windowing, score_split
 from keras_rawaudio.files import check_directory, remove_partial_files, write_atomic
 from keras_rawaudio.metrics import clip_metrics, per_class_average_precision
@@ -324,9 +324,7 @@ def export(model_path, data_dir, output_dir, modes=MODES, window_seconds=None, c
 
     Example: `export("runs/esc50/best.keras", "data/esc50", "tflite", ["float32", "int8"])`.
     """
-    unknown = sorted(set(modes) - set(MODES))
-    if unknown or not modes:
-        raise InputError(f"--quantize: unknown modes {unknown or 'none given'}; choose from {', '.join(MODES)}")
+    check_choices("quantize", modes, MODES, "modes")
     for flag, value in (("name", name), ("version", version)):
         if value is not None and not value.strip():
             raise InputError(f"--{flag} is empty: the files' metadata needs one")

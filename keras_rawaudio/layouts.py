@@ -105,12 +105,13 @@ def _finish(vocabulary, candidates, skipped) -> Listing:
     return Listing(list(vocabulary), items, skipped)
 
 
-def list_folders(input_dir, val_fraction=0.1, test_fraction=0.1, seed=0, vocabulary=None):
-    """`input_dir/<class>/**/<audio>`; a stratified split by fractions."""
+def list_folders(input_dir, val_fraction=0.1, test_fraction=0.1, seed=0, vocabulary=None, flag="--input_dir"):
+    """`input_dir/<class>/**/<audio>`; a stratified split by fractions. Errors name the folder as
+    `flag`, the caller's command's flag."""
     root = pathlib.Path(input_dir)
     classes = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     if not classes:
-        raise LayoutError(f"--input_dir {input_dir} has no class folders")
+        raise LayoutError(f"{flag} {input_dir} has no class folders")
     files = {name: _audio_files(root / name) for name in classes}
     skipped = [{"file": str(p), "reason": "symlink not followed (to a folder, a loop or nothing)"}
                for name in classes for p in sorted((root / name).rglob("*")) if p.is_symlink() and not p.is_file()]

@@ -1,5 +1,5 @@
 """The bad-input catalogue: one table per entry point (data prep, train, ablate, evaluate, export,
-classify) and one for the Python API.
+demo, classify) and one for the Python API.
 
 Every command-line case must end with exit status 2 (bad input or usage) and one last stderr line
 `<stage>: error: ...` naming the flag, file or row and what is wrong; never a traceback; and it
@@ -246,6 +246,8 @@ EXPORT = [
      r"--quantize: unknown modes \['int4'\]", False),
     ("no_mode", ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--quantize="],
      r"--quantize: unknown modes none given", False),
+    ("mode_repeated", ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--quantize=int8,float32,int8"],
+     r"--quantize repeats int8$", False),
     ("window_unknown", ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--quantize=float32"],
      r"training window is unknown", False),
     ("output_is_a_file", ["--data_dir={records}", "--model={model}", "--output_dir={labels}", "--window_seconds=1"],
@@ -258,6 +260,14 @@ EXPORT = [
      r"has no TFRecords of split 'train'", False),
     ("classes_differ", ["--data_dir={labels_mismatch}", "--model={model}", "--output_dir={out}", "--window_seconds=1"],
      r"labels.txt names 3 classes but the records", False),
+]
+
+DEMO = [  # each refused before the demo generates or trains anything
+    ("data_without_classes", ["--out={out}", "--data={missing}"], r"--data .*missing has no class folders", False),
+    ("unknown_mode", ["--out={out}", "--quantize=int4"], r"--quantize: unknown modes \['int4'\]", False),
+    ("no_mode", ["--out={out}", "--quantize="], r"--quantize: unknown modes none given", False),
+    ("out_is_a_file", ["--out={labels}"], r"--out .*labels.txt is a file, not a directory", False),
+    ("no_epochs", ["--out={out}", "--epochs=0", "--finetune_epochs=0"], r"epochs must be >= 0 and not both 0", False),
 ]
 
 CLASSIFY = [
@@ -275,7 +285,7 @@ CLASSIFY = [
 ]
 
 TABLES = {"make_tfrecords": MAKE_TFRECORDS, "train": TRAIN, "ablate": ABLATE, "evaluate": EVALUATE, "export": EXPORT,
-          "classify": CLASSIFY}
+          "demo": DEMO, "classify": CLASSIFY}
 
 
 @pytest.fixture(scope="module")
