@@ -68,17 +68,22 @@ def pcm_chunks(source, rate, samples):
 
 
 def stream(model: EdgeClassifier, labels, windowing: Windowing, source, stream_rate, sample_rate, top_k, as_json):
-    """Classifies a live stream: one result per hop once a window has been heard."""
+    """Classifies a live stream: one result per hop once a window has been heard. A stream that
+    ends before a whole window is an EdgeModelError: nothing was classified."""
     hop = windowing.hop_samples
     buffer = np.zeros(0, np.float32)
-    heard = 0.0
+    heard, received = 0.0, 0
     for chunk in pcm_chunks(source, stream_rate, round(hop * stream_rate / sample_rate)):
+        received += len(chunk)
         buffer = np.concatenate([buffer, resample(chunk, stream_rate, sample_rate)])
         while len(buffer) >= model.window_samples:
             scores = model.predict(buffer[None, : model.window_samples])[0]
             result = {"file": "<stream>", "start_seconds": round(heard, 3), "top": top(scores, labels, top_k), "windows": []}
             show(result, as_json, False)
             buffer, heard = buffer[hop:], heard + hop / sample_rate
+    if not heard:
+        raise EdgeModelError(f"--stream={source} ended after {received / stream_rate:.2f} s of audio, less than one "
+                             f"window ({model.window_samples / sample_rate:g} s): nothing was classified")
 
 
 def model_labels(model: EdgeClassifier, path=None) -> list[str]:

@@ -1,3 +1,4 @@
+import io
 import json
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import pytest
 
 from conftest import BLOCK_TENSORFLOW, ROOT, write_tone
 from keras_rawaudio.audio_io import load_audio
-from keras_rawaudio.edge import EdgeClassifier
+from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
 from keras_rawaudio.scoring import Windowing, score_recordings
 
 # Runs `python -m keras_rawaudio.classify` with TensorFlow and Keras made unimportable.
@@ -76,6 +77,16 @@ def test_a_file_without_metadata_needs_labels(plain_tflite, tmp_path):
     result = classify(plain_tflite, f"--labels={tmp_path / 'labels.txt'}", clip, "--json")
     assert result.returncode == 0, result.stderr[-1000:]
     assert {t["label"] for t in json.loads(result.stdout)["top"]} == {"x", "y", "z"}
+
+
+def test_a_stream_that_ends_before_a_window_is_an_error(plain_tflite, monkeypatch):
+    from keras_rawaudio.classify import stream
+
+    model = EdgeClassifier(plain_tflite)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(np.zeros(8000, "<i2").tobytes())))  # 0.5 s
+    with pytest.raises(EdgeModelError, match=r"^--stream=stdin ended after 0.50 s of audio, less than one window "
+                                             r"\(1 s\): nothing was classified$"):
+        stream(model, ["x", "y", "z"], Windowing(model.window_samples), "stdin", 16000, 16000, 3, False)
 
 
 def test_stream_mode_reads_pcm_from_stdin(edge_model):
