@@ -18,7 +18,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.3.15"
+__version__ = "0.3.16"
 
 _LAZY = {
     "PRESETS": "config", "ModelConfig": "config", "Stage": "config", "preset_config": "config",
