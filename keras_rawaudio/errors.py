@@ -6,6 +6,8 @@ the CLI exits with status 1. Each module's own error classes derive from one of 
 `check_choices` and `check_distinct` check a list flag's values.
 """
 
+import collections
+
 
 class InputError(ValueError):
     """Bad input or usage; the message names the flag, file or row and what is wrong."""
@@ -17,7 +19,7 @@ class RunError(RuntimeError):
 
 def check_distinct(flag, values):
     """Raises InputError if a value of --flag is given twice (it would count twice)."""
-    repeated = sorted({v for v in values if list(values).count(v) > 1})
+    repeated = sorted(value for value, count in collections.Counter(values).items() if count > 1)
     if repeated:
         raise InputError(f"--{flag} repeats {', '.join(map(str, repeated))}")
 
