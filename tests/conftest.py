@@ -132,7 +132,7 @@ def synthetic_records(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trained_run(synthetic_records, tmp_path_factory):
-    """A run directory with the `edge` raw model trained 16 + 4 epochs on `synthetic_records`.
+    """A run directory with the `edge` raw model trained 8 + 2 epochs on `synthetic_records`.
 
     The real preset, not a narrow test model: int8 export fidelity depends on layer widths."""
     import keras
@@ -144,7 +144,7 @@ def trained_run(synthetic_records, tmp_path_factory):
     keras.utils.set_random_seed(0)
     run = tmp_path_factory.mktemp("run")
     data = DataOptions(batch_size=16, clip_seconds=1.0, mix="mix_training", cache=True, seed=0)
-    schedule = Schedule(data, epochs=16, finetune_epochs=4, learning_rate=3e-3, frontend_pretraining_epochs=0)
+    schedule = Schedule(data, epochs=8, finetune_epochs=2, learning_rate=3e-3, frontend_pretraining_epochs=0)
     model = RawWaveformClassifier.from_preset("edge", num_classes=5)
     fit_mix_then_finetune(model, synthetic_records, run, schedule, verbose=0)
     return run
