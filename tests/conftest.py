@@ -5,10 +5,9 @@ import pathlib
 import subprocess
 import sys
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
+import keras_rawaudio  # noqa: E402, F401  (before TensorFlow: the package's environment defaults, as users get them)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402

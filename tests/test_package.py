@@ -27,6 +27,23 @@ def test_edge_parts_import_without_tensorflow():
     assert result.stdout.strip().startswith("blocked: ")  # the Keras parts do need it
 
 
+def test_onednn_kernels_are_on_unless_the_user_turns_them_off():
+    """Imported before TensorFlow, the package turns on TensorFlow's oneDNN kernels, which
+    TensorFlow leaves off on AVX2-only CPUs; TF_ENABLE_ONEDNN_OPTS=0 still turns them off."""
+    program = ("import keras_rawaudio, tensorflow\n"
+               "from tensorflow.python.util import _pywrap_util_port\n"
+               "print(_pywrap_util_port.IsMklEnabled())")
+    enabled = {}
+    for setting in (None, "0"):
+        env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+        if setting is not None:
+            env["TF_ENABLE_ONEDNN_OPTS"] = setting
+        result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT,
+                                timeout=120, env=env)
+        assert result.returncode == 0, result.stderr[-1500:]
+        enabled[setting] = result.stdout.split()[-1]
+    assert enabled == {None: "True", "0": "False"}
+
 def test_every_stage_runs_from_a_non_editable_install(tmp_path):
     # A non-editable install of this checkout into its own directory, ahead of the test venv's
     # (editable) copy on the path, run from a directory outside the checkout.
