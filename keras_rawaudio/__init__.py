@@ -19,7 +19,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # On Linux, TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX-512 VNNI or
 # BF16, AVX-VNNI or AMX (tensorflow/core/util/port.cc); on other x86 CPUs, such as AVX2-only ones,
-# convolutions and their gradients run on Eigen, and training the `edge` model ran about 1.5x
+# convolutions and their gradients run on Eigen, and training the `edge` model ran 1.2-1.4x
 # slower (BENCHMARKS.md, "oneDNN on AVX2 CPUs"). This takes effect when the package is imported
 # before TensorFlow; set the variable to 0 to keep TensorFlow's choice.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")

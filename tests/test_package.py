@@ -44,6 +44,7 @@ def test_onednn_kernels_are_on_unless_the_user_turns_them_off():
         enabled[setting] = result.stdout.split()[-1]
     assert enabled == {None: "True", "0": "False"}
 
+
 def test_every_stage_runs_from_a_non_editable_install(tmp_path):
     # A non-editable install of this checkout into its own directory, ahead of the test venv's
     # (editable) copy on the path, run from a directory outside the checkout.
