@@ -24,7 +24,7 @@ def program_name(main, argv0) -> str:
     module = main.__module__
     if module == "__main__":
         module = getattr(sys.modules["__main__"].__spec__, "name", None) or argv0
-    return module.rsplit(".", 1)[-1].removesuffix(".py").rsplit("/", 1)[-1]
+    return module.removesuffix(".py").rsplit("/", 1)[-1].rsplit(".", 1)[-1]
 
 
 def _own_modules() -> list[str]:

@@ -50,3 +50,12 @@ def test_help_prints_the_docstring_and_flags_and_exits_0():
     result = subprocess.run([sys.executable, "-c", PROGRAM, "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0
     assert result.stdout.startswith("Doubles a number.") and "--number: The number." in result.stdout
+
+
+
+def test_a_script_is_named_by_its_file(tmp_path):
+    script = tmp_path / "double_it.py"
+    script.write_text(PROGRAM.replace('["double", *sys.argv[1:]]', "sys.argv"))
+    result = subprocess.run([sys.executable, str(script), "--number=7"], capture_output=True, text=True, cwd=ROOT,
+                            timeout=60)
+    assert (result.returncode, result.stderr.strip()) == (2, "double_it: error: --number 7 is unlucky")
