@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # before TensorFlow; set the variable to 0 to keep TensorFlow's choice.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-__version__ = "0.3.17"
+__version__ = "0.3.18"
 
 _LAZY = {
     "PRESETS": "config", "ModelConfig": "config", "Stage": "config", "preset_config": "config",

@@ -26,10 +26,22 @@ def conv_bn(x, filters, kernel, stride, name, momentum, relu=True):
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
-def residual_block(x, filters, kernel, stride, name, momentum):
-    """ResNet basic block (two convs + shortcut), 1D or 2D by the rank of `x`."""
-    y = conv_bn(x, filters, kernel, stride, f"{name}_a", momentum)
-    y = conv_bn(y, filters, kernel, 1, f"{name}_b", momentum, relu=False)
+def separable_conv_bn(x, filters, kernel, stride, name, momentum, relu=True):
+    """Depthwise conv → BatchNorm → ReLU → 1×1 conv → BatchNorm → optional ReLU (MobileNet's
+    factorisation of `conv_bn`), 1D or 2D by the rank of `x`; 'same' padding."""
+    depthwise = layers.DepthwiseConv1D if len(x.shape) == 3 else layers.DepthwiseConv2D
+    x = depthwise(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_depthwise")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_depthwise_bn")(x)
+    x = layers.ReLU(name=f"{name}_depthwise_relu")(x)
+    return conv_bn(x, filters, 1, 1, name, momentum, relu)
+
+
+def residual_block(x, filters, kernel, stride, name, momentum, separable=False):
+    """ResNet basic block (two convs + shortcut), 1D or 2D by the rank of `x`; the two convs are
+    depthwise-separable if `separable` (the shortcut stays a 1×1 conv)."""
+    conv = separable_conv_bn if separable else conv_bn
+    y = conv(x, filters, kernel, stride, f"{name}_a", momentum)
+    y = conv(y, filters, kernel, 1, f"{name}_b", momentum, relu=False)
     if stride not in (1, (1, 1)) or x.shape[-1] != filters:
         x = conv_bn(x, filters, 1, stride, f"{name}_shortcut", momentum, relu=False)
     return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([x, y]))
@@ -38,7 +50,8 @@ def residual_block(x, filters, kernel, stride, name, momentum):
 def residual_stage(x, stage: Stage, name, momentum):
     for block in range(stage.blocks):
         stride = stage.stride if block == 0 else 1
-        x = residual_block(x, stage.filters, stage.kernel, stride, f"{name}_block{block + 1}", momentum)
+        x = residual_block(x, stage.filters, stage.kernel, stride, f"{name}_block{block + 1}", momentum,
+                           stage.separable)
     return x
 
 

@@ -30,12 +30,17 @@ class Stage:
     filters: output channels.
     kernel: kernel length (1D) or side (2D) of the block convolutions.
     stride: time stride (1D) or (frequency, time) stride (2D) of the stage's first block.
+    separable: each block convolution is depthwise-separable, as MobileNet's are: a depthwise
+      convolution of `kernel` (one filter per input channel) → BatchNorm → ReLU, then a 1×1
+      convolution to `filters`. About `kernel`² times fewer multiply-accumulates and weights
+      than a full convolution, so a stage can be wider or deeper at the same cost.
     """
 
     filters: int
     kernel: int
     stride: int | tuple[int, int]
     blocks: int = 1
+    separable: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,6 +7,8 @@ import numpy as np
 def _layer_macs(layer, input_shape, output_shape) -> int:
     if hasattr(layer, "multiply_accumulates"):
         return layer.multiply_accumulates(input_shape)
+    if isinstance(layer, (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)):
+        return int(np.prod(output_shape[1:])) * int(np.prod(layer.kernel_size))  # one filter per channel
     if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D)):
         kernel = int(np.prod(layer.kernel_size)) * input_shape[-1] // layer.groups
         return int(np.prod(output_shape[1:])) * kernel
@@ -18,7 +20,7 @@ def _layer_macs(layer, input_shape, output_shape) -> int:
 def macs_per_second(model, seconds: float = 1.0) -> float:
     """Multiply-accumulates per second of audio of one forward pass (batch 1).
 
-    Counts convolutions, dense layers and layers with a `multiply_accumulates` method;
+    Counts convolutions (depthwise too), dense layers and layers with a `multiply_accumulates` method;
     BatchNorm (folded at inference), activations and pooling are not counted. A model with a
     fixed input length is measured on that length.
     """
@@ -27,7 +29,8 @@ def macs_per_second(model, seconds: float = 1.0) -> float:
         layer
         for layer in model.layers
         if hasattr(layer, "multiply_accumulates")
-        or isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Dense))
+        or isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.DepthwiseConv1D,
+                              keras.layers.DepthwiseConv2D, keras.layers.Dense))
     ]
     outputs = [layer.output for layer in counted]
     outputs = [out[0] if isinstance(out, (tuple, list)) else out for out in outputs]

@@ -18,6 +18,22 @@ def test_stages_stride_and_widen_as_their_table_says():
     assert tuple(blocks.shape) == (None, 32, 12)
 
 
+def test_a_separable_stage_factorises_each_block_convolution_as_mobilenet_does():
+    image = keras.Input((16, 100, 8))
+    stage = backbone.residual_stage(image, Stage(12, 3, (2, 2), blocks=2, separable=True), "s", 0.9)
+    assert tuple(stage.shape) == (None, 8, 50, 12)
+    model = keras.Model(image, stage)
+    kernels = {layer.name: tuple(layer.kernel.shape) for layer in model.layers if hasattr(layer, "kernel")}
+    assert kernels == {
+        "s_block1_a_depthwise": (3, 3, 8, 1), "s_block1_a_conv": (1, 1, 8, 12),  # strided depthwise, then 1×1
+        "s_block1_b_depthwise": (3, 3, 12, 1), "s_block1_b_conv": (1, 1, 12, 12),
+        "s_block1_shortcut_conv": (1, 1, 8, 12),  # the shortcut stays a strided 1×1 convolution
+        "s_block2_a_depthwise": (3, 3, 12, 1), "s_block2_a_conv": (1, 1, 12, 12),
+        "s_block2_b_depthwise": (3, 3, 12, 1), "s_block2_b_conv": (1, 1, 12, 12),
+    }
+    assert model.get_layer("s_block1_a_depthwise").strides == (2, 2)
+
+
 def test_to_image_is_a_transpose():
     frames = np.arange(2 * 3 * 4, dtype="float32").reshape(2, 3, 4)  # (batch, T, C)
     config = preset_config("tiny", 2, band_normalization=False)

@@ -71,3 +71,13 @@ def test_a_config_saved_before_0_3_13_keeps_learning_its_gabor_filters_at_the_fu
     saved = preset_config("edge", num_classes=3).to_dict()
     del saved["gabor_learning_rate_scale"]  # as keras_rawaudio 0.3.12 wrote it
     assert ModelConfig.from_dict(saved) == preset_config("edge", num_classes=3, gabor_learning_rate_scale=1.0)
+
+
+def test_separable_stages_round_trip_and_a_config_saved_before_them_has_full_convolutions():
+    stages = (Stage(16, 3, (2, 2), 2, separable=True), Stage(32, 3, (2, 2)))
+    config = preset_config("edge", num_classes=3, resnet_stages=stages)
+    assert ModelConfig.from_dict(__import__("json").loads(config.to_json())) == config
+    saved = preset_config("edge", num_classes=3).to_dict()
+    for stage in saved["resnet_stages"] + saved["frontend_stages"]:
+        del stage["separable"]  # as keras_rawaudio 0.3.17 wrote it
+    assert ModelConfig.from_dict(saved) == preset_config("edge", num_classes=3)
