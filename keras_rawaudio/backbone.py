@@ -7,8 +7,8 @@ with the learned channels as the height ("frequency") axis and time as the width
 from keras import layers
 
 from keras_rawaudio.config import ModelConfig, Stage
-from keras_rawaudio.layers import (AttentionPooling, GaborFilterbank, LogCompression, LogMelSpectrogram,
-                                   PerChannelEnergyNormalization, TimeFrequencyMasking)
+from keras_rawaudio.layers import (AttentionPooling, FilterAugment, GaborFilterbank, LogCompression,
+                                   LogMelSpectrogram, PerChannelEnergyNormalization, TimeFrequencyMasking)
 
 # LogCompression's initial gain per raw front-end: the CNN's batch-normalised ReLU outputs are
 # about 1, so log(1 + 10·x) starts compressing near 0.1. A Gabor band's power is
@@ -131,9 +131,12 @@ def log_mel_frontend(waveform, config: ModelConfig):
 
 def to_image(frames, config: ModelConfig):
     """(batch, T, C) → (batch, C, T, 1): the paper's C×1×T → 1×C×T transpose, kept NHWC;
-    each band batch-normalised first if `config.band_normalization`, then masked in training
-    if `config.mask_bands` or `config.mask_frames`."""
+    in training first given a random equaliser if `config.filter_augment_db`, then each band
+    batch-normalised if `config.band_normalization`, then masked in training if
+    `config.mask_bands` or `config.mask_frames`."""
     bands = frames.shape[-1]
+    if config.filter_augment_db:
+        frames = FilterAugment(config.filter_augment_db, name="filter_augment")(frames)
     if config.band_normalization:
         frames = layers.BatchNormalization(momentum=config.batch_norm_momentum, name="band_normalization")(frames)
     if config.mask_bands or config.mask_frames:

@@ -71,7 +71,10 @@ class ModelConfig:
     `band_normalization` (both models) batch-normalises each band of the image before the
     ResNet, as PANNs' bn0 does for log-mel bins. `mask_bands` / `mask_frames` (both models):
     SpecAugment in training, one run of up to that many bands / frames of each example's image
-    set to 0 (`TimeFrequencyMasking`; 0: off).
+    set to 0 (`TimeFrequencyMasking`; 0: off). `filter_augment_db` (both models; the raw
+    model's image must be log-compressed): in training, a random equaliser of up to that many
+    dB, smooth across the bands, added to each example's image before band normalisation
+    (`FilterAugment`; 0: off).
     """
 
     num_classes: int
@@ -111,6 +114,7 @@ class ModelConfig:
     band_normalization: bool = True
     mask_bands: int = 0
     mask_frames: int = 0
+    filter_augment_db: float = 0.0
 
     def __post_init__(self):
         if self.stem_filters < 16 and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
@@ -126,6 +130,11 @@ class ModelConfig:
                              f"got {self.frontend_compression!r}")
         if self.mask_bands < 0 or self.mask_frames < 0:
             raise ValueError(f"mask_bands and mask_frames must be >= 0, got {self.mask_bands}, {self.mask_frames}")
+        if self.filter_augment_db < 0:
+            raise ValueError(f"filter_augment_db must be >= 0, got {self.filter_augment_db:g}")
+        if self.filter_augment_db and self.frontend_compression != "log":
+            raise ValueError("filter_augment_db adds gains in log units: it needs frontend_compression='log', "
+                             f"got {self.frontend_compression!r}")
         shortest_ms = 1000 * self.min_samples / self.sample_rate
         if not (self.level_frame_ms == 0 or 1 <= self.level_frame_ms <= shortest_ms):
             raise ValueError(f"level_frame_ms must be 0 (the whole window) or in [1, {shortest_ms:g}] "

@@ -1,5 +1,6 @@
 """Custom Keras layers: attention pooling over time, an in-graph log-mel front-end, the raw
-front-end's level normalisation and compressions (log, PCEN), and a learnable Gabor filterbank.
+front-end's level normalisation and compressions (log, PCEN), a learnable Gabor filterbank, and
+training-only augmentations of the image (SpecAugment's masks, FilterAugment's equaliser).
 
 All are registered serialisable, so a `.keras` file loads without `custom_objects`, and all
 convert to TFLite builtin ops.
@@ -129,6 +130,49 @@ class TimeFrequencyMasking(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "max_bands": self.max_bands, "max_frames": self.max_frames, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="keras_rawaudio")
+class FilterAugment(keras.layers.Layer):
+    """A random equaliser, in training only (FilterAugment, Nam et al., 2022): each example's
+    log-compressed image gets a gain curve across its bands, `points` gains drawn uniformly in
+    ±`max_db` dB at evenly spaced bands and linearly interpolated between them, added in
+    natural-log units (a power gain of G dB adds G·ln(10)/10 to log(power)). It imitates another
+    microphone, room or recording chain colouring the same sound. At inference it is the
+    identity and adds no op to an exported file.
+
+    Input and output: (batch, frames, bands), log-compressed.
+
+    Example: `FilterAugment(6.0)(log_mel_frames, training=True)`.
+    """
+
+    def __init__(self, max_db=6.0, points=5, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if points < 2:
+            raise ValueError(f"FilterAugment needs at least 2 points, got {points}")
+        self.max_db, self.points, self.seed = max_db, points, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        # (points, bands): row p holds the weight of control point p at each band.
+        bands = input_shape[-1]
+        position = np.linspace(0, self.points - 1, bands)
+        lower = np.minimum(np.floor(position).astype(int), self.points - 2)
+        interpolation = np.zeros((self.points, bands), np.float32)
+        interpolation[lower, np.arange(bands)] = 1 - (position - lower)
+        interpolation[lower + 1, np.arange(bands)] = position - lower
+        self.interpolation = interpolation
+
+    def call(self, frames, training=False):
+        if not training or not self.max_db:
+            return frames
+        gains_db = keras.random.uniform((ops.shape(frames)[0], self.points), -self.max_db, self.max_db,
+                                        seed=self.seed_generator)
+        curve = ops.matmul(gains_db, ops.convert_to_tensor(self.interpolation)) * (np.log(10.0) / 10)
+        return frames + curve[:, None, :]
+
+    def get_config(self):
+        return {**super().get_config(), "max_db": self.max_db, "points": self.points, "seed": self.seed}
 
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")

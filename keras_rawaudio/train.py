@@ -548,7 +548,7 @@ def schedule_from_flags(FLAGS) -> Schedule:
 
 MODEL_FLAGS = ("frontend", "mel_min_hz", "mel_max_hz", "gabor_learning_rate_scale", "level_normalization",
                "level_frame_ms", "frontend_compression", "band_normalization", "mask_bands", "mask_frames",
-               "dropout")  # ModelConfig fields
+               "filter_augment_db", "dropout")  # ModelConfig fields
 
 
 def model_overrides_from_flags(FLAGS) -> dict:
@@ -625,6 +625,9 @@ def define_training_flags(mix=True):
                          "image set to 0 (ModelConfig field; default: the preset's; 0: off).", lower_bound=0)
     flags.DEFINE_integer("mask_frames", None, "SpecAugment: in training, up to this many consecutive frames (10 ms "
                          "each) of each image set to 0 (ModelConfig field; default: the preset's; 0: off).", lower_bound=0)
+    flags.DEFINE_float("filter_augment_db", None, "FilterAugment: in training, a random equaliser of up to this "
+                       "many dB, smooth across the bands, on each image (ModelConfig field; default: the preset's; "
+                       "0: off; the raw model needs --frontend_compression=log).", lower_bound=0)
     flags.DEFINE_float("dropout", None, "Dropout of the features entering each attention head (ModelConfig field; "
                        "default: the preset's; at most 0.95).", lower_bound=0, upper_bound=0.95)
 

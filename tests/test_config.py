@@ -30,6 +30,9 @@ def test_derived_sizes():
     ({"mel_min_hz": 200.0, "mel_max_hz": 100.0}, r"mel_min_hz < mel_max_hz <= 8000 \(half the sample rate\), got 200-100"),
     ({"mel_max_hz": 11025.0}, r"the mel range must satisfy .* got 50-11025 Hz"),
     ({"gabor_learning_rate_scale": -0.1}, r"gabor_learning_rate_scale must be in \[0, 1\], got -0.1"),
+    ({"filter_augment_db": -1.0}, "filter_augment_db must be >= 0, got -1"),
+    ({"filter_augment_db": 6.0, "frontend_compression": "pcen"}, "filter_augment_db adds gains in log units: it "
+     "needs frontend_compression='log', got 'pcen'"),
 ])
 def test_impossible_configs_are_refused(changes, message):
     with pytest.raises(ValueError, match=message):

@@ -217,3 +217,21 @@ def test_time_frequency_masking_zeroes_one_run_of_bands_and_of_frames_in_trainin
             where = np.flatnonzero(row)
             assert where[-1] - where[0] + 1 == where.size and where[-1] < size
     assert TimeFrequencyMasking.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_filter_augment_adds_a_piecewise_linear_gain_curve_of_bounded_db_in_training_only():
+    from keras_rawaudio.layers import FilterAugment
+
+    keras.utils.set_random_seed(0)
+    frames = np.random.default_rng(0).normal(0.0, 1.0, (512, 20, 17)).astype(np.float32)
+    layer = FilterAugment(max_db=6.0, points=5)
+    np.testing.assert_array_equal(np.asarray(layer(frames, training=False)), frames)
+    curve = (np.asarray(layer(frames, training=True)) - frames) * 10 / np.log(10)  # in dB
+    np.testing.assert_allclose(curve, np.broadcast_to(curve[:, :1, :], curve.shape), atol=1e-4)  # one gain per band, the same in every frame
+    curve = curve[:, 0, :]  # (batch, 17 bands): control points at bands 0, 4, 8, 12 and 16
+    points = curve[:, ::4]
+    assert np.abs(points).max() <= 6.0 and np.abs(points).max() > 5.8 and abs(points.mean()) < 0.3
+    assert 0.5 * 12**2 / 12 < points.var() < 1.5 * 12**2 / 12  # uniform in ±6 dB: variance 12² / 12
+    between = np.stack([points[:, :-1] + (points[:, 1:] - points[:, :-1]) * k / 4 for k in range(4)], -1)
+    np.testing.assert_allclose(curve[:, :-1], between.reshape(512, 16), atol=1e-4)  # linear in between
+    assert FilterAugment.from_config(layer.get_config()).get_config() == layer.get_config()
