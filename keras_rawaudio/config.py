@@ -32,8 +32,9 @@ class Stage:
     stride: time stride (1D) or (frequency, time) stride (2D) of the stage's first block.
     separable: each block convolution is depthwise-separable, as MobileNet's are: a depthwise
       convolution of `kernel` (one filter per input channel) → BatchNorm → ReLU, then a 1×1
-      convolution to `filters`. About `kernel`² times fewer multiply-accumulates and weights
-      than a full convolution, so a stage can be wider or deeper at the same cost.
+      convolution to `filters`. Up to `kernel`² times fewer multiply-accumulates and weights
+      than a full convolution (5.8× at 16 channels, 8.4× at 128 for 3 × 3), so a stage can be
+      wider or deeper at the same cost.
     """
 
     filters: int

@@ -47,7 +47,6 @@ def test_to_image_is_a_transpose():
     np.testing.assert_allclose(normalised(frames)[..., 0], expected.transpose(0, 2, 1), rtol=1e-5)
 
 
-
 def test_filter_augment_colours_the_log_image_before_band_normalisation_and_only_in_training():
     config = preset_config("tiny", 2, filter_augment_db=6.0, mask_bands=2)
     model = keras.Model(inp := keras.Input((30, 16)), backbone.to_image(inp, config))
@@ -57,6 +56,7 @@ def test_filter_augment_colours_the_log_image_before_band_normalisation_and_only
     bands = model.get_layer("band_normalization")
     expected = (frames - bands.moving_mean.numpy()) / np.sqrt(bands.moving_variance.numpy() + bands.epsilon)
     np.testing.assert_allclose(model(frames)[..., 0], expected.transpose(0, 2, 1), rtol=1e-5)  # inference: no gain
+
 
 def test_the_clip_probability_is_the_mean_of_the_heads():
     config = preset_config("tiny", num_classes=3, num_heads=3)

@@ -227,7 +227,8 @@ def test_filter_augment_adds_a_piecewise_linear_gain_curve_of_bounded_db_in_trai
     layer = FilterAugment(max_db=6.0, points=5)
     np.testing.assert_array_equal(np.asarray(layer(frames, training=False)), frames)
     curve = (np.asarray(layer(frames, training=True)) - frames) * 10 / np.log(10)  # in dB
-    np.testing.assert_allclose(curve, np.broadcast_to(curve[:, :1, :], curve.shape), atol=1e-4)  # one gain per band, the same in every frame
+    # one gain per band, the same in every frame
+    np.testing.assert_allclose(curve, np.broadcast_to(curve[:, :1, :], curve.shape), atol=1e-4)
     curve = curve[:, 0, :]  # (batch, 17 bands): control points at bands 0, 4, 8, 12 and 16
     points = curve[:, ::4]
     assert np.abs(points).max() <= 6.0 and np.abs(points).max() > 5.8 and abs(points.mean()) < 0.3
