@@ -155,13 +155,9 @@ class FilterAugment(keras.layers.Layer):
 
     def build(self, input_shape):
         # (points, bands): row p holds the weight of control point p at each band.
-        bands = input_shape[-1]
-        position = np.linspace(0, self.points - 1, bands)
-        lower = np.minimum(np.floor(position).astype(int), self.points - 2)
-        interpolation = np.zeros((self.points, bands), np.float32)
-        interpolation[lower, np.arange(bands)] = 1 - (position - lower)
-        interpolation[lower + 1, np.arange(bands)] = position - lower
-        self.interpolation = interpolation
+        position = np.linspace(0, self.points - 1, input_shape[-1])
+        self.interpolation = np.array([np.interp(position, np.arange(self.points), row)
+                                       for row in np.eye(self.points)], np.float32)
 
     def call(self, frames, training=False):
         if not training or not self.max_db:

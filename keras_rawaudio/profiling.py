@@ -4,12 +4,18 @@ import keras
 import numpy as np
 
 
+# Layers counted by their kernels; other layers count through a `multiply_accumulates` method.
+DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
+CONVOLUTIONS = (keras.layers.Conv1D, keras.layers.Conv2D)
+COUNTED = DEPTHWISE + CONVOLUTIONS + (keras.layers.Dense,)
+
+
 def _layer_macs(layer, input_shape, output_shape) -> int:
     if hasattr(layer, "multiply_accumulates"):
         return layer.multiply_accumulates(input_shape)
-    if isinstance(layer, (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)):
+    if isinstance(layer, DEPTHWISE):
         return int(np.prod(output_shape[1:])) * int(np.prod(layer.kernel_size))  # one filter per channel
-    if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D)):
+    if isinstance(layer, CONVOLUTIONS):
         kernel = int(np.prod(layer.kernel_size)) * input_shape[-1] // layer.groups
         return int(np.prod(output_shape[1:])) * kernel
     if isinstance(layer, keras.layers.Dense):
@@ -28,9 +34,7 @@ def macs_per_second(model, seconds: float = 1.0) -> float:
     counted = [
         layer
         for layer in model.layers
-        if hasattr(layer, "multiply_accumulates")
-        or isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.DepthwiseConv1D,
-                              keras.layers.DepthwiseConv2D, keras.layers.Dense))
+        if hasattr(layer, "multiply_accumulates") or isinstance(layer, COUNTED)
     ]
     outputs = [layer.output for layer in counted]
     outputs = [out[0] if isinstance(out, (tuple, list)) else out for out in outputs]

@@ -52,7 +52,6 @@ def test_help_prints_the_docstring_and_flags_and_exits_0():
     assert result.stdout.startswith("Doubles a number.") and "--number: The number." in result.stdout
 
 
-
 def test_a_script_is_named_by_its_file(tmp_path):
     script = tmp_path / "double_it.py"
     script.write_text(PROGRAM.replace('["double", *sys.argv[1:]]', "sys.argv"))
