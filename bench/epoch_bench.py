@@ -37,7 +37,7 @@ def main(argv) -> int:
 
     from keras_rawaudio import RawWaveformClassifier
     from keras_rawaudio.data import read_labels
-    from keras_rawaudio.synthetic import write_records
+    from keras_rawaudio.data.synthetic_records import write_records
     from keras_rawaudio.train import Schedule, fit_mix_then_finetune
 
     class Clock(keras.callbacks.Callback):

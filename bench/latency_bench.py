@@ -38,7 +38,7 @@ def yamnet_reference(num_classes=521):
     import keras
     from keras import layers
 
-    from keras_rawaudio.layers import LogMelSpectrogram
+    from keras_rawaudio.models.layers import LogMelSpectrogram
 
     waveform = keras.Input((15600,), batch_size=1)
     x = LogMelSpectrogram(mel_bins=64)(waveform)  # (96, 64): 25 ms windows, 10 ms hop

@@ -29,7 +29,7 @@ def prefix(model, k: int) -> bytes:
     """The flatbuffer of `model`'s first k ops, the outputs of op k its outputs."""
     import copy
 
-    from keras_rawaudio.tflite_metadata import pack_model
+    from keras_rawaudio.edge.metadata import pack_model
 
     part = copy.deepcopy(model)
     subgraph = part.subgraphs[0]

@@ -36,7 +36,7 @@ def main(argv) -> int:
 
     from keras_rawaudio import RawWaveformClassifier, layouts
     from keras_rawaudio.data import DataOptions, load_dataset
-    from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
+    from keras_rawaudio.data.writer import WriteOptions, write_tfrecords
 
     FLAGS = flags.FLAGS
     data = pathlib.Path(FLAGS.data)

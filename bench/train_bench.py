@@ -38,7 +38,8 @@ def main(argv) -> int:
 
     from keras_rawaudio import RawWaveformClassifier, macs_per_second
     from keras_rawaudio.data import DataOptions, load_dataset
-    from keras_rawaudio.synthetic import CLASSES, write_records
+    from keras_rawaudio.data.synthetic_records import write_records
+    from keras_rawaudio.synthetic import CLASSES
 
     FLAGS = flags.FLAGS
     with tempfile.TemporaryDirectory() as directory:

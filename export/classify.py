@@ -1,7 +1,7 @@
 """Classifies audio with an exported .tflite file, without TensorFlow: `python -m keras_rawaudio.classify`.
 
-This script is the same command for a checkout (a Raspberry Pi needs only
-export/requirements-edge.txt); `--help` lists the flags.
+This script is the same command for a checkout (a Raspberry Pi needs only the base install,
+`pip install keras-rawaudio`, no TensorFlow); `--help` lists the flags.
 """
 
 import pathlib

@@ -36,12 +36,13 @@ import random
 import numpy as np
 
 from keras_rawaudio import cli, layouts
-from keras_rawaudio.config import PRESETS
+from keras_rawaudio.data.options import MAX_SEED
 from keras_rawaudio.errors import InputError, check_choices, check_distinct
 from keras_rawaudio.files import check_directory, write_atomic
+from keras_rawaudio.presets import PRESETS, preset_config
 from keras_rawaudio.processes import worker_pool
-from keras_rawaudio.train import (MAX_SEED, Schedule, define_training_flags, model_config, model_overrides_from_flags,
-                                  schedule_from_flags)
+from keras_rawaudio.train import Schedule
+from keras_rawaudio.train.flags import define_training_flags, model_overrides_from_flags, schedule_from_flags
 
 RUNS = ("raw_none", "raw_mixup", "raw_mix_training", "logmel_mix_training", "classical")
 LEVELS_DB = (-12.0, 6.0)  # test audio scaled by these gains: how much the mAP moves
@@ -90,8 +91,7 @@ def subsample(listing: layouts.Listing, fraction: float) -> layouts.Listing:
 def fold_splits(meta, input_dir, folds, fractions, out: pathlib.Path) -> list[Split]:
     """Cross-validation: each fold of `folds` as test in turn, the next one as validation;
     records written (or resumed) under out/records/."""
-    from keras_rawaudio.make_tfrecords import make_tfrecords
-    from keras_rawaudio.tfrecord_writer import WriteOptions
+    from keras_rawaudio.data.writer import WriteOptions, make_tfrecords
 
     if len(folds) < 3:
         raise InputError(f"--folds needs at least 3 folds (test, validation, train), got {list(folds)}")
@@ -125,7 +125,7 @@ def train_and_test(name, split: Split, schedule: Schedule, preset, directory: pa
     """Trains (or resumes) one run and returns its test metrics (also of louder and quieter
     test audio) and costs."""
     from keras_rawaudio.evaluate import evaluate
-    from keras_rawaudio.profiling import model_summary
+    from keras_rawaudio.models import model_summary
     from keras_rawaudio.train import best_epoch, train
 
     model, plan = runs(schedule)[name]
@@ -143,8 +143,8 @@ def classical_test(split: Split, seed, mel_range_hz) -> dict:
     """Fits the classical baseline, its log-mel over `mel_range_hz`, on the split's train and val
     recordings; its test metrics."""
     from keras_rawaudio.baseline import ClassicalBaseline
-    from keras_rawaudio.data import load_recordings
-    from keras_rawaudio.metrics import clip_metrics
+    from keras_rawaudio.clip_metrics import clip_metrics
+    from keras_rawaudio.data.reading import load_recordings
 
     train, val, test = (load_recordings(split.records, s) for s in ("train", "val", "test"))
     baseline = ClassicalBaseline(seed=seed, lower_hz=mel_range_hz[0], upper_hz=mel_range_hz[1]).fit(train, val)
@@ -168,7 +168,7 @@ def run_one(split: Split, seed, name, schedule: Schedule, preset, out: pathlib.P
     """Trains (or resumes) and tests one run of one split and seed; its row of the ablation."""
     print(f"== {split.name} seed {seed}: {name}", flush=True)
     if name == "classical":
-        config = model_config(preset, 1, model_overrides or {})  # the models' mel range
+        config = preset_config(preset, 1, **(model_overrides or {}))  # the models' mel range
         metrics = classical_test(split, seed, (config.mel_min_hz, config.mel_max_hz))
     else:
         seeded = schedule.replace(data=schedule.data.replace(seed=seed))
@@ -325,7 +325,7 @@ def main(argv) -> int:
     check_choices("runs", names, RUNS, "runs")
     schedule = schedule_from_flags(FLAGS)
     overrides = model_overrides_from_flags(FLAGS)
-    model_config(FLAGS.preset, 1, overrides)
+    preset_config(FLAGS.preset, 1, **overrides)
     ablate(splits_from_flags(FLAGS, out), out, schedule, FLAGS.preset, seeds, names, overrides, FLAGS.workers)
     print((out / "ablation.md").read_text())
     return 0

@@ -18,8 +18,8 @@ import functools
 import numpy as np
 
 from keras_rawaudio.config import MEL_MAX_HZ, MEL_MIN_HZ
-from keras_rawaudio.layers import mel_weight_matrix
-from keras_rawaudio.metrics import mean_average_precision
+from keras_rawaudio.clip_metrics import mean_average_precision
+from keras_rawaudio.dsp import mel_weight_matrix
 
 C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
 # log_mel runs once per recording; its filterbank depends only on the sizes and the range.

@@ -7,7 +7,7 @@ The class names and the sample rate come from the model's metadata (written by t
 --labels and --sample_rate are for files without it.
 
 Imports only NumPy, soundfile, soxr, absl-py and ai-edge-litert — no TensorFlow — so it runs
-on a Raspberry Pi after `pip install -r export/requirements-edge.txt`. Any sample rate and
+on a Raspberry Pi after `pip install keras-rawaudio` (the base install is the edge tier). Any sample rate and
 channel count in. Windows of the model's input length every --hop_seconds (half a window by
 default) are scored and combined per file (the max over its loud windows by default): the
 scoring of `keras_rawaudio.scoring`, the same as evaluation and the export report.
@@ -19,26 +19,9 @@ import sys
 import numpy as np
 
 from keras_rawaudio import cli
-from keras_rawaudio.audio_io import AudioError, load_audio, resample
-from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
-from keras_rawaudio.files import read_lines
-from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE, Windowing, combine_windows, sliding_windows
-
-
-def top(scores, labels, k):
-    order = np.argsort(-scores)[:k]
-    return [{"label": labels[i], "score": round(float(scores[i]), 4)} for i in order]
-
-
-def classify_file(path, model: EdgeClassifier, labels, windowing: Windowing, sample_rate=16000, top_k=5) -> dict:
-    """One file → {'file', 'top', 'windows'}; raises AudioError for unusable audio."""
-    waveform, _ = load_audio(path, sample_rate)
-    hop = windowing.hop_samples
-    windows = sliding_windows(waveform, windowing.window, hop)
-    scores = model.predict(windows)
-    clip = combine_windows(scores, windows, windowing.combine)
-    per_window = [{"start_seconds": round(i * hop / sample_rate, 3), "top": top(s, labels, top_k)} for i, s in enumerate(scores)]
-    return {"file": str(path), "top": top(clip, labels, top_k), "windows": per_window}
+from keras_rawaudio.audio_io import AudioError, resample
+from keras_rawaudio.edge import EdgeClassifier, EdgeModelError, classify_file, model_labels, top
+from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE, Windowing
 
 
 def show(result, as_json, with_windows):
@@ -84,23 +67,6 @@ def stream(model: EdgeClassifier, labels, windowing: Windowing, source, stream_r
     if not heard:
         raise EdgeModelError(f"--stream={source} ended after {received / stream_rate:.2f} s of audio, less than one "
                              f"window ({model.window_samples / sample_rate:g} s): nothing was classified")
-
-
-def model_labels(model: EdgeClassifier, path=None) -> list[str]:
-    """The class names of `model`: those of a labels file if `path` is given, else its metadata's."""
-    if path is not None:
-        return read_label_file(path, model.num_classes)
-    if model.labels is None:
-        raise EdgeModelError(f"{model.path} has no labels in its metadata (an older export?): give --labels")
-    return model.labels
-
-
-def read_label_file(path, num_classes) -> list[str]:
-    """The lines of a labels.txt, checked to name one class per model output."""
-    labels = read_lines(path, "labels")
-    if len(labels) != num_classes:
-        raise EdgeModelError(f"--labels {path} has {len(labels)} labels but the model outputs {num_classes} classes")
-    return labels
 
 
 def define_flags():

@@ -9,8 +9,10 @@ Each CLI module has `define_flags()` and `main(argv) -> int`, and runs through `
   * otherwise the exit status is what `main` returns (0: success).
 """
 
+import dataclasses
 import math
 import sys
+import typing
 
 from absl import app, flags
 
@@ -24,7 +26,7 @@ def program_name(main, argv0) -> str:
     module = main.__module__
     if module == "__main__":
         module = getattr(sys.modules["__main__"].__spec__, "name", None) or argv0
-    return module.removesuffix(".py").rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+    return module.removesuffix(".__main__").removesuffix(".py").rsplit("/", 1)[-1].rsplit(".", 1)[-1]
 
 
 def _own_modules() -> list[str]:
@@ -90,3 +92,33 @@ def positional(main):
     """Marks a `main` that takes positional arguments (files) after the flags."""
     main.takes_positional = True
     return main
+
+
+def flag_fields(cls, exclude=()) -> list:
+    """The fields of dataclass `cls` that are also flags (those with a help, `config.field`)."""
+    return [f for f in dataclasses.fields(cls) if "help" in f.metadata and f.name not in exclude]
+
+
+def define_field_flags(cls, defaults=None, exclude=(), preset_default=False):
+    """Defines a flag for each of `flag_fields(cls, exclude)`, of the field's type, help, bounds
+    and choices. Its default is the field's value in `defaults` (an instance of `cls`; None:
+    the field's default), or None with `preset_default`, where a flag that is not given leaves
+    the preset's value."""
+    for field in flag_fields(cls, exclude):
+        meta = field.metadata
+        default = None if preset_default else getattr(defaults, field.name) if defaults else field.default
+        help_text = meta["help"] + (f" ({cls.__name__} field; default: the preset's)" if preset_default else "")
+        kind = next((a for a in typing.get_args(field.type) if a is not type(None)), field.type)
+        if meta["choices"]:
+            flags.DEFINE_enum(field.name, default, list(meta["choices"]), help_text)
+        elif kind is bool:
+            flags.DEFINE_bool(field.name, default, help_text)
+        else:
+            define = flags.DEFINE_integer if kind is int else flags.DEFINE_float
+            define(field.name, default, help_text, lower_bound=meta["lower"], upper_bound=meta["upper"])
+
+
+def field_values(cls, exclude=(), given_only=False) -> dict:
+    """{name: flag value} of `flag_fields(cls, exclude)` (with `given_only`, those not None)."""
+    values = {f.name: flags.FLAGS[f.name].value for f in flag_fields(cls, exclude)}
+    return {k: v for k, v in values.items() if v is not None} if given_only else values

@@ -1,4 +1,4 @@
-"""Frozen model configuration and named presets.
+"""The frozen model configuration (no TensorFlow); the named presets are in `presets`.
 
 Every size of the network lives here. A stage table is a tuple of `Stage` rows; the model
 builders turn each row into layers with a loop, as YAMNet does with its layer table.
@@ -6,7 +6,8 @@ builders turn each row into layers with a loop, as YAMNet does with its layer ta
 
 import dataclasses
 import json
-import os
+
+from keras_rawaudio.errors import ConfigError
 
 SAMPLE_RATE = 16000
 # The mel range of the log-mel front-end, the Gabor front-end's initial centres and the classical
@@ -20,7 +21,19 @@ MEL_MAX_HZ = 7500.0
 GABOR_LEARNING_RATE_SCALE = 0.0
 LEVEL_FRAME_MS = 50  # a sound's level: the RMS of its loudest 50 ms (level normalisation, level-matched mixing)
 FRONTEND_COMPRESSIONS = ("none", "log", "pcen")
-FRONTENDS = ("cnn", "gabor")
+# The raw model's front-ends: name → the module that defines its `Frontend` (built by
+# `keras_rawaudio.models.frontends.get`). A new front-end is that module and one line here.
+FRONTENDS = {
+    "cnn": "keras_rawaudio.models.frontends.cnn",
+    "gabor": "keras_rawaudio.models.frontends.gabor",
+}
+
+
+def field(default, help=None, lower=None, upper=None, choices=None):
+    """A dataclass field; with `help`, also a command-line flag of that help, bounds and
+    choices (`keras_rawaudio.cli.define_field_flags` defines it)."""
+    metadata = {} if help is None else {"help": help, "lower": lower, "upper": upper, "choices": choices}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +95,8 @@ class ModelConfig:
     sample_rate: int = SAMPLE_RATE
     input_samples: int | None = None  # None: any length >= min_samples; fixed for export.
     min_samples: int = SAMPLE_RATE
-    frontend: str = "gabor"
+    frontend: str = field("gabor", "Raw model: the learned filterbank, the paper's 1D CNN or Gabor-initialised "
+                          "complex filters.", choices=tuple(FRONTENDS))
     stem_filters: int = 16
     stem_kernel: int = 7
     stem_stride: int = 4
@@ -94,9 +108,12 @@ class ModelConfig:
     mel_bins: int = 64
     window_ms: float = 25.0
     hop_ms: float = 10.0
-    mel_min_hz: float = MEL_MIN_HZ
-    mel_max_hz: float = MEL_MAX_HZ
-    gabor_learning_rate_scale: float = GABOR_LEARNING_RATE_SCALE
+    mel_min_hz: float = field(MEL_MIN_HZ, "Lower edge of the mel range: the log-mel bands, the Gabor filters' "
+                              "initial centres and, in ablate, the classical baseline's bands.", lower=0)
+    mel_max_hz: float = field(MEL_MAX_HZ, "Upper edge of the mel range (at most half the sample rate).", lower=0)
+    gabor_learning_rate_scale: float = field(GABOR_LEARNING_RATE_SCALE, "Raw model, Gabor front-end: the filters' "
+                                             "centres and widths learn at this fraction of the learning rate (0: they "
+                                             "keep their mel start; 1: as fast as the rest).", lower=0, upper=1)
     resnet_stem_filters: int = 16
     resnet_stages: tuple[Stage, ...] = (
         Stage(16, 3, (2, 2)),
@@ -107,62 +124,64 @@ class ModelConfig:
     num_heads: int = 2
     head_units: int = 0
     attention_clip: float = 10.0
-    dropout: float = 0.1
+    dropout: float = field(0.1, "Dropout of the features entering each attention head.", lower=0, upper=0.95)
     batch_norm_momentum: float = 0.9  # PyTorch's default (0.1 there); adapts within few steps
-    level_normalization: bool = True
-    level_frame_ms: float = LEVEL_FRAME_MS  # 0: the whole window
-    frontend_compression: str = "log"
-    band_normalization: bool = True
-    mask_bands: int = 0
-    mask_frames: int = 0
-    filter_augment_db: float = 0.0
+    level_normalization: bool = field(True, "Scale each input window to a fixed level.")
+    level_frame_ms: float = field(LEVEL_FRAME_MS, "Level normalisation and level-matched mixing measure the RMS "
+                                  "of each window's loudest frame of this many ms (0: the whole window; at most "
+                                  "1000, the shortest input).", lower=0, upper=1000)
+    frontend_compression: str = field("log", "Raw model: compression of the learned filterbank's output.",
+                                      choices=FRONTEND_COMPRESSIONS)
+    band_normalization: bool = field(True, "Batch-normalise each band of the image.")
+    mask_bands: int = field(0, "SpecAugment: in training, up to this many consecutive bands of each image set "
+                            "to 0 (0: off).", lower=0)
+    mask_frames: int = field(0, "SpecAugment: in training, up to this many consecutive frames (10 ms each) of "
+                             "each image set to 0 (0: off).", lower=0)
+    filter_augment_db: float = field(0.0, "FilterAugment: in training, a random equaliser of up to this many dB, "
+                                     "smooth across the bands, on each image (0: off; the raw model needs "
+                                     "--frontend_compression=log).", lower=0)
 
     def __post_init__(self):
-        if self.stem_filters < 16 and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
-            raise ValueError(
-                f"stem_filters={self.stem_filters}: TensorFlow's oneDNN CPU kernels corrupt memory "
-                "when training a one-channel Conv1D with fewer than 16 filters; use >= 16 or set "
-                "TF_ENABLE_ONEDNN_OPTS=0 before importing TensorFlow"
-            )
         if self.frontend not in FRONTENDS:
-            raise ValueError(f"frontend must be one of {', '.join(FRONTENDS)}, got {self.frontend!r}")
+            raise ConfigError(f"frontend must be one of {', '.join(FRONTENDS)}, got {self.frontend!r}")
         if self.frontend_compression not in FRONTEND_COMPRESSIONS:
-            raise ValueError(f"frontend_compression must be one of {', '.join(FRONTEND_COMPRESSIONS)}, "
+            raise ConfigError(f"frontend_compression must be one of {', '.join(FRONTEND_COMPRESSIONS)}, "
                              f"got {self.frontend_compression!r}")
         if self.mask_bands < 0 or self.mask_frames < 0:
-            raise ValueError(f"mask_bands and mask_frames must be >= 0, got {self.mask_bands}, {self.mask_frames}")
+            raise ConfigError(f"mask_bands and mask_frames must be >= 0, got {self.mask_bands}, {self.mask_frames}")
         if self.filter_augment_db < 0:
-            raise ValueError(f"filter_augment_db must be >= 0, got {self.filter_augment_db:g}")
+            raise ConfigError(f"filter_augment_db must be >= 0, got {self.filter_augment_db:g}")
         if self.filter_augment_db and self.frontend_compression != "log":
-            raise ValueError("filter_augment_db adds gains in log units: it needs frontend_compression='log', "
+            raise ConfigError("filter_augment_db adds gains in log units: it needs frontend_compression='log', "
                              f"got {self.frontend_compression!r}")
         shortest_ms = 1000 * self.min_samples / self.sample_rate
         if not (self.level_frame_ms == 0 or 1 <= self.level_frame_ms <= shortest_ms):
-            raise ValueError(f"level_frame_ms must be 0 (the whole window) or in [1, {shortest_ms:g}] "
+            raise ConfigError(f"level_frame_ms must be 0 (the whole window) or in [1, {shortest_ms:g}] "
                              f"(the shortest input), got {self.level_frame_ms}")
         if not 0 <= self.mel_min_hz < self.mel_max_hz <= self.sample_rate / 2:
-            raise ValueError(f"the mel range must satisfy 0 <= mel_min_hz < mel_max_hz <= {self.sample_rate / 2:g} "
+            raise ConfigError(f"the mel range must satisfy 0 <= mel_min_hz < mel_max_hz <= {self.sample_rate / 2:g} "
                              f"(half the sample rate), got {self.mel_min_hz:g}-{self.mel_max_hz:g} Hz")
         if not 0 <= self.gabor_learning_rate_scale <= 1:
-            raise ValueError(f"gabor_learning_rate_scale must be in [0, 1], got {self.gabor_learning_rate_scale:g}")
+            raise ConfigError(f"gabor_learning_rate_scale must be in [0, 1], got {self.gabor_learning_rate_scale:g}")
         if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or self.num_classes < 1:
+            raise ConfigError(f"num_classes must be >= 1 and a whole number, got {self.num_classes!r}")
         if not 1 <= self.num_heads <= len(self.resnet_stages):
-            raise ValueError(
+            raise ConfigError(
                 f"num_heads must be in [1, {len(self.resnet_stages)}] (the number of ResNet "
                 f"stages), got {self.num_heads}"
             )
         if self.input_samples is not None and self.input_samples < self.min_samples:
-            raise ValueError(
+            raise ConfigError(
                 f"input_samples={self.input_samples} is shorter than min_samples={self.min_samples}"
             )
 
     @property
     def hop_samples(self) -> int:
-        """Samples per frame of the raw front-end's output (its total time stride)."""
-        if self.frontend == "gabor":
+        """Samples per frame of the raw front-end's output: the CNN's total time stride, every
+        other front-end's `hop_ms`."""
+        if self.frontend != "cnn":
             return self.frame_hop_samples
         hop = self.stem_stride
         for stage in self.frontend_stages:
@@ -186,8 +205,9 @@ class ModelConfig:
 
     @property
     def frequency_bands(self) -> int:
-        """C: channels of the raw front-end, i.e. the height of the image."""
-        if self.frontend == "gabor":
+        """C: channels of the raw front-end, i.e. the height of the image: the CNN's last stage's
+        filters, every other front-end's `mel_bins`."""
+        if self.frontend != "cnn":
             return self.mel_bins
         return self.frontend_stages[-1].filters
 
@@ -209,7 +229,7 @@ class ModelConfig:
                 values[key] = tuple(_stage_from_dict(s) for s in values[key])
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")
+            raise ConfigError(f"unknown ModelConfig fields: {sorted(unknown)}")
         return cls(**values)
 
     def to_json(self) -> str:
@@ -223,55 +243,3 @@ def _stage_from_dict(values) -> Stage:
     if isinstance(values["stride"], list):
         values["stride"] = tuple(values["stride"])
     return Stage(**values)
-
-
-# Presets: the sizes that differ from ModelConfig's defaults (which are the `edge` preset).
-PRESETS: dict[str, dict] = {
-    # <= 1 M parameters and <= 75 M multiply-accumulates per second of audio:
-    # trains on a 2-core CPU, runs in real time on a Raspberry Pi. Its raw front-end is the
-    # Gabor filterbank (mel-spaced, learnable, kept at its start by default): with a few hundred
-    # clips it beat the paper's 1D CNN by 0.13 mAP (BENCHMARKS.md, "Accuracy study"), and it
-    # costs 5 M of the 32 M MACs.
-    "edge": {},
-    # The paper's 1D CNN front-end, with ResNet widths sized for AudioSet on a GPU.
-    "paper": {
-        "frontend": "cnn",
-        "stem_filters": 32,
-        "stem_stride": 2,
-        "frontend_stages": (
-            Stage(64, 5, 2, 2),
-            Stage(96, 5, 2, 2),
-            Stage(128, 9, 4, 2),
-            Stage(128, 11, 5, 2),
-        ),
-        "mel_bins": 128,
-        "resnet_stem_filters": 64,
-        "resnet_stages": (
-            Stage(64, 3, (2, 2), 2),
-            Stage(128, 3, (2, 2), 2),
-            Stage(256, 3, (2, 2), 2),
-            Stage(512, 3, (2, 2), 2),
-        ),
-        "num_heads": 3,
-        "head_units": 512,
-        "dropout": 0.2,
-    },
-    # A smoke-test size (about 40 k parameters): seconds per epoch on a CPU, for tests and for
-    # checking a pipeline end to end, not for accuracy. The paper's CNN front-end, so that the
-    # tests exercise both (the `edge` test fixture has the Gabor one).
-    "tiny": {
-        "frontend": "cnn",
-        "frontend_stages": (Stage(16, 5, 2), Stage(16, 9, 4), Stage(16, 11, 5)),
-        "resnet_stem_filters": 8,
-        "resnet_stages": (Stage(8, 3, (2, 2)), Stage(16, 3, (2, 2)), Stage(16, 3, (2, 2))),
-        "head_units": 16,
-        "mel_bins": 16,
-    },
-}
-
-
-def preset_config(name: str, num_classes: int, **overrides) -> ModelConfig:
-    """The `ModelConfig` of preset `name` with `num_classes` and any field overridden."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    return ModelConfig(num_classes=num_classes, **{**PRESETS[name], **overrides})

@@ -49,9 +49,8 @@ def done(start, message):
 
 def make_records(out: pathlib.Path, data, clips, clip_seconds) -> tuple[pathlib.Path, pathlib.Path]:
     """Stages 1-2: (TFRecord directory, a test audio file)."""
-    from keras_rawaudio.make_tfrecords import make_tfrecords, summary
+    from keras_rawaudio.data.writer import WriteOptions, make_tfrecords, summary
     from keras_rawaudio.synthetic import CLASSES, write_dataset
-    from keras_rawaudio.tfrecord_writer import WriteOptions
 
     records = out / "records"
     start = stage(1, "generate data" if data is None else f"list {data}")
@@ -77,12 +76,11 @@ def run_demo(out, data=None, clips=600, clip_seconds=1.0, epochs=16, finetune_ep
 
     Every argument is checked before anything is written. `quantize`: export modes (None:
     every mode of `keras_rawaudio.export.MODES`)."""
-    from keras_rawaudio.classify import classify_file, model_labels
-    from keras_rawaudio.data import DataOptions
-    from keras_rawaudio.edge import EdgeClassifier
+    from keras_rawaudio.data.options import DataOptions
+    from keras_rawaudio.edge import EdgeClassifier, classify_file, model_labels
     from keras_rawaudio.evaluate import evaluate
     from keras_rawaudio.export import MODES, ExportError, export, report_markdown
-    from keras_rawaudio.profiling import model_summary
+    from keras_rawaudio.models import model_summary
     from keras_rawaudio.scoring import Windowing
     from keras_rawaudio.train import Schedule, best_epoch, train
 

@@ -2,7 +2,8 @@
 
 `InputError`: bad input or usage (a flag, a file, a dataset); the CLI exits with status 2.
 `RunError`: a runtime failure of valid input (disk full, NaN loss, a failed export check);
-the CLI exits with status 1. Each module's own error classes derive from one of them.
+the CLI exits with status 1. Each module's own error classes derive from one of them;
+`ConfigError` is every configuration dataclass's (`ModelConfig`, `DataOptions`, `Schedule`).
 `check_choices` and `check_distinct` check a list flag's values.
 """
 
@@ -11,6 +12,10 @@ import collections
 
 class InputError(ValueError):
     """Bad input or usage; the message names the flag, file or row and what is wrong."""
+
+
+class ConfigError(InputError):
+    """A configuration field out of its range; the message names the field and its value."""
 
 
 class RunError(RuntimeError):

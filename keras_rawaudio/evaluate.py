@@ -14,62 +14,11 @@ import pathlib
 
 import numpy as np
 
-from keras_rawaudio import cli
-from keras_rawaudio import metrics as metrics_lib
-from keras_rawaudio.data import load_recordings, read_info, read_labels
-from keras_rawaudio.errors import InputError
+from keras_rawaudio import cli, clip_metrics
+from keras_rawaudio.data.reading import score_split
 from keras_rawaudio.models import keras_predict, load_classifier
-from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE, Windowing, score_recordings
-from keras_rawaudio.train import training_window
-
-
-class EvaluationError(InputError):
-    """The model, labels or data cannot be evaluated together; the message says why."""
-
-
-def check_labels(model, model_path, data_dir) -> list[str]:
-    """The class names, after checking that model and data agree on them."""
-    labels = read_labels(data_dir)
-    if model.config.num_classes != len(labels):
-        raise EvaluationError(f"the model has {model.config.num_classes} classes but {data_dir}/labels.txt has {len(labels)}")
-    run_labels = pathlib.Path(model_path).parent / "labels.txt"
-    if run_labels.exists() and read_labels(run_labels.parent) != labels:
-        raise EvaluationError(f"{run_labels} and {data_dir}/labels.txt name different classes")
-    return labels
-
-
-def model_windowing(model, model_path, data_dir, window_seconds=None, hop_seconds=None, combine=DEFAULT_COMBINE) -> Windowing:
-    """The scoring of `model`: its training window (or `window_seconds`), hop and combine rule.
-
-    The window is the model's fixed input if it has one, else the run's training window
-    (config.json beside the model), else `window_seconds`, which is required then.
-    """
-    rate = read_info(data_dir)["sample_rate"]
-    if rate != model.config.sample_rate:
-        raise EvaluationError(f"{data_dir} is at {rate} Hz but the model takes {model.config.sample_rate} Hz")
-    if window_seconds:
-        window = round(window_seconds * rate)
-    else:
-        window = model.config.input_samples or training_window(pathlib.Path(model_path).parent)
-    if window is None:
-        raise EvaluationError("the model's training window is unknown (no config.json beside it): pass --window_seconds")
-    if window < model.config.min_samples:
-        raise EvaluationError(f"the window of {window} samples is shorter than the model's minimum of "
-                              f"{model.config.min_samples}")
-    hop = None if hop_seconds is None else max(1, round(hop_seconds * rate))
-    return Windowing(window, hop, combine)
-
-
-def score_split(predict, data_dir, split, windowing: Windowing, gain_db=0.0):
-    """(y_true (N, K), scores (N, K)) of every recording of a split under `predict`.
-
-    gain_db: every recording scaled by this gain first, clipped to [-1, 1] as a recorder would.
-    """
-    recordings = load_recordings(data_dir, split)
-    waveforms = recordings.waveforms
-    if gain_db:
-        waveforms = [np.clip(w * 10 ** (gain_db / 20), -1.0, 1.0) for w in waveforms]
-    return recordings.labels, score_recordings(predict, waveforms, windowing)
+from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE
+from keras_rawaudio.train.run_directory import check_labels, model_windowing
 
 
 def write_reports(prefix: pathlib.Path, labels, y_true, scores):
@@ -79,7 +28,7 @@ def write_reports(prefix: pathlib.Path, labels, y_true, scores):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ap = metrics_lib.per_class_average_precision(y_true, scores)
+    ap = clip_metrics.per_class_average_precision(y_true, scores)
     with open(f"{prefix}_per_class_ap.csv", "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["class", "average_precision", "positives"])
@@ -126,7 +75,7 @@ def evaluate(model_path, data_dir, split="test", window_seconds=None, hop_second
     labels = check_labels(model, model_path, data_dir)
     windowing = model_windowing(model, model_path, data_dir, window_seconds, hop_seconds, combine)
     y_true, scores = score_split(keras_predict(model), data_dir, split, windowing, gain_db)
-    result = metrics_lib.clip_metrics(y_true, scores)
+    result = clip_metrics.clip_metrics(y_true, scores)
     if reports:
         prefix = pathlib.Path(model_path).with_suffix("")
         result["reports"] = write_reports(pathlib.Path(f"{prefix}_{split}"), labels, y_true, scores)

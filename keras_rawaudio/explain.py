@@ -28,8 +28,7 @@ from keras_rawaudio import cli
 from keras_rawaudio.audio_io import AudioError, stream_audio
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.files import check_directory
-from keras_rawaudio.layers import mel_band_edges, mel_to_hertz
-from keras_rawaudio.train import learns_frontend
+from keras_rawaudio.dsp import mel_band_edges, mel_to_hertz
 
 SWEEP_POINTS = 160  # sine frequencies of the sweep, log-spaced
 SWEEP_LOWEST_HZ = 40.0
@@ -50,11 +49,10 @@ def filterbank_output(model):
     """The sub-model waveform → the learned filterbank's frames (batch, T, C), before compression."""
     import keras
 
-    names = [layer.name for layer in model.layers]
-    if "frontend_gabor" in names:
-        return keras.Model(model.input, model.get_layer("frontend_gabor").output)
-    after = next(name for name in ("frontend_compression", "band_normalization", "to_image_transpose") if name in names)
-    return keras.Model(model.input, model.get_layer(after).input)
+    from keras_rawaudio.models import frontends
+
+    layer = model.get_layer(frontends.get(model.config.frontend).output_layer(model.config))
+    return keras.Model(model.input, layer.output)
 
 
 def sweep_frequencies(sample_rate) -> np.ndarray:
@@ -76,12 +74,10 @@ def sweep_response(model) -> tuple[np.ndarray, np.ndarray]:
 def filter_responses(model) -> tuple[np.ndarray, np.ndarray]:
     """(frequencies (F,), |H| (C, F)) of the first learned filters: the Gabor filters, or the CNN
     stem's kernels, from their taps (an FFT), each scaled to a peak of 1."""
+    from keras_rawaudio.models import frontends
+
     rate = model.config.sample_rate
-    if model.config.frontend == "gabor":
-        real, imag = (np.asarray(k)[:, 0, :] for k in model.get_layer("frontend_gabor").kernels())
-        taps = real + 1j * imag  # (window, C)
-    else:
-        taps = np.asarray(model.get_layer("frontend_stem_conv").kernel)[:, 0, :]  # (kernel, filters)
+    taps = frontends.get(model.config.frontend).filter_taps(model)  # (taps, filters)
     size = max(2048, 2 ** int(np.ceil(np.log2(len(taps)))))
     magnitude = np.abs(np.fft.fft(taps, size, axis=0))[: size // 2].T
     return np.arange(size // 2) * rate / size, magnitude / np.maximum(magnitude.max(axis=1, keepdims=True), 1e-30)
@@ -122,7 +118,7 @@ def filterbank_figure(model):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if not learns_frontend(model):
+    if not model.learns_frontend:
         figure, axis = plt.subplots(figsize=(7, 2))
         axis.axis("off")
         axis.text(0.5, 0.5, f"{type(model).__name__}: no learned filterbank\n(its front-end is a fixed "
@@ -132,13 +128,16 @@ def filterbank_figure(model):
     frequencies, response = sweep_response(model)
     rows = channel_summary(frequencies, response)
     order = [row["channel"] for row in rows]
+    from keras_rawaudio.models import frontends
+
+    frontend = frontends.get(config.frontend)
     filter_frequencies, filters = filter_responses(model)
-    if config.frontend == "gabor":
+    if frontend.filters_are_channels:
         filters = filters[order]  # one filter per channel: the same order
-    else:  # stem kernels: sorted by their own peak
+    else:  # a first layer that later ones mix: sorted by their own peak
         filters = filters[np.argsort(filter_frequencies[np.argmax(filters, axis=1)])]
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
-    stem = "Gabor filters" if config.frontend == "gabor" else f"CNN stem kernels ({config.stem_kernel} taps)"
+    stem = frontend.filter_title(config)
     for axis, x, values, title in ((axes[0], filter_frequencies, filters, f"{stem}: |H(f)|"),
                                    (axes[1], frequencies, response[order], "whole front-end, sine sweep")):
         mesh = axis.pcolormesh(x, np.arange(len(values)), _db(values), shading="nearest", vmin=-30, vmax=0)
@@ -172,16 +171,17 @@ def image_figure(model, waveform):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_rawaudio.layers import LogMelSpectrogram
+    from keras_rawaudio.models import names
+    from keras_rawaudio.models.layers import LogMelSpectrogram
 
     config = model.config
     waveform = np.pad(waveform, (0, max(0, config.min_samples - len(waveform))))[None].astype(np.float32)
-    image = np.asarray(keras.Model(model.input, model.get_layer("to_image").output).predict(waveform, verbose=0))[0, :, :, 0]
+    image = np.asarray(keras.Model(model.input, model.get_layer(names.TO_IMAGE).output).predict(waveform, verbose=0))[0, :, :, 0]
     log_mel = np.asarray(LogMelSpectrogram(config.sample_rate, config.window_samples, config.frame_hop_samples,
                                            config.mel_bins, config.mel_min_hz, config.mel_max_hz)(waveform))[0].T
     seconds = waveform.shape[1] / config.sample_rate
     figure, axes = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
-    name = "learned front-end" if learns_frontend(model) else "log-mel front-end"
+    name = "learned front-end" if model.learns_frontend else "log-mel front-end"
     for axis, values, title, unit in ((axes[0], image, f"the image the ResNet sees ({name}, normalised)", "band"),
                                       (axes[1], log_mel, "log-mel spectrogram", "mel band")):
         mesh = axis.imshow(values, origin="lower", aspect="auto", extent=(0, seconds, 0, len(values)), cmap="magma")
@@ -195,7 +195,9 @@ def head_outputs(model):
     """The sub-model waveform → [framewise, attention] of each attention head (finest first)."""
     import keras
 
-    heads = [layer for layer in model.layers if layer.name.endswith("_attention") and layer.name.startswith("head")]
+    from keras_rawaudio.models import names
+
+    heads = [model.get_layer(names.head(i + 1, "attention")) for i in range(model.config.num_heads)]
     outputs = []
     for head in heads:
         outputs += [head.output[1], head.output[2]]
@@ -277,7 +279,7 @@ def timeline_figure(times, probabilities, attention, labels, events, top_k=5, th
 
 def run_labels(model, model_path) -> list[str]:
     """The class names in the labels.txt beside the model (its run directory), else "class k"."""
-    from keras_rawaudio.data import read_labels
+    from keras_rawaudio.data.reading import read_labels
 
     run = pathlib.Path(model_path).parent
     if not (run / "labels.txt").is_file():
@@ -301,7 +303,7 @@ def explain(model_path, audio_path, out_dir, window_seconds=None, threshold=0.5,
     Example: `explain("runs/esc50/best.keras", "street.wav", "explain")`.
     """
     from keras_rawaudio.models import load_classifier
-    from keras_rawaudio.train import training_window
+    from keras_rawaudio.train.run_directory import training_window
 
     model = load_classifier(model_path)
     labels = run_labels(model, model_path)

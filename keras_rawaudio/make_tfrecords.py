@@ -12,7 +12,7 @@ an Apache Beam pipeline (`keras_rawaudio.beam_writer`); Beam pipeline options fo
 import collections
 
 from keras_rawaudio import cli, layouts
-from keras_rawaudio.errors import InputError, RunError
+from keras_rawaudio.errors import InputError
 from keras_rawaudio.files import check_directory, read_lines
 
 LAYOUTS = ("folders", "esc50", "audioset", "csv")
@@ -86,38 +86,11 @@ def list_dataset(FLAGS) -> layouts.Listing:
     return layouts.list_audioset(FLAGS.input_dir, csvs, FLAGS.class_labels)
 
 
-def summary(info: dict, output_dir) -> str:
-    parts = [f"{split} {s['clips']} clips" for split, s in info["splits"].items() if s["clips"]]
-    line = f"wrote {', '.join(parts)} ({info['total_seconds'] / 3600:.2f} h) to {output_dir}"
-    if info["skipped"]:
-        line += f"; skipped {len(info['skipped'])} files (reasons in dataset_info.json)"
-    return line
-
-
-def make_tfrecords(listing: layouts.Listing, output_dir, options, workers=0, overwrite=False, description=None) -> dict:
-    """Writes `listing` (see `tfrecord_writer.write_tfrecords`); raises InputError if no clip was usable."""
-    from keras_rawaudio.tfrecord_writer import write_tfrecords  # TensorFlow, main process only
-
-    try:
-        info = write_tfrecords(listing, output_dir, options, workers, overwrite, description)
-    except OSError as error:
-        raise RunError(f"cannot write {output_dir}: {error.strerror or error}") from None
-    check_usable(info)
-    return info
-
-
-def check_usable(info: dict):
-    """InputError if no clip of the dataset could be written."""
-    if not any(s["clips"] for s in info["splits"].values()):
-        reasons = sorted({s["reason"] for s in info["skipped"]})[:3]
-        raise InputError(f"no usable clip ({'; '.join(reasons) or 'no audio files found'})")
-
-
 @cli.positional
 def main(argv) -> int:
     from absl import flags
 
-    from keras_rawaudio.tfrecord_writer import WriteOptions
+    from keras_rawaudio.data.writer import WriteOptions, check_usable, make_tfrecords, summary
 
     FLAGS = flags.FLAGS
     if len(argv) > 1 and not FLAGS.runner:
@@ -125,7 +98,7 @@ def main(argv) -> int:
     check_directory(FLAGS.output_dir, "output_dir")
     options = WriteOptions(FLAGS.sample_rate, FLAGS.clip_seconds, FLAGS.long_clips, FLAGS.files_per_shard, FLAGS.seed)
     if FLAGS.runner:
-        from keras_rawaudio.beam_writer import pipeline_options
+        from keras_rawaudio.data.beam_writer import pipeline_options
 
         pipeline_options(FLAGS.runner, argv[1:])  # a bad runner or option stops before the listing
     listing = list_dataset(FLAGS)
@@ -133,7 +106,7 @@ def main(argv) -> int:
         print(f"splits by fold: {listing.split_rule}", flush=True)
     description = {"layout": FLAGS.layout, "flags": cli.flag_values()}
     if FLAGS.runner:
-        from keras_rawaudio.beam_writer import write_tfrecords_beam
+        from keras_rawaudio.data.beam_writer import write_tfrecords_beam
 
         info = write_tfrecords_beam(listing, FLAGS.output_dir, options, FLAGS.runner, argv[1:], FLAGS.overwrite, description)
         check_usable(info)

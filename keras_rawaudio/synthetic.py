@@ -75,17 +75,3 @@ def write_dataset(out_dir, clips=600, seconds=2.0, seed=0) -> pathlib.Path:
     meta = out_dir / "meta.csv"
     meta.write_text("\n".join(rows) + "\n")
     return meta
-
-
-def write_records(root, clips=600, seconds=2.0, seed=0, record_seconds=10.0) -> pathlib.Path:
-    """`write_dataset` under `root/audio`, then its TFRecords (records of at most
-    `record_seconds`) under `root/records`, which it returns: the generated data of the tests
-    and the bench scripts."""
-    from keras_rawaudio import layouts
-    from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
-
-    root = pathlib.Path(root)
-    meta = write_dataset(root / "audio", clips, seconds, seed)
-    write_tfrecords(layouts.list_csv(root / "audio", meta), root / "records", WriteOptions(clip_seconds=record_seconds),
-                    workers=1)
-    return root / "records"

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_rawaudio.config import preset_config  # noqa: E402
+from keras_rawaudio.presets import preset_config  # noqa: E402
 
 # Graph functions without Grappler's rewrite passes: they cost about 8 s per traced function on
 # a 2-core machine, and the tests trace far more functions than they run steps. (`python -m`
@@ -67,7 +67,7 @@ def read_records(directory, num_classes):
     """{clip id: (waveform, multi_hot, shard name, recording id, start sample)} of every record."""
     import tensorflow as tf
 
-    from keras_rawaudio.records import parse
+    from keras_rawaudio.data.records import parse
 
     records = {}
     for path in sorted(directory.glob("*.tfrecord")):
@@ -124,7 +124,7 @@ def synthetic_records(tmp_path_factory):
     label), for `trained_run` to learn every class: the int8 0.01 mAP check then measures
     quantisation, not how int8 reorders the near-equal scores of a barely trained model (300
     clips of 1.5 s gave val mAP 0.71–0.83 and int8 losses of up to 0.09; BENCHMARKS.md)."""
-    from keras_rawaudio.synthetic import write_records
+    from keras_rawaudio.data.synthetic_records import write_records
 
     return write_records(tmp_path_factory.mktemp("synthetic"), clips=600, seconds=1.0, seed=1)
 

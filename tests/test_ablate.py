@@ -52,7 +52,7 @@ def test_ablation_over_seeds_in_worker_processes_trains_evaluates_summarises_and
 
 def test_the_classical_baseline_takes_the_models_mel_range(synthetic_records, tmp_path):
     from keras_rawaudio.data import load_recordings
-    from keras_rawaudio.metrics import clip_metrics
+    from keras_rawaudio.clip_metrics import clip_metrics
 
     row = run_one(Split("split", synthetic_records), 0, "classical", SCHEDULE, "tiny", tmp_path, {"mel_min_hz": 125.0})
     train, val, test = (load_recordings(synthetic_records, s) for s in ("train", "val", "test"))

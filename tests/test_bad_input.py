@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, write_tone
-from keras_rawaudio import config, data, train
+from keras_rawaudio import data, presets, train
 from keras_rawaudio.edge import EdgeClassifier
 from keras_rawaudio.models import load_classifier
 
@@ -52,6 +52,8 @@ for line in sys.stdin:
         for name in stage_flags:
             delattr(flags.FLAGS, name)
         module = importlib.import_module(f"keras_rawaudio.{stage}")
+        if hasattr(module, "__path__"):  # a package: its command is its __main__
+            module = importlib.import_module(f"keras_rawaudio.{stage}.__main__")
         before = set(flags.FLAGS)
         module.define_flags()
         defined, stage_flags = stage, set(flags.FLAGS) - before
@@ -156,7 +158,7 @@ TRAIN = [
     ("weight_decay_one", ["--data_dir={records}", "--model_dir={out}", "--weight_decay=1"],
      r"weight_decay must be in \[0, 1\), got 1.0", False),
     ("epochs_negative", ["--data_dir={records}", "--model_dir={out}", "--epochs=-1"],
-     r"flag --epochs=-1: -1 is not a non-negative integer", False),
+     r"flag --epochs=-1: -1 is not an integer in the range \[0, 100000\]", False),
     ("no_epochs", ["--data_dir={records}", "--model_dir={out}", "--epochs=0", "--finetune_epochs=0"],
      r"epochs must be >= 0 and not both 0", False),
     ("balanced_without_steps", ["--data_dir={records}", "--model_dir={out}", "--balanced"],
@@ -292,7 +294,7 @@ TABLES = {"make_tfrecords": MAKE_TFRECORDS, "train": TRAIN, "ablate": ABLATE, "e
 def inputs(tmp_path_factory, plain_tflite):
     """{name: path} of the catalogue's inputs, good and bad."""
     from keras_rawaudio import RawWaveformClassifier, layouts
-    from keras_rawaudio.tfrecord_writer import WriteOptions, write_tfrecords
+    from keras_rawaudio.data.writer import WriteOptions, write_tfrecords
 
     root = tmp_path_factory.mktemp("catalogue")
     for label, frequency in (("a", 300.0), ("b", 1200.0)):
@@ -388,14 +390,14 @@ PYTHON_API = [
      "fewer than the minimum of 16000"),
     ("predict_int16", lambda i, m: m.predict(np.zeros(16000, np.int16)), "ValueError", "divide int16 PCM by 32768"),
     ("load_not_a_model", lambda i, m: load_classifier(i["labels"]), "InputError", "is not a loadable .keras file"),
-    ("config_classes", lambda i, m: config.preset_config("tiny", num_classes=0), "ValueError",
+    ("config_classes", lambda i, m: presets.preset_config("tiny", num_classes=0), "ValueError",
      "num_classes must be >= 1"),
-    ("config_frontend", lambda i, m: config.preset_config("edge", 2, frontend="fft"), "ValueError",
+    ("config_frontend", lambda i, m: presets.preset_config("edge", 2, frontend="fft"), "ValueError",
      "frontend must be one of cnn, gabor"),
-    ("unknown_preset", lambda i, m: config.preset_config("huge", 2), "ValueError", "unknown preset 'huge'"),
+    ("unknown_preset", lambda i, m: presets.preset_config("huge", 2), "ValueError", "unknown preset 'huge'"),
     ("data_mix", lambda i, m: data.DataOptions(mix="cutmix"), "InputError", "mix must be one of"),
     ("data_split", lambda i, m: data.load_dataset(i["records"], "dev"), "DataError", "has no TFRecords of split 'dev'"),
-    ("schedule_rate", lambda i, m: train.Schedule(learning_rate=-1.0), "TrainingError", "learning_rate must be positive"),
+    ("schedule_rate", lambda i, m: train.Schedule(learning_rate=-1.0), "ConfigError", "learning_rate must be positive"),
     ("fit_class_count", lambda i, m: train.fit_mix_then_finetune(m, i["labels_mismatch"], i["missing"]), "DataError",
      "names 3 classes but the records"),
     ("edge_not_tflite", lambda i, m: EdgeClassifier(i["labels"]), "EdgeModelError", "is not a loadable .tflite file"),

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from keras_rawaudio.baseline import ClassicalBaseline, features, log_mel
-from keras_rawaudio.layers import LogMelSpectrogram
-from keras_rawaudio.records import Recordings
+from keras_rawaudio.models.layers import LogMelSpectrogram
+from keras_rawaudio.data.records import Recordings
 
 
 @pytest.mark.parametrize("mel_range_hz", [{}, {"lower_hz": 125.0, "upper_hz": 7000.0}])  # {}: both defaults

@@ -21,7 +21,7 @@ def test_a_0_3_18_model_loads_and_predicts_the_same_scores():
 
 def test_a_0_3_18_run_directory_resumes_to_the_end(tmp_path):
     from keras_rawaudio.data import DataOptions
-    from keras_rawaudio.synthetic import write_records
+    from keras_rawaudio.data.synthetic_records import write_records
     from keras_rawaudio.train import Schedule, fit_mix_then_finetune
     from keras_rawaudio import RawWaveformClassifier
 

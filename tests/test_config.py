@@ -1,6 +1,7 @@
 import pytest
 
-from keras_rawaudio.config import PRESETS, ModelConfig, Stage, preset_config
+from keras_rawaudio.config import ModelConfig, Stage
+from keras_rawaudio.presets import PRESETS, preset_config
 
 
 def test_presets_are_configs_that_round_trip_through_json():

@@ -6,10 +6,10 @@ from keras_rawaudio.audio_io import AudioError
 from keras_rawaudio.data import DataError
 from keras_rawaudio.edge import EdgeModelError
 from keras_rawaudio.errors import InputError, RunError, check_choices, check_distinct
-from keras_rawaudio.evaluate import EvaluationError
+from keras_rawaudio.train.run_directory import EvaluationError
 from keras_rawaudio.export import ExportError
 from keras_rawaudio.layouts import LayoutError
-from keras_rawaudio.tfrecord_writer import WriteError
+from keras_rawaudio.data.writer import WriteError
 from keras_rawaudio.train import TrainingError
 
 

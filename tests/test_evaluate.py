@@ -9,9 +9,11 @@ from keras_rawaudio import layouts
 from keras_rawaudio.audio_io import load_audio, to_pcm16
 from keras_rawaudio.data import load_recordings
 from keras_rawaudio.errors import InputError
-from keras_rawaudio.evaluate import EvaluationError, evaluate, score_split
+from keras_rawaudio.data.reading import score_split
+from keras_rawaudio.evaluate import evaluate
+from keras_rawaudio.train.run_directory import EvaluationError
 from keras_rawaudio.scoring import Windowing
-from keras_rawaudio.synthetic import write_records
+from keras_rawaudio.data.synthetic_records import write_records
 
 
 @pytest.fixture(scope="module")

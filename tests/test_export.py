@@ -8,7 +8,8 @@ from keras_rawaudio import __version__
 from keras_rawaudio.edge import EdgeClassifier
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.evaluate import evaluate
-from keras_rawaudio.export import ExportError, activation_range, export, fixed_window_model
+from keras_rawaudio.export import ExportError, export, fixed_window_model
+from keras_rawaudio.export.quantize import activation_range
 from keras_rawaudio.train import best_epoch
 
 
@@ -175,3 +176,15 @@ def test_mediapipe_audio_classifier_runs_the_files_as_they_are(exported):
                 assert category.category_name == runner.labels[category.index]
                 scores[i, category.index] = category.score
         np.testing.assert_allclose(scores, runner.predict(windows), atol=1e-5, err_msg=mode)
+
+
+def test_the_int8_export_keeps_the_gabor_front_end_stem_and_every_head_in_float():
+    from keras_rawaudio import RawWaveformClassifier, LogMelClassifier
+    from keras_rawaudio.export.quantize import float_layers
+
+    gabor = float_layers(RawWaveformClassifier.from_preset("edge", num_classes=4, num_heads=3))
+    assert {"frontend_gabor", "frontend_compression", "level_normalization", "resnet_stem_conv", "head1_attention",
+            "head3_attention", "clipwise"} <= set(gabor)
+    assert "head4_attention" not in gabor and not any(name.startswith("resnet_stage") for name in gabor)
+    assert float_layers(RawWaveformClassifier.from_preset("tiny", num_classes=4)) == ()  # the CNN's is full-integer
+    assert float_layers(LogMelClassifier.from_preset("edge", num_classes=4)) == ()

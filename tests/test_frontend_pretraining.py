@@ -6,9 +6,11 @@ import pytest
 
 from keras_rawaudio import LogMelClassifier, RawWaveformClassifier
 from keras_rawaudio.data import DataOptions, load_dataset
-from keras_rawaudio.frontend_pretraining import (
+from keras_rawaudio.train.pretraining import (
     centred_log_mel, frontend_frames, frontend_model, pretrain_frontend, target_frames)
-from keras_rawaudio.train import RunDirectory, Schedule, TrainingError, fit_mix_then_finetune, initialise_frontend
+from keras_rawaudio.errors import ConfigError
+from keras_rawaudio.train import RunDirectory, Schedule, fit_mix_then_finetune
+from keras_rawaudio.train.loop import initialise_frontend
 
 
 @pytest.mark.parametrize("frontend", ["cnn", "gabor"])
@@ -63,5 +65,5 @@ def test_a_run_pretrains_once_and_reuses_the_initialisation(synthetic_records, t
                           tmp_path / "logmel", schedule.replace(steps_per_epoch=1), verbose=0)
     assert "front-end pretraining" not in capsys.readouterr().out
     assert not (tmp_path / "logmel" / init.name).exists()
-    with pytest.raises(TrainingError, match="frontend_pretraining_epochs must be >= 0"):
+    with pytest.raises(ConfigError, match="frontend_pretraining_epochs must be >= 0"):
         Schedule(frontend_pretraining_epochs=-1)

@@ -4,7 +4,8 @@ import pytest
 import tensorflow as tf
 
 from keras_rawaudio import LogMelClassifier, RawWaveformClassifier
-from keras_rawaudio.models import PREDICT_BATCH, keras_predict
+from keras_rawaudio.train import TrainingError
+from keras_rawaudio.models.classifiers import PREDICT_BATCH, keras_predict
 
 MODELS = [RawWaveformClassifier, LogMelClassifier]
 
@@ -65,9 +66,14 @@ def test_the_gabor_frontend_builds_an_image_of_its_bands_and_round_trips(tiny_co
     np.testing.assert_array_equal(model(x), loaded(x))
 
 
-def test_small_stem_is_refused_while_onednn_is_on(tiny_config):
-    with pytest.raises(ValueError, match="fewer than 16 filters"):
-        tiny_config.replace(stem_filters=8)
+def test_training_a_small_stem_is_refused_while_onednn_is_on(tiny_config, monkeypatch):
+    from keras_rawaudio.train.loop import check_onednn
+
+    config = tiny_config.replace(stem_filters=8)  # a valid config, whatever the shell
+    with pytest.raises(TrainingError, match="fewer than 16 filters"):
+        check_onednn(config)
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    check_onednn(config)
 
 
 def test_training_step_reaches_the_stem(tiny_config):

@@ -10,7 +10,8 @@ STAGES = ("make_tfrecords", "train", "evaluate", "ablate", "export", "classify",
 
 NO_TENSORFLOW = BLOCK_TENSORFLOW + """
 import keras_rawaudio
-from keras_rawaudio import audio_io, classify, cli, config, edge, errors, layouts, scoring, synthetic, validation
+from keras_rawaudio import (audio_io, classify, cli, clip_metrics, config, dsp, edge, errors, inputs, layouts, presets,
+                            scoring, synthetic)
 assert not any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)
 try:
     keras_rawaudio.RawWaveformClassifier
@@ -63,3 +64,55 @@ def test_every_stage_runs_from_a_non_editable_install(tmp_path):
         out, _ = process.communicate(timeout=180)
         assert process.returncode == 0, name
         assert "keras_rawaudio" in out and "--" in out, name  # usage text and this module's flags
+
+
+# The tiers, lowest first: a module imports only from its own tier and those below it.
+PACKAGE = ROOT / "keras_rawaudio"
+TIER0 = {"__init__", "audio_io", "cli", "clip_metrics", "config", "dsp", "errors", "files", "inputs", "layouts",
+         "presets", "processes", "scoring", "synthetic", "edge", "classify"}
+LIBRARY = ("models", "data", "train", "export")  # tier 1, in this order
+COMMANDS = {"ablate", "baseline", "demo", "evaluate", "explain", "make_tfrecords", "classify"}
+
+
+def imported_names(path) -> set[str]:
+    """Every module `path` imports, at its top or inside a function."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def unit(path) -> str:
+    """The tier unit of a package file: its top-level module or sub-package."""
+    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
+def test_imports_point_down_the_tiers():
+    forbidden = {}
+    for path in PACKAGE.rglob("*.py"):
+        own = unit(path)
+        if own in TIER0 - {"classify"}:
+            banned = {"tensorflow", "keras", "sklearn", "matplotlib", "tqdm"} | {f"keras_rawaudio.{u}" for u in LIBRARY}
+            banned |= {f"keras_rawaudio.{c}" for c in COMMANDS}
+        elif own in LIBRARY:
+            banned = {f"keras_rawaudio.{u}" for u in LIBRARY[LIBRARY.index(own) + 1:]}
+            banned |= {f"keras_rawaudio.{c}" for c in COMMANDS}
+        elif own == "classify":
+            banned = {"tensorflow", "keras"} | {f"keras_rawaudio.{u}" for u in LIBRARY}
+        else:
+            continue
+        hits = {name for name in imported_names(path) if any(name == b or name.startswith(b + ".") for b in banned)}
+        if hits:
+            forbidden[str(path.relative_to(ROOT))] = sorted(hits)
+    assert forbidden == {}
+
+
+def test_every_package_file_belongs_to_a_tier():
+    units = {unit(path) for path in PACKAGE.rglob("*.py")}
+    assert units - TIER0 - set(LIBRARY) - COMMANDS == set()

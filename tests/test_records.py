@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_rawaudio.records import parse, read_recordings, serialize
+from keras_rawaudio.data.records import parse, read_recordings, serialize
 
 
 def test_a_record_round_trips_every_field():

@@ -3,7 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from keras_rawaudio.tflite_metadata import (
+from keras_rawaudio.edge.metadata import (
     MetadataError, ModelDescription, describe, metadata_flatbuffer, read_description, signatures)
 
 DESCRIPTION = ModelDescription("tones", "Beeps, buzzes and hums from raw audio.", "7", 16000, ("beep", "buzz", "hum"))

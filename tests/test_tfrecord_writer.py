@@ -6,7 +6,7 @@ import tensorflow as tf
 from conftest import shard_bytes
 from keras_rawaudio import layouts
 from keras_rawaudio.errors import RunError
-from keras_rawaudio.tfrecord_writer import WriteError, WriteOptions, write_tfrecords
+from keras_rawaudio.data.writer import WriteError, WriteOptions, write_tfrecords
 
 
 def test_resume_after_a_lost_shard_gives_identical_records(class_folders, tmp_path):

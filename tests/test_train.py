@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 from keras_rawaudio import RawWaveformClassifier
 from keras_rawaudio.data import DataError, DataOptions
-from keras_rawaudio.errors import RunError
+from keras_rawaudio.errors import ConfigError, RunError
 from keras_rawaudio.evaluate import evaluate
 from keras_rawaudio.train import RunDirectory, Schedule, TrainingError, best_epoch, fit_mix_then_finetune
 
@@ -241,7 +241,7 @@ def test_settings_that_cannot_train_are_refused_before_anything_is_written(synth
     with pytest.raises(TrainingError, match="shorter than the model's minimum input of 16000 samples"):
         fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path / "short",
                               SCHEDULE.replace(data=DATA.replace(clip_seconds=0.5)))
-    with pytest.raises(TrainingError, match="balanced sampling is endless"):
+    with pytest.raises(ConfigError, match="balanced sampling is endless"):
         SCHEDULE.replace(data=DATA.replace(balanced=True), steps_per_epoch=None)
     assert not (tmp_path / "big").exists() and not (tmp_path / "short").exists() and not (tmp_path / "none").exists()
     edited = tmp_path / "edited"  # the records of `synthetic_records`, with a class added to labels.txt
@@ -262,7 +262,7 @@ tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})  
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from keras_rawaudio import RawWaveformClassifier
-from keras_rawaudio.config import preset_config
+from keras_rawaudio.presets import preset_config
 from keras_rawaudio.data import DataOptions
 from keras_rawaudio.train import Schedule, fit_mix_then_finetune
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
@@ -290,7 +290,7 @@ def test_warmup_cosine_rises_then_decays_to_zero_in_each_phase():
     finetune = schedule.rate(second, 1, steps_per_epoch=10)  # no warmup: from its rate down to 0
     assert [float(finetune(step)) for step in (0, 20, 40)] == pytest.approx([3e-4, 1.5e-4, 0.0], abs=1e-9)
     assert SCHEDULE.rate(first, 0, 10) == 3e-3  # constant
-    with pytest.raises(TrainingError, match="lr_schedule must be one of constant, warmup_cosine"):
+    with pytest.raises(ConfigError, match="lr_schedule must be one of constant, warmup_cosine"):
         SCHEDULE.replace(lr_schedule="step")
 
 
@@ -304,7 +304,7 @@ def test_a_small_train_split_is_repeated_to_the_minimum_steps_of_an_epoch(synthe
     _, history = fit_mix_then_finetune(RawWaveformClassifier(small_config), synthetic_records, tmp_path, schedule, verbose=0)
     saved = keras.saving.load_model(tmp_path / "checkpoint-0-1.keras")
     assert len(history) == 1 and saved.optimizer.iterations.numpy() == 75
-    with pytest.raises(TrainingError, match="min_steps_per_epoch must be >= 1, got 0"):
+    with pytest.raises(ConfigError, match="min_steps_per_epoch must be >= 1, got 0"):
         SCHEDULE.replace(min_steps_per_epoch=0)
 
 

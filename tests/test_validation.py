@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from keras_rawaudio.validation import check_waveform
+from keras_rawaudio.inputs import check_waveform
 
 
 def test_accepted_waveforms_become_float32_batches():

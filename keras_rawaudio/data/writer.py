@@ -1,4 +1,6 @@
-"""Writes a `Listing` as sharded TFRecords: parallel decoding, streaming, resumable.
+"""Writes a `Listing` as sharded TFRecords: parallel decoding, streaming, resumable
+(`make_tfrecords` is what the command and the demo call; `write_tfrecords` is its local writer,
+`beam_writer` the Apache Beam one).
 
 Output in `output_dir`: `<split>-NNNNN-of-MMMMM.tfrecord`, `labels.txt`, `dataset_info.json`,
 and `shard_stats/` (one small JSON per finished shard, from which the info file is built).
@@ -28,7 +30,7 @@ from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.files import write_atomic
 from keras_rawaudio.layouts import SPLITS, Listing
 from keras_rawaudio.processes import worker_pool
-from keras_rawaudio.records import RECORD_FORMAT, serialize
+from keras_rawaudio.data.records import RECORD_FORMAT, serialize
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,3 +205,31 @@ def dataset_info(listing, options, splits, skipped, description) -> dict:
         "skipped": list(listing.skipped) + skipped,
         **(description or {}),
     }
+
+
+def make_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers=0, overwrite=False,
+                   description=None) -> dict:
+    """Writes `listing` (see `write_tfrecords`); raises InputError if no clip was usable and
+    RunError naming `output_dir` if it cannot be written."""
+    try:
+        info = write_tfrecords(listing, output_dir, options, workers, overwrite, description)
+    except OSError as error:
+        raise RunError(f"cannot write {output_dir}: {error.strerror or error}") from None
+    check_usable(info)
+    return info
+
+
+def check_usable(info: dict):
+    """InputError if no clip of the dataset could be written."""
+    if not any(s["clips"] for s in info["splits"].values()):
+        reasons = sorted({s["reason"] for s in info["skipped"]})[:3]
+        raise InputError(f"no usable clip ({'; '.join(reasons) or 'no audio files found'})")
+
+
+def summary(info: dict, output_dir) -> str:
+    """One line: the clips written per split, their hours, and how many files were skipped."""
+    parts = [f"{split} {s['clips']} clips" for split, s in info["splits"].items() if s["clips"]]
+    line = f"wrote {', '.join(parts)} ({info['total_seconds'] / 3600:.2f} h) to {output_dir}"
+    if info["skipped"]:
+        line += f"; skipped {len(info['skipped'])} files (reasons in dataset_info.json)"
+    return line

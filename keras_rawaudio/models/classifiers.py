@@ -9,12 +9,13 @@ import pathlib
 import keras
 import numpy as np
 
-from keras_rawaudio import backbone
-from keras_rawaudio.config import ModelConfig, preset_config
+from keras_rawaudio.config import ModelConfig
 from keras_rawaudio.errors import InputError
-from keras_rawaudio.layers import LevelNormalization
-from keras_rawaudio.validation import check_waveform
-
+from keras_rawaudio.inputs import check_waveform
+from keras_rawaudio.models import heads, image, names, resnet
+from keras_rawaudio.models.layers import LevelNormalization
+from keras_rawaudio.models.metrics import default_metrics
+from keras_rawaudio.presets import preset_config
 
 WEIGHT_DECAY = 1e-4  # AdamW's decoupled decay, per unit of learning rate; see `compile`
 PREDICT_BATCH = 256  # windows a predict_on_batch call of `keras_predict`
@@ -25,11 +26,10 @@ class AudioClassifier(keras.Model):
 
     def __init__(self, config: ModelConfig, **kwargs):
         waveform = keras.Input((config.input_samples,), name="waveform")
-        level = (LevelNormalization(frame_samples=config.level_frame_samples, name="level_normalization")(waveform)
+        level = (LevelNormalization(frame_samples=config.level_frame_samples, name=names.LEVEL_NORMALIZATION)(waveform)
                  if config.level_normalization else waveform)
-        image = backbone.to_image(self.frontend(level, config), config)
-        stages = backbone.resnet(image, config)
-        clipwise = backbone.multi_level_prediction(stages, config)
+        stages = resnet.resnet(image.to_image(self.frontend(level, config), config), config)
+        clipwise = heads.multi_level_prediction(stages, config)
         super().__init__(waveform, clipwise, **kwargs)
         self.config = config
 
@@ -38,9 +38,11 @@ class AudioClassifier(keras.Model):
         """(batch, samples) → (batch, T, bands)."""
         raise NotImplementedError
 
+    learns_frontend = False  # whether its filterbank is learned
+
     @classmethod
     def from_preset(cls, name: str, num_classes: int, **overrides):
-        """A new, untrained model of preset `name` ('edge' or 'paper'); any field overridable."""
+        """A new, untrained model of preset `name` (`keras_rawaudio.presets.PRESETS`); any field overridable."""
         return cls(preset_config(name, num_classes, **overrides))
 
     def get_config(self):
@@ -62,8 +64,6 @@ class AudioClassifier(keras.Model):
         passed explicitly is used as given, except that any optimizer's weight decay applies to
         the kernels only (`decay_kernels_only`), here and when a saved file is loaded. The
         optimizer is built here (its slots created), so `fit` traces its training step once."""
-        from keras_rawaudio.metrics import default_metrics
-
         if optimizer == "auto":
             optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, clipnorm=5.0,
                                                use_ema=ema_momentum is not None, ema_momentum=ema_momentum or 0.99)
@@ -102,28 +102,29 @@ class AudioClassifier(keras.Model):
         `framewise` (batch, T_l, K) classification probabilities and `attention`
         (batch, T_l, K) weights that sum to 1 over T_l.
         """
-        heads = [self.get_layer(f"head{i + 1}_attention").output for i in range(self.config.num_heads)]
+        levels = [self.get_layer(names.head(i + 1, "attention")).output for i in range(self.config.num_heads)]
         outputs = {
             "clipwise": self.output,
-            "levels": [h[0] for h in heads],
-            "framewise": [h[1] for h in heads],
-            "attention": [h[2] for h in heads],
+            "levels": [h[0] for h in levels],
+            "framewise": [h[1] for h in levels],
+            "attention": [h[2] for h in levels],
         }
         return keras.Model(self.input, outputs, name=f"{self.name}_multi_output")
 
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")
 class RawWaveformClassifier(AudioClassifier):
-    """1D CNN learned filterbank → (C, T, 1) image → 2D ResNet → multi-level attention."""
+    """A learned filterbank (`config.frontend`) → (C, T, 1) image → 2D ResNet → multi-level attention."""
 
-    frontend = staticmethod(backbone.waveform_frontend)
+    frontend = staticmethod(image.waveform_frontend)
+    learns_frontend = True
 
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")
 class LogMelClassifier(AudioClassifier):
     """In-graph log-mel spectrogram → the same 2D ResNet and attention heads."""
 
-    frontend = staticmethod(backbone.log_mel_frontend)
+    frontend = staticmethod(image.log_mel_frontend)
 
 
 def keras_predict(model):

@@ -64,7 +64,7 @@ def _prepare_fn(vocabulary, options):
     """The per-file step: (split, item) → records tagged by split, its stats, or a dead letter."""
     import apache_beam as beam
 
-    from keras_rawaudio.tfrecord_writer import clip_records, clip_stats
+    from keras_rawaudio.data.writer import clip_records, clip_stats
 
     index = {name: i for i, name in enumerate(vocabulary)}
     window = round(options.clip_seconds * options.sample_rate)
@@ -109,7 +109,7 @@ def write_tfrecords_beam(listing: Listing, output_dir: str, options, runner: str
     from apache_beam.io.filesystems import FileSystems
     from apache_beam.io.tfrecordio import WriteToTFRecord
 
-    from keras_rawaudio.tfrecord_writer import dataset_info, merge_stats, shard_plan
+    from keras_rawaudio.data.writer import dataset_info, merge_stats, shard_plan
 
     beam_options = pipeline_options(runner, args)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)  # not every shard rename

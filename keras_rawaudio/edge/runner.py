@@ -16,7 +16,7 @@ import re
 import numpy as np
 
 from keras_rawaudio.errors import InputError
-from keras_rawaudio.tflite_metadata import MetadataError, read_description, signatures
+from keras_rawaudio.edge.metadata import MetadataError, read_description, signatures
 
 
 def in_layers(tensor_name: str, layers) -> bool:

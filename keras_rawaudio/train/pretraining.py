@@ -25,7 +25,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_rawaudio.layers import LogMelSpectrogram
+from keras_rawaudio.models import frontends, names
+from keras_rawaudio.models.layers import LogMelSpectrogram
 
 WINDOW_MS = 25.0
 STATISTICS_BATCHES = 8  # training batches that set each band's mean and standard deviation
@@ -34,12 +35,10 @@ STATISTICS_BATCHES = 8  # training batches that set each band's mean and standar
 def image_layer_name(config) -> str:
     """The last layer before the raw model's image transpose."""
     if config.band_normalization:
-        return "band_normalization"
+        return names.BAND_NORMALIZATION
     if config.frontend_compression != "none":
-        return "frontend_compression"
-    if config.frontend == "gabor":
-        return "frontend_gabor"
-    return f"frontend_stage{len(config.frontend_stages)}_block{config.frontend_stages[-1].blocks}_out"
+        return names.FRONTEND_COMPRESSION
+    return frontends.get(config.frontend).output_layer(config)
 
 
 def frontend_model(model) -> keras.Model:
@@ -75,7 +74,7 @@ def pretrain_frontend(model, dataset, epochs, learning_rate=1e-3, verbose=0) -> 
     frontend = frontend_model(model)
     frames = frontend_frames(dataset.element_spec[0].shape[1], model.config)
     log_mel = centred_log_mel(model.config)
-    level = model.get_layer("level_normalization") if model.config.level_normalization else None
+    level = model.get_layer(names.LEVEL_NORMALIZATION) if model.config.level_normalization else None
     target = lambda x: target_frames(log_mel, level(x) if level else x, frames)  # noqa: E731
     sample = np.concatenate([ops.convert_to_numpy(target(x)) for x, _ in dataset.take(STATISTICS_BATCHES)])
     mean, std = sample.mean(axis=(0, 1)), sample.std(axis=(0, 1)) + 1e-3

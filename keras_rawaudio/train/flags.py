@@ -1,0 +1,32 @@
+"""The training flags, generated from the fields of `Schedule`, `DataOptions` and `ModelConfig`
+(their help, bounds and choices are on the fields), shared by `train` and `ablate`."""
+
+from keras_rawaudio import cli
+from keras_rawaudio.config import ModelConfig
+from keras_rawaudio.data.options import DataOptions
+from keras_rawaudio.train.schedule import Schedule
+
+# Fields that are not flags of `train` and `ablate` (ablate's runs choose their own mixing).
+SCHEDULE_ONLY = ("data",)
+
+
+def define_training_flags(mix=True):
+    """The flags of a `Schedule` and its `DataOptions` (defaults: `Schedule()`'s), and of the
+    `ModelConfig` fields a run may override (default: the preset's). Without `mix`, no --mix."""
+    default = Schedule()
+    cli.define_field_flags(DataOptions, default.data, exclude=() if mix else ("mix",))
+    cli.define_field_flags(Schedule, default)
+    cli.define_field_flags(ModelConfig, preset_default=True)
+
+
+def schedule_from_flags(FLAGS) -> Schedule:
+    """The `Schedule` of the training flags (see `define_training_flags`)."""
+    data = DataOptions(**cli.field_values(DataOptions, exclude=() if "mix" in FLAGS else ("mix",)))
+    if "mix" not in FLAGS:
+        data = data.replace(mix=Schedule().data.mix)
+    return Schedule(data=data, **cli.field_values(Schedule))
+
+
+def model_overrides_from_flags(FLAGS) -> dict:
+    """The ModelConfig fields that flags set (the others keep the preset's)."""
+    return cli.field_values(ModelConfig, given_only=True)

@@ -1,0 +1,130 @@
+"""The run directory: its one owner. Training writes it (`RunDirectory`); evaluation, export and
+`explain` read what they need of it through the functions here (`training_window`,
+`check_labels`, `model_windowing`).
+
+A run directory holds `best.keras` (the best model by validation mAP over the whole run),
+`best_<phase>.weights.h5` (each phase's best), `checkpoint-<phase>-<epoch>.keras` (the last
+checkpointed epoch, with optimizer state), `frontend_init.weights.h5` (the pretrained
+front-end, until the first epoch), `state.json`, `history.json` (the epochs up to that
+checkpoint), `labels.txt`, `config.json` (model, schedule and the training window in samples)
+and TensorBoard logs in `logs/`.
+"""
+
+import json
+import pathlib
+import re
+
+from keras_rawaudio.data.reading import read_info, read_labels
+from keras_rawaudio.errors import InputError, RunError
+from keras_rawaudio.files import check_directory, remove_partial_files, write_atomic
+from keras_rawaudio.scoring import DEFAULT_COMBINE, Windowing
+
+
+class TrainingError(InputError):
+    """Training cannot start with these settings; the message says why in one line."""
+
+
+class EvaluationError(InputError):
+    """The model, labels or data cannot be evaluated together; the message says why."""
+
+
+class RunDirectory:
+    """The files of one training run (see the module docstring)."""
+
+    def __init__(self, path):
+        self.path = check_directory(path, "model_dir")
+        self.path.mkdir(parents=True, exist_ok=True)
+        remove_partial_files(self.path, (".tmp-*", ".*.tmp"))  # save_atomic's and write_atomic's
+        self.best = self.path / "best.keras"
+        state_file = self.path / "state.json"
+        self.state = json.loads(state_file.read_text()) if state_file.exists() else {
+            "phase": 0, "epoch": 0, "best": float("-inf"), "phase_best": float("-inf"), "history": [], "done": False,
+        }
+
+    @property
+    def frontend_init(self) -> pathlib.Path:
+        return self.path / "frontend_init.weights.h5"
+
+    def phase_best(self, phase_name) -> pathlib.Path:
+        return self.path / f"best_{phase_name}.weights.h5"
+
+    def checkpoint_path(self, state) -> pathlib.Path | None:
+        return self.path / f"checkpoint-{state['phase']}-{state['epoch']}.keras" if state["epoch"] else None
+
+    def save_atomic(self, model, path, weights_only=False):
+        """Saves through a temporary file and a rename; a failed write (a full disk) leaves the
+        previous file intact and is a RunError naming the file."""
+        temporary = path.with_name(f".tmp-{path.name}")
+        try:
+            model.save_weights(temporary) if weights_only else model.save(temporary)
+            temporary.replace(path)
+        except (OSError, RuntimeError) as error:
+            temporary.unlink(missing_ok=True)
+            reason = write_failure(error)
+            if reason is None:
+                raise
+            raise RunError(f"cannot write {path}: {reason}; the files written before it are "
+                           "intact, and the same command resumes once there is room") from None
+
+    def save_state(self):
+        write_atomic(self.path / "state.json", json.dumps(self.state, indent=1))
+        write_atomic(self.path / "history.json", json.dumps(self.state["history"], indent=1))
+
+    def check_config(self, config: dict):
+        """Writes config.json, or checks that a resumed run has the same one."""
+        path = self.path / "config.json"
+        if path.exists() and json.loads(path.read_text()) != json.loads(json.dumps(config)):
+            raise TrainingError(
+                f"--model_dir {self.path} holds a run with other settings; use a new --model_dir "
+                "or the flags of that run (see its config.json)"
+            )
+        write_atomic(path, json.dumps(config, indent=2))
+
+
+def write_failure(error: Exception) -> str | None:
+    """The system's reason for a failed write: an OSError's, or the one h5py reports inside a
+    RuntimeError when a full disk fails an .h5 file ("... error message = 'No space left on
+    device' ..."); None for any other error."""
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    found = re.search(r"error message = '([^']+)'", str(error))
+    return found.group(1) if found else None
+
+
+def training_window(model_dir) -> int | None:
+    """The training window in samples of the run in `model_dir` (None without a config.json)."""
+    config = pathlib.Path(model_dir) / "config.json"
+    return json.loads(config.read_text()).get("window_samples") if config.is_file() else None
+
+
+def check_labels(model, model_path, data_dir) -> list[str]:
+    """The class names, after checking that model and data agree on them."""
+    labels = read_labels(data_dir)
+    if model.config.num_classes != len(labels):
+        raise EvaluationError(f"the model has {model.config.num_classes} classes but {data_dir}/labels.txt has {len(labels)}")
+    run_labels = pathlib.Path(model_path).parent / "labels.txt"
+    if run_labels.exists() and read_labels(run_labels.parent) != labels:
+        raise EvaluationError(f"{run_labels} and {data_dir}/labels.txt name different classes")
+    return labels
+
+
+def model_windowing(model, model_path, data_dir, window_seconds=None, hop_seconds=None, combine=DEFAULT_COMBINE) -> Windowing:
+    """The scoring of `model`: its training window (or `window_seconds`), hop and combine rule.
+
+    The window is the model's fixed input if it has one, else the run's training window
+    (config.json beside the model), else `window_seconds`, which is required then.
+    """
+    rate = read_info(data_dir)["sample_rate"]
+    if rate != model.config.sample_rate:
+        raise EvaluationError(f"{data_dir} is at {rate} Hz but the model takes {model.config.sample_rate} Hz")
+    if window_seconds:
+        window = round(window_seconds * rate)
+    else:
+        window = model.config.input_samples or training_window(pathlib.Path(model_path).parent)
+    if window is None:
+        raise EvaluationError("the model's training window is unknown (no config.json beside it): pass --window_seconds")
+    if window < model.config.min_samples:
+        raise EvaluationError(f"the window of {window} samples is shorter than the model's minimum of "
+                              f"{model.config.min_samples}")
+    hop = None if hop_seconds is None else max(1, round(hop_seconds * rate))
+    return Windowing(window, hop, combine)
