@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?=
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo lint test bench clean
 
 setup: $(STAMP)
 
@@ -19,9 +19,14 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(PY) -m keras_rawaudio.demo $(if $(DATA),--data=$(DATA))
 
+# ruff, with the rules and line length of pyproject.toml; `make test` runs it first.
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
 # Two workers: most of the suite's time is single-threaded graph tracing. The tests of the one
 # shared trained model run on one worker (tests/conftest.py), so it is trained once.
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=10 tests
 
 bench: $(STAMP)

@@ -23,9 +23,13 @@ from keras_rawaudio import cli
 
 
 def define_flags():
-    flags.DEFINE_string("data_dir", None, "make_tfrecords output to train on (default: generated clips).")
+    flags.DEFINE_string(
+        "data_dir", None, "make_tfrecords output to train on (default: generated clips)."
+    )
     flags.DEFINE_string("preset", "edge", "Preset of the raw-waveform model.")
-    flags.DEFINE_integer("epochs", 8, "Epochs to run (the first and last are not timed).", lower_bound=3)
+    flags.DEFINE_integer(
+        "epochs", 8, "Epochs to run (the first and last are not timed).", lower_bound=3
+    )
 
 
 def spread(values) -> str:
@@ -58,7 +62,9 @@ def main(argv) -> int:
         root = pathlib.Path(directory)
         data_dir = FLAGS.data_dir or write_records(root, clips=400, seconds=1.0)
         keras.utils.set_random_seed(0)
-        model = RawWaveformClassifier.from_preset(FLAGS.preset, num_classes=len(read_labels(data_dir)))
+        model = RawWaveformClassifier.from_preset(
+            FLAGS.preset, num_classes=len(read_labels(data_dir))
+        )
         clock = Clock()
         schedule = Schedule(epochs=FLAGS.epochs, finetune_epochs=0, frontend_pretraining_epochs=0)
         fit_mix_then_finetune(model, data_dir, root / "run", schedule, verbose=0, callbacks=[clock])
@@ -69,14 +75,23 @@ def main(argv) -> int:
     steps = [epoch[-1] - epoch[0] for epoch in epochs]
     first_batches = [epoch[1] - epoch[0] for epoch in epochs]
     other_batches = [(epoch[-1] - epoch[1]) / (len(epoch) - 2) for epoch in epochs]
-    print(f"{FLAGS.preset}, {len(epochs[0]) - 1} batches an epoch of "
-          f"{FLAGS.data_dir or 'generated clips'}; {len(walls)} epochs after the first, min / median / max:")
+    print(
+        f"{FLAGS.preset}, {len(epochs[0]) - 1} batches an epoch of "
+        f"{FLAGS.data_dir or 'generated clips'}; {len(walls)} epochs after the first, min / median "
+        f"/ max:"
+    )
     print(f"  an epoch, start to next start:        {spread(walls)}")
     print(f"  its training steps:                   {spread(steps)}")
     print(f"    its first batch (iterator start):   {spread(first_batches)}")
     print(f"    each other batch:                   {spread(other_batches)}")
-    print(f"  after its steps (validation, checkpoints): {spread([w - s for w, s in zip(walls, steps)])}")
-    print(f"first epoch's first batch (tracing the training step): {clock.epochs[0][1] - clock.epochs[0][0]:.2f} s")
+    print(
+        "  after its steps (validation, checkpoints): "
+        f"{spread([w - s for w, s in zip(walls, steps)])}"
+    )
+    print(
+        "first epoch's first batch (tracing the training step): "
+        f"{clock.epochs[0][1] - clock.epochs[0][0]:.2f} s"
+    )
     return 0
 
 

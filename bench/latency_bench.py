@@ -22,19 +22,33 @@ from keras_rawaudio import cli
 
 def define_flags():
     flags.DEFINE_string("preset", "edge", "Preset of the raw-waveform model.")
-    flags.DEFINE_float("window_seconds", 1.0, "Input window of the exported raw model.", lower_bound=1.0)
+    flags.DEFINE_float(
+        "window_seconds", 1.0, "Input window of the exported raw model.", lower_bound=1.0
+    )
     flags.DEFINE_integer("runs", 200, "Timed invocations per timing.", lower_bound=1)
     flags.DEFINE_integer("repeats", 3, "Timings per file (min / median / max).", lower_bound=1)
 
 
-# YAMNet's layer table (tensorflow/models research/audioset/yamnet/yamnet.py): (kind, stride, filters).
-YAMNET_LAYERS = [("conv", 2, 32), ("separable", 1, 64), ("separable", 2, 128), ("separable", 1, 128),
-                 ("separable", 2, 256), ("separable", 1, 256), ("separable", 2, 512)] + \
-                [("separable", 1, 512)] * 5 + [("separable", 2, 1024), ("separable", 1, 1024)]
+# YAMNet's layer table (tensorflow/models research/audioset/yamnet/yamnet.py): (kind, stride,
+# filters).
+YAMNET_LAYERS = (
+    [
+        ("conv", 2, 32),
+        ("separable", 1, 64),
+        ("separable", 2, 128),
+        ("separable", 1, 128),
+        ("separable", 2, 256),
+        ("separable", 1, 256),
+        ("separable", 2, 512),
+    ]
+    + [("separable", 1, 512)] * 5
+    + [("separable", 2, 1024), ("separable", 1, 1024)]
+)
 
 
 def yamnet_reference(num_classes=521):
-    """YAMNet's architecture on one 0.975 s patch: waveform (1, 15600) → 96×64 log-mel → MobileNetV1."""
+    """YAMNet's architecture on one 0.975 s patch: waveform (1, 15600) → 96×64 log-mel →
+    MobileNetV1."""
     import keras
     from keras import layers
 
@@ -89,26 +103,43 @@ def main(argv) -> int:
     timers, converted, yamnet_converted = {}, {}, {}
     with tempfile.TemporaryDirectory() as directory:
         for mode in MODES:
-            timers[f"{FLAGS.preset} {mode}"] = timer(convert(model, mode, calibration, converted=converted), directory,
-                                                     mode, FLAGS.window_seconds, FLAGS.runs)
+            timers[f"{FLAGS.preset} {mode}"] = timer(
+                convert(model, mode, calibration, converted=converted),
+                directory,
+                mode,
+                FLAGS.window_seconds,
+                FLAGS.runs,
+            )
         for mode in ("float32", "int8"):
-            timers[f"YAMNet-arch {mode}"] = timer(convert(yamnet, mode, calibration[:, :15600], converted=yamnet_converted),
-                                                  directory, f"yamnet_{mode}", 0.975, FLAGS.runs)
+            timers[f"YAMNet-arch {mode}"] = timer(
+                convert(yamnet, mode, calibration[:, :15600], converted=yamnet_converted),
+                directory,
+                f"yamnet_{mode}",
+                0.975,
+                FLAGS.runs,
+            )
         timings = {name: [] for name in timers}
         for _ in range(FLAGS.repeats):
             for name, (time_runs, _) in timers.items():
                 timings[name].append(time_runs())
-    print(f"{FLAGS.preset}: {model_summary(model)['macs_per_second'] / 1e6:.1f} MMAC/s; 1 LiteRT thread, "
-          f"{FLAGS.repeats} × {FLAGS.runs} runs")
+    print(
+        f"{FLAGS.preset}: {model_summary(model)['macs_per_second'] / 1e6:.1f} MMAC/s; 1 LiteRT "
+        f"thread, "
+        f"{FLAGS.repeats} × {FLAGS.runs} runs"
+    )
     print(f"{'model':<24}{'ms per s of audio: min / median / max':>40}{'KiB':>8}")
     for name, values in timings.items():
         low, middle, high = np.min(values), np.median(values), np.max(values)
         print(f"{name:<24}{low:>18.3f} /{middle:>8.3f} /{high:>8.3f}{timers[name][1] / 1024:>8.0f}")
     median = {name: float(np.median(values)) for name, values in timings.items()}
     for mode in ("int8", "int8_pcm16"):
-        print(f"ratio {FLAGS.preset} {mode} / {FLAGS.preset} float32 = "
-              f"{median[f'{FLAGS.preset} {mode}'] / median[f'{FLAGS.preset} float32']:.2f} (goal <= 0.6); "
-              f"/ YAMNet-arch float32 = {median[f'{FLAGS.preset} {mode}'] / median['YAMNet-arch float32']:.2f} (goal <= 0.35)")
+        print(
+            f"ratio {FLAGS.preset} {mode} / {FLAGS.preset} float32 = "
+            f"{median[f'{FLAGS.preset} {mode}'] / median[f'{FLAGS.preset} float32']:.2f} (goal <= "
+            f"0.6); "
+            "/ YAMNet-arch float32 = "
+            f"{median[f'{FLAGS.preset} {mode}'] / median['YAMNet-arch float32']:.2f} (goal <= 0.35)"
+        )
     return 0
 
 

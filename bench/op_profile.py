@@ -1,4 +1,5 @@
-"""Per-op cost of exported .tflite files, by timing op prefixes (LiteRT's Python API has no op profiler).
+"""Per-op cost of exported .tflite files, by timing op prefixes (LiteRT's Python API has no op
+profiler).
 
 For each file and each k, the first k ops of its graph become a model of their own (the
 output of op k its output), and the fastest of --repeats timings of --runs 1-thread
@@ -66,12 +67,18 @@ def op_costs(path, runs, repeats) -> list[tuple[int, str, float]]:
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.ModelT.InitFromPackedBuf(bytearray(open(path, "rb").read()), 0)
-    names = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    names = {
+        code: name
+        for name, code in vars(schema.BuiltinOperator).items()
+        if not name.startswith("_")
+    }
     costs, before = [], 0.0
     for k, op in enumerate(model.subgraphs[0].operators, start=1):
         code = model.operatorCodes[op.opcodeIndex]
         cumulative = fastest_ms(prefix(model, k), runs, repeats)
-        costs.append((k - 1, names[max(code.builtinCode, code.deprecatedBuiltinCode)], cumulative - before))
+        costs.append(
+            (k - 1, names[max(code.builtinCode, code.deprecatedBuiltinCode)], cumulative - before)
+        )
         before = cumulative
     return costs
 
@@ -86,7 +93,12 @@ def main(argv) -> int:
         print(f"{path}: {sum(ms for *_, ms in costs):.3f} ms in {len(costs)} ops, 1 thread")
         for name, ms in by_type.most_common():
             print(f"  {name:<18}{ms:>8.3f} ms")
-        print("  dearest ops: " + ", ".join(f"#{i} {name} {ms:.3f}" for i, name, ms in sorted(costs, key=lambda c: -c[2])[:10]))
+        print(
+            "  dearest ops: "
+            + ", ".join(
+                f"#{i} {name} {ms:.3f}" for i, name, ms in sorted(costs, key=lambda c: -c[2])[:10]
+            )
+        )
     return 0
 
 

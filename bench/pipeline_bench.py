@@ -18,7 +18,11 @@ from keras_rawaudio import cli
 
 
 def define_flags():
-    flags.DEFINE_string("data", "../shared/data/drums16k", "ESC-50-style folder (meta.csv with filename,label,fold).")
+    flags.DEFINE_string(
+        "data",
+        "../shared/data/drums16k",
+        "ESC-50-style folder (meta.csv with filename,label,fold).",
+    )
     flags.DEFINE_float("clip_seconds", 1.0, "Training window length.", lower_bound=0.1)
     flags.DEFINE_integer("batch_size", 32, "Batch size.", lower_bound=2)
     flags.DEFINE_integer("train_steps", 10, "Timed training steps.", lower_bound=1)
@@ -45,11 +49,20 @@ def main(argv) -> int:
         start = time.perf_counter()
         info = write_tfrecords(listing, out, WriteOptions(clip_seconds=10.0, files_per_shard=64))
         elapsed = time.perf_counter() - start
-        print(f"make_tfrecords: {len(listing.items)} files, {info['total_seconds']:.0f} s of audio in "
-              f"{elapsed:.1f} s on {os.cpu_count()} cores = {info['total_seconds'] / elapsed:.0f} s of audio per second")
+        print(
+            f"make_tfrecords: {len(listing.items)} files, {info['total_seconds']:.0f} s of audio "
+            f"in "
+            f"{elapsed:.1f} s on {os.cpu_count()} cores = {info['total_seconds'] / elapsed:.0f} s "
+            f"of audio per second"
+        )
 
         def pipeline(mix):
-            return load_dataset(out, "train", DataOptions(FLAGS.batch_size, FLAGS.clip_seconds, mix=mix, seed=0), repeat=True)
+            return load_dataset(
+                out,
+                "train",
+                DataOptions(FLAGS.batch_size, FLAGS.clip_seconds, mix=mix, seed=0),
+                repeat=True,
+            )
 
         warm = 10
         rates = {}
@@ -69,7 +82,10 @@ def main(argv) -> int:
             model.train_on_batch(x, y)
         train_rate = FLAGS.train_steps * FLAGS.batch_size / (time.perf_counter() - start)
         print(f"training step (edge, {FLAGS.clip_seconds:g} s clips)  {train_rate:8.1f} clips/s")
-        print(f"ratio pipeline(mix_training) / training = {rates['mix_training'] / train_rate:.0f}x (goal >= 20x)")
+        print(
+            f"ratio pipeline(mix_training) / training = {rates['mix_training'] / train_rate:.0f}x "
+            f"(goal >= 20x)"
+        )
     return 0
 
 

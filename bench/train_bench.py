@@ -8,7 +8,8 @@ machine's: 2 cores × 2 AVX2 FMA units × 8 lanes × 2 FLOPs × 2.45 GHz = 157 G
 steps are timed in `--repeats` windows of `--steps` each: the median window's rate is the
 figure, the min and max show how much a shared machine moved it.
 
-  python bench/train_bench.py [--preset=edge] [--batch_size=32] [--steps=40] [--repeats=5] [--jit_compile]
+  python bench/train_bench.py [--preset=edge] [--batch_size=32] [--steps=40] [--repeats=5]
+  [--jit_compile]
 
 Threads and kernels are TensorFlow's environment variables (TF_NUM_INTRAOP_THREADS,
 TF_ENABLE_ONEDNN_OPTS: on, the package's default, unless set to 0); the run prints both.
@@ -27,8 +28,12 @@ from keras_rawaudio import cli
 def define_flags():
     flags.DEFINE_string("preset", "edge", "Preset of the raw-waveform model.")
     flags.DEFINE_integer("batch_size", 32, "Batch size.", lower_bound=2)
-    flags.DEFINE_integer("steps", 40, "Training steps per timed window (after 10 warm-up steps).", lower_bound=1)
-    flags.DEFINE_integer("repeats", 5, "Timed windows; the median window's rate is reported.", lower_bound=1)
+    flags.DEFINE_integer(
+        "steps", 40, "Training steps per timed window (after 10 warm-up steps).", lower_bound=1
+    )
+    flags.DEFINE_integer(
+        "repeats", 5, "Timed windows; the median window's rate is reported.", lower_bound=1
+    )
     flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
     flags.DEFINE_float("peak_gflops", 157.0, "The CPU's fp32 peak in GFLOP/s.", lower_bound=1)
 
@@ -57,13 +62,22 @@ def main(argv) -> int:
             rates.append(FLAGS.steps * FLAGS.batch_size / (time.perf_counter() - start))
     rate = statistics.median(rates)
     flops = 3 * 2 * macs_per_second(model)  # per 1 s training example
-    settings = " ".join(f"{name}={os.environ.get(name, 'unset')}"
-                        for name in ("TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"))
-    print(f"{FLAGS.preset}: {macs_per_second(model) / 1e6:.1f} MMAC per 1 s clip; batch {FLAGS.batch_size}; "
-          f"jit_compile={FLAGS.jit_compile}; {settings}")
-    print(f"training: {rate:.1f} clips/s (windows of {FLAGS.steps} steps: min {min(rates):.1f}, max {max(rates):.1f}) "
-          f"= {rate * flops / 1e9:.1f} GFLOP/s = {100 * rate * flops / (FLAGS.peak_gflops * 1e9):.0f} % of "
-          f"{FLAGS.peak_gflops:g} GFLOP/s")
+    settings = " ".join(
+        f"{name}={os.environ.get(name, 'unset')}"
+        for name in ("TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+    )
+    print(
+        f"{FLAGS.preset}: {macs_per_second(model) / 1e6:.1f} MMAC per 1 s clip; batch "
+        f"{FLAGS.batch_size}; "
+        f"jit_compile={FLAGS.jit_compile}; {settings}"
+    )
+    print(
+        f"training: {rate:.1f} clips/s (windows of {FLAGS.steps} steps: min {min(rates):.1f}, max "
+        f"{max(rates):.1f}) "
+        f"= {rate * flops / 1e9:.1f} GFLOP/s = "
+        f"{100 * rate * flops / (FLAGS.peak_gflops * 1e9):.0f} % of "
+        f"{FLAGS.peak_gflops:g} GFLOP/s"
+    )
     return 0
 
 

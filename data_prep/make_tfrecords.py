@@ -6,7 +6,9 @@ This script is the same command for a checkout; `--help` lists the flags.
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # this checkout's package first
+sys.path.insert(
+    0, str(pathlib.Path(__file__).resolve().parents[1])
+)  # this checkout's package first
 
 from keras_rawaudio.make_tfrecords import entry  # noqa: E402
 

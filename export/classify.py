@@ -1,4 +1,5 @@
-"""Classifies audio with an exported .tflite file, without TensorFlow: `python -m keras_rawaudio.classify`.
+"""Classifies audio with an exported .tflite file, without TensorFlow: `python -m
+keras_rawaudio.classify`.
 
 This script is the same command for a checkout (a Raspberry Pi needs only the base install,
 `pip install keras-rawaudio`, no TensorFlow); `--help` lists the flags.
@@ -7,7 +8,9 @@ This script is the same command for a checkout (a Raspberry Pi needs only the ba
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # this checkout's package first
+sys.path.insert(
+    0, str(pathlib.Path(__file__).resolve().parents[1])
+)  # this checkout's package first
 
 from keras_rawaudio.classify import entry  # noqa: E402
 

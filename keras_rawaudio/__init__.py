@@ -22,17 +22,27 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # On Linux, TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX-512 VNNI or
 # BF16, AVX-VNNI or AMX (tensorflow/core/util/port.cc); on other x86 CPUs, such as AVX2-only ones,
 # convolutions and their gradients run on Eigen, and training the `edge` model ran 1.2-1.4x
-# slower (docs/benchmarks/training.md#onednn-on-avx2-cpus). This takes effect when the package is imported
+# slower (docs/benchmarks/training.md#onednn-on-avx2-cpus). This takes effect when the package is
+# imported
 # before TensorFlow; set the variable to 0 to keep TensorFlow's choice.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.3.18"
 
 _LAZY = {
-    "PRESETS": "presets", "ModelConfig": "config", "Stage": "config", "preset_config": "presets",
-    "AttentionPooling": "models", "GaborFilterbank": "models", "LogMelSpectrogram": "models",
-    "AudioClassifier": "models", "LogMelClassifier": "models", "RawWaveformClassifier": "models",
-    "load_classifier": "models", "macs_per_second": "models", "model_summary": "models",
+    "PRESETS": "presets",
+    "ModelConfig": "config",
+    "Stage": "config",
+    "preset_config": "presets",
+    "AttentionPooling": "models",
+    "GaborFilterbank": "models",
+    "LogMelSpectrogram": "models",
+    "AudioClassifier": "models",
+    "LogMelClassifier": "models",
+    "RawWaveformClassifier": "models",
+    "load_classifier": "models",
+    "macs_per_second": "models",
+    "model_summary": "models",
 }
 __all__ = sorted(_LAZY)
 
@@ -40,7 +50,9 @@ __all__ = sorted(_LAZY)
 def __getattr__(name):
     if name not in _LAZY:
         raise AttributeError(f"module 'keras_rawaudio' has no attribute {name!r}")
-    importlib.import_module("keras_rawaudio.models")  # registers the layers, models and metrics for load_model
+    importlib.import_module(
+        "keras_rawaudio.models"
+    )  # registers the layers, models and metrics for load_model
     value = getattr(importlib.import_module(f"keras_rawaudio.{_LAZY[name]}"), name)
     globals()[name] = value
     return value

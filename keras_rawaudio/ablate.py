@@ -42,7 +42,11 @@ from keras_rawaudio.files import check_directory, write_atomic
 from keras_rawaudio.presets import PRESETS, preset_config
 from keras_rawaudio.processes import worker_pool
 from keras_rawaudio.train import Schedule
-from keras_rawaudio.train.flags import define_training_flags, model_overrides_from_flags, schedule_from_flags
+from keras_rawaudio.train.flags import (
+    define_training_flags,
+    model_overrides_from_flags,
+    schedule_from_flags,
+)
 
 RUNS = ("raw_none", "raw_mixup", "raw_mix_training", "logmel_mix_training", "classical")
 LEVELS_DB = (-12.0, 6.0)  # test audio scaled by these gains: how much the mAP moves
@@ -52,13 +56,21 @@ METRICS = ("mAP", "AUC", "d_prime", "accuracy", "level_change")
 def runs(schedule: Schedule) -> dict:
     """{name: (model, schedule)} of the deep runs: each trains epochs + finetune_epochs epochs."""
     total = schedule.epochs + schedule.finetune_epochs
-    alone = lambda mix: schedule.replace(data=schedule.data.replace(mix=mix), epochs=total, finetune_epochs=0)  # noqa: E731
+
+    def alone(mix):
+        return schedule.replace(
+            data=schedule.data.replace(mix=mix), epochs=total, finetune_epochs=0
+        )
+
     mixed = schedule.replace(data=schedule.data.replace(mix="mix_training"))
     return {
         "raw_none": ("raw", alone("none")),
         "raw_mixup": ("raw", alone("mixup")),
         "raw_mix_training": ("raw", mixed),
-        "logmel_mix_training": ("logmel", mixed.replace(frontend_pretraining_epochs=0)),  # its filterbank is fixed: nothing to pretrain
+        "logmel_mix_training": (
+            "logmel",
+            mixed.replace(frontend_pretraining_epochs=0),
+        ),  # its filterbank is fixed: nothing to pretrain
     }
 
 
@@ -72,7 +84,8 @@ class Split:
 
 
 def subsample(listing: layouts.Listing, fraction: float) -> layouts.Listing:
-    """`listing` with `fraction` of each class's train items (at least one; the same subset every time)."""
+    """`listing` with `fraction` of each class's train items (at least one; the same subset every
+    time)."""
     if fraction >= 1:
         return listing
     by_class = {}
@@ -94,11 +107,15 @@ def fold_splits(meta, input_dir, folds, fractions, out: pathlib.Path) -> list[Sp
     from keras_rawaudio.data.writer import WriteOptions, make_tfrecords
 
     if len(folds) < 3:
-        raise InputError(f"--folds needs at least 3 folds (test, validation, train), got {list(folds)}")
+        raise InputError(
+            f"--folds needs at least 3 folds (test, validation, train), got {list(folds)}"
+        )
     listings = []  # every fold is checked before any record is written
     for k, test in enumerate(folds):
         val = folds[(k + 1) % len(folds)]
-        listing = layouts.list_esc50(input_dir, meta, str(val), str(test), fold_flags=("--folds", "--folds"))
+        listing = layouts.list_esc50(
+            input_dir, meta, str(val), str(test), fold_flags=("--folds", "--folds")
+        )
         for split, fold in (("test", test), ("val", val)):
             if not any(i.split == split for i in listing.items):
                 raise InputError(f"--meta {meta} has no usable recording in fold {fold}")
@@ -109,8 +126,12 @@ def fold_splits(meta, input_dir, folds, fractions, out: pathlib.Path) -> list[Sp
             name = f"fold{test}-fraction{fraction:g}"
             records = out / "records" / name
             print(f"== records {name} (test fold {test}, validation fold {val})", flush=True)
-            make_tfrecords(subsample(listing, fraction), records, WriteOptions(clip_seconds=10.0, files_per_shard=64),
-                           description={"layout": "esc50", "test_fold": test, "val_fold": val})
+            make_tfrecords(
+                subsample(listing, fraction),
+                records,
+                WriteOptions(clip_seconds=10.0, files_per_shard=64),
+                description={"layout": "esc50", "test_fold": test, "val_fold": val},
+            )
             splits.append(Split(name, records, fraction))
     return splits
 
@@ -121,7 +142,9 @@ def level_changes(metrics: dict, map_at) -> dict:
     return {**levels, "level_change": max(abs(v - metrics["mAP"]) for v in levels.values())}
 
 
-def train_and_test(name, split: Split, schedule: Schedule, preset, directory: pathlib.Path, model_overrides=None) -> dict:
+def train_and_test(
+    name, split: Split, schedule: Schedule, preset, directory: pathlib.Path, model_overrides=None
+) -> dict:
     """Trains (or resumes) one run and returns its test metrics (also of louder and quieter
     test audio) and costs."""
     from keras_rawaudio.evaluate import evaluate
@@ -129,14 +152,26 @@ def train_and_test(name, split: Split, schedule: Schedule, preset, directory: pa
     from keras_rawaudio.train import best_epoch, train
 
     model, plan = runs(schedule)[name]
-    best, history, seconds = train(split.records, directory, model, preset, plan, verbose=0, model_overrides=model_overrides)
+    best, history, seconds = train(
+        split.records, directory, model, preset, plan, verbose=0, model_overrides=model_overrides
+    )
     timing = directory / "wall_seconds.json"  # a resumed run keeps the time of its first finish
     if not timing.exists():
         write_atomic(timing, json.dumps(seconds))
-    test = lambda gain: evaluate(directory / "best.keras", split.records, "test", reports=False, gain_db=gain)  # noqa: E731
+
+    def test(gain):
+        return evaluate(
+            directory / "best.keras", split.records, "test", reports=False, gain_db=gain
+        )
+
     metrics = test(0.0)
-    return {**metrics, **level_changes(metrics, lambda gain: test(gain)["mAP"]), **model_summary(best),
-            "wall_seconds": json.loads(timing.read_text()), "best_val_mAP": best_epoch(history)["val_mAP"]}
+    return {
+        **metrics,
+        **level_changes(metrics, lambda gain: test(gain)["mAP"]),
+        **model_summary(best),
+        "wall_seconds": json.loads(timing.read_text()),
+        "best_val_mAP": best_epoch(history)["val_mAP"],
+    }
 
 
 def classical_test(split: Split, seed, mel_range_hz) -> dict:
@@ -147,11 +182,19 @@ def classical_test(split: Split, seed, mel_range_hz) -> dict:
     from keras_rawaudio.data.reading import load_recordings
 
     train, val, test = (load_recordings(split.records, s) for s in ("train", "val", "test"))
-    baseline = ClassicalBaseline(seed=seed, lower_hz=mel_range_hz[0], upper_hz=mel_range_hz[1]).fit(train, val)
+    baseline = ClassicalBaseline(seed=seed, lower_hz=mel_range_hz[0], upper_hz=mel_range_hz[1]).fit(
+        train, val
+    )
     scaled = lambda gain: [np.clip(w * 10 ** (gain / 20), -1, 1) for w in test.waveforms]  # noqa: E731
     metrics = clip_metrics(test.labels, baseline.predict(test.waveforms))
-    return {**metrics, **level_changes(metrics, lambda gain: clip_metrics(test.labels, baseline.predict(scaled(gain)))["mAP"]),
-            "C": baseline.c, "best_val_mAP": baseline.val_map[baseline.c]}
+    return {
+        **metrics,
+        **level_changes(
+            metrics, lambda gain: clip_metrics(test.labels, baseline.predict(scaled(gain)))["mAP"]
+        ),
+        "C": baseline.c,
+        "best_val_mAP": baseline.val_map[baseline.c],
+    }
 
 
 def summarise(values: list[dict]) -> dict:
@@ -164,7 +207,9 @@ def summarise(values: list[dict]) -> dict:
     return summary
 
 
-def run_one(split: Split, seed, name, schedule: Schedule, preset, out: pathlib.Path, model_overrides=None) -> dict:
+def run_one(
+    split: Split, seed, name, schedule: Schedule, preset, out: pathlib.Path, model_overrides=None
+) -> dict:
     """Trains (or resumes) and tests one run of one split and seed; its row of the ablation."""
     print(f"== {split.name} seed {seed}: {name}", flush=True)
     if name == "classical":
@@ -172,9 +217,15 @@ def run_one(split: Split, seed, name, schedule: Schedule, preset, out: pathlib.P
         metrics = classical_test(split, seed, (config.mel_min_hz, config.mel_max_hz))
     else:
         seeded = schedule.replace(data=schedule.data.replace(seed=seed))
-        metrics = train_and_test(name, split, seeded, preset, out / split.name / f"seed{seed}" / name, model_overrides)
+        metrics = train_and_test(
+            name, split, seeded, preset, out / split.name / f"seed{seed}" / name, model_overrides
+        )
     print(f"   {split.name} seed {seed}: {name}: test mAP {metrics['mAP']:.4f}", flush=True)
-    return {"split": split.name, "seed": seed, **{k: v for k, v in metrics.items() if not isinstance(v, list)}}
+    return {
+        "split": split.name,
+        "seed": seed,
+        **{k: v for k, v in metrics.items() if not isinstance(v, list)},
+    }
 
 
 def share_cores(threads: int):
@@ -194,7 +245,9 @@ def run_all(run, jobs: list[tuple], workers: int) -> list[dict]:
     if workers <= 1 or len(jobs) <= 1:
         return [run(*job) for job in jobs]
     workers = min(workers, len(jobs))
-    with worker_pool(workers, share_cores, (max(1, len(os.sched_getaffinity(0)) // workers),)) as pool:
+    with worker_pool(
+        workers, share_cores, (max(1, len(os.sched_getaffinity(0)) // workers),)
+    ) as pool:
         futures = [pool.submit(run, *job) for job in jobs]
         try:
             return [future.result() for future in futures]
@@ -203,14 +256,24 @@ def run_all(run, jobs: list[tuple], workers: int) -> list[dict]:
             raise
 
 
-def ablate(splits: list[Split], out, schedule: Schedule = Schedule(), preset="edge", seeds=(0,), names=RUNS,
-           model_overrides=None, workers=1) -> dict:
+def ablate(
+    splits: list[Split],
+    out,
+    schedule: Schedule = Schedule(),
+    preset="edge",
+    seeds=(0,),
+    names=RUNS,
+    model_overrides=None,
+    workers=1,
+) -> dict:
     """Every run of `names` on every split and seed, `workers` at a time; writes and returns
     the ablation dict."""
     out = pathlib.Path(out)
     check_choices("runs", names, RUNS, "runs")
     out.mkdir(parents=True, exist_ok=True)
-    run = functools.partial(run_one, schedule=schedule, preset=preset, out=out, model_overrides=model_overrides)
+    run = functools.partial(
+        run_one, schedule=schedule, preset=preset, out=out, model_overrides=model_overrides
+    )
     jobs = [(split, seed, name) for split in splits for seed in seeds for name in names]
     results = {}  # (fraction, name) → [metrics per split and seed]
     for (split, _, name), row in zip(jobs, run_all(run, jobs, workers)):
@@ -229,9 +292,12 @@ def table(ablation, splits, schedule: Schedule, preset, seeds) -> str:
     fractions = list(ablation["scarcity"])
     batches = schedule.steps_per_epoch or f"at least {schedule.min_steps_per_epoch}"
     lines = [
-        f"Ablation on {len({s.name.split('-')[0] for s in splits})} split(s) × seeds {list(seeds)}; preset {preset}; "
-        f"{schedule.epochs} + {schedule.finetune_epochs} epochs of {batches} batches per deep run (mix-training runs: "
-        f"the second part is unmixed fine-tuning); test metrics, mean ± sd over splits and seeds; train fraction {fractions[-1]}.",
+        f"Ablation on {len({s.name.split('-')[0] for s in splits})} split(s) × seeds "
+        f"{list(seeds)}; preset {preset}; "
+        f"{schedule.epochs} + {schedule.finetune_epochs} epochs of {batches} batches per deep run "
+        f"(mix-training runs: "
+        "the second part is unmixed fine-tuning); test metrics, mean ± sd over splits and seeds; "
+        f"train fraction {fractions[-1]}.",
         "",
         "| run | test mAP | AUC | d′ | accuracy | mAP change at −12/+6 dB | n | best val mAP |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -241,11 +307,19 @@ def table(ablation, splits, schedule: Schedule, preset, seeds) -> str:
         best_val = np.mean([v["best_val_mAP"] for v in r["values"]])
         lines.append(f"| {name} | {cells} | {r['n']} | {best_val:.4f} |")
     if len(fractions) > 1:
-        lines += ["", "Test mAP by fraction of the training recordings kept (data scarcity):", "",
-                  "| run | " + " | ".join(fractions) + " |", "|---|" + "---:|" * len(fractions)]
+        lines += [
+            "",
+            "Test mAP by fraction of the training recordings kept (data scarcity):",
+            "",
+            "| run | " + " | ".join(fractions) + " |",
+            "|---|" + "---:|" * len(fractions),
+        ]
         for name in ablation["scarcity"][fractions[0]]:
-            cells = " | ".join(f"{ablation['scarcity'][f][name]['mAP']:.4f} ± {ablation['scarcity'][f][name]['mAP_sd']:.4f}"
-                               for f in fractions)
+            cells = " | ".join(
+                f"{ablation['scarcity'][f][name]['mAP']:.4f} ± "
+                f"{ablation['scarcity'][f][name]['mAP_sd']:.4f}"
+                for f in fractions
+            )
             lines.append(f"| {name} | {cells} |")
     return "\n".join(lines) + "\n"
 
@@ -275,25 +349,42 @@ def define_flags():
     from absl import flags
 
     flags.DEFINE_string("data_dir", None, "TFRecord directory from make_tfrecords (a fixed split).")
-    flags.DEFINE_string("meta", None, "Or an ESC-50-style meta CSV (filename,label,fold) for cross-validation.")
+    flags.DEFINE_string(
+        "meta", None, "Or an ESC-50-style meta CSV (filename,label,fold) for cross-validation."
+    )
     flags.DEFINE_string("input_dir", None, "With --meta: the audio root directory.")
-    flags.DEFINE_list("folds", ["1", "2", "3", "4", "5"], "With --meta: the folds, each the test split in turn.")
-    flags.DEFINE_list("train_fractions", ["1"], "With --meta: fractions of each class's training recordings kept.")
+    flags.DEFINE_list(
+        "folds", ["1", "2", "3", "4", "5"], "With --meta: the folds, each the test split in turn."
+    )
+    flags.DEFINE_list(
+        "train_fractions", ["1"], "With --meta: fractions of each class's training recordings kept."
+    )
     flags.DEFINE_list("seeds", ["0"], "Seeds; every run is trained once per seed and split.")
     flags.DEFINE_list("runs", list(RUNS), "Runs to compare.")
-    flags.DEFINE_string("out", None, "Output directory (run directories, records, tables).", required=True)
-    flags.DEFINE_enum("preset", "edge", list(PRESETS), "Model size (see keras_rawaudio.config.PRESETS).")
-    flags.DEFINE_integer("workers", 1, "Runs trained at a time, each in its own process with its share of the cores.",
-                         lower_bound=1)
+    flags.DEFINE_string(
+        "out", None, "Output directory (run directories, records, tables).", required=True
+    )
+    flags.DEFINE_enum(
+        "preset", "edge", list(PRESETS), "Model size (see keras_rawaudio.config.PRESETS)."
+    )
+    flags.DEFINE_integer(
+        "workers",
+        1,
+        "Runs trained at a time, each in its own process with its share of the cores.",
+        lower_bound=1,
+    )
     define_training_flags(mix=False)  # each run sets its own
 
 
 def numbers(flag, values, kind):
-    """The comma-separated `values` of --flag as distinct `kind`s, at least one, or an InputError naming the flag."""
+    """The comma-separated `values` of --flag as distinct `kind`s, at least one, or an InputError
+    naming the flag."""
     try:
         result = tuple(kind(v) for v in values)
     except ValueError:
-        raise InputError(f"--{flag} must be comma-separated {kind.__name__}s, got {','.join(values)!r}") from None
+        raise InputError(
+            f"--{flag} must be comma-separated {kind.__name__}s, got {','.join(values)!r}"
+        ) from None
     if not result:
         raise InputError(f"--{flag} needs at least one value")
     check_distinct(flag, result)
@@ -302,7 +393,9 @@ def numbers(flag, values, kind):
 
 def splits_from_flags(FLAGS, out: pathlib.Path) -> list[Split]:
     if bool(FLAGS.data_dir) == bool(FLAGS.meta):
-        raise InputError("give either --data_dir (a fixed split) or --meta and --input_dir (cross-validation)")
+        raise InputError(
+            "give either --data_dir (a fixed split) or --meta and --input_dir (cross-validation)"
+        )
     if FLAGS.data_dir:
         return [Split("split", pathlib.Path(FLAGS.data_dir))]
     if not FLAGS.input_dir:
@@ -310,7 +403,9 @@ def splits_from_flags(FLAGS, out: pathlib.Path) -> list[Split]:
     fractions = numbers("train_fractions", FLAGS.train_fractions, float)
     if not all(0 < f <= 1 for f in fractions):
         raise InputError(f"--train_fractions must be in (0, 1], got {list(fractions)}")
-    return fold_splits(FLAGS.meta, FLAGS.input_dir, numbers("folds", FLAGS.folds, int), sorted(fractions), out)
+    return fold_splits(
+        FLAGS.meta, FLAGS.input_dir, numbers("folds", FLAGS.folds, int), sorted(fractions), out
+    )
 
 
 def main(argv) -> int:
@@ -326,7 +421,16 @@ def main(argv) -> int:
     schedule = schedule_from_flags(FLAGS)
     overrides = model_overrides_from_flags(FLAGS)
     preset_config(FLAGS.preset, 1, **overrides)
-    ablate(splits_from_flags(FLAGS, out), out, schedule, FLAGS.preset, seeds, names, overrides, FLAGS.workers)
+    ablate(
+        splits_from_flags(FLAGS, out),
+        out,
+        schedule,
+        FLAGS.preset,
+        seeds,
+        names,
+        overrides,
+        FLAGS.workers,
+    )
     print((out / "ablation.md").read_text())
     return 0
 

@@ -20,7 +20,10 @@ class AudioError(InputError):
 
 def unreadable(error) -> AudioError:
     """The AudioError of a file soundfile cannot decode, with its reason in a few words."""
-    detail = getattr(error, "error_string", None) or (str(error).splitlines() or [type(error).__name__])[0]
+    detail = (
+        getattr(error, "error_string", None)
+        or (str(error).splitlines() or [type(error).__name__])[0]
+    )
     return AudioError(f"unreadable audio ({detail[:120]})")
 
 
@@ -56,8 +59,11 @@ def stream_audio(path, sample_rate: int = 16000, block_seconds: float = 10.0):
         raise unreadable(error) from None
     with file:
         source_rate, block = file.samplerate, max(1, round(block_seconds * file.samplerate))
-        resampler = (soxr.ResampleStream(source_rate, sample_rate, 1, dtype="float32", quality="HQ")
-                     if source_rate != sample_rate else None)
+        resampler = (
+            soxr.ResampleStream(source_rate, sample_rate, 1, dtype="float32", quality="HQ")
+            if source_rate != sample_rate
+            else None
+        )
         heard = 0
         while True:
             data = file.read(block, dtype="float32", always_2d=True)

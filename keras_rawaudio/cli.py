@@ -26,12 +26,16 @@ def program_name(main, argv0) -> str:
     module = main.__module__
     if module == "__main__":
         module = getattr(sys.modules["__main__"].__spec__, "name", None) or argv0
-    return module.removesuffix(".__main__").removesuffix(".py").rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+    return (
+        module.removesuffix(".__main__").removesuffix(".py").rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+    )
 
 
 def _own_modules() -> list[str]:
     """The modules whose flags the entry point defined (absl's and TensorFlow's left out)."""
-    return [m for m in flags.FLAGS.flags_by_module_dict() if "keras_rawaudio" in m or m == sys.argv[0]]
+    return [
+        m for m in flags.FLAGS.flags_by_module_dict() if "keras_rawaudio" in m or m == sys.argv[0]
+    ]
 
 
 def flag_values() -> dict:
@@ -61,7 +65,14 @@ def run(main, define_flags, argv=None):
         except flags.Error as error:
             print(f"{name}: error: {str(error).splitlines()[0]}", file=sys.stderr)
             sys.exit(2)
-        infinite = next((f"--{n}={v}" for n, v in flag_values().items() if isinstance(v, float) and not math.isfinite(v)), None)
+        infinite = next(
+            (
+                f"--{n}={v}"
+                for n, v in flag_values().items()
+                if isinstance(v, float) and not math.isfinite(v)
+            ),
+            None,
+        )
         if infinite:  # absl's bounds let nan and ±inf through
             print(f"{name}: error: {infinite}: not a finite number", file=sys.stderr)
             sys.exit(2)
@@ -69,7 +80,9 @@ def run(main, define_flags, argv=None):
 
     def checked_main(arguments):
         if len(arguments) > 1 and not getattr(main, "takes_positional", False):
-            print(f"{name}: error: unexpected arguments: {' '.join(arguments[1:])}", file=sys.stderr)
+            print(
+                f"{name}: error: unexpected arguments: {' '.join(arguments[1:])}", file=sys.stderr
+            )
             sys.exit(2)
         sys.exit(call(main, arguments, name))
 
@@ -106,8 +119,12 @@ def define_field_flags(cls, defaults=None, exclude=(), preset_default=False):
     the preset's value."""
     for field in flag_fields(cls, exclude):
         meta = field.metadata
-        default = None if preset_default else getattr(defaults, field.name) if defaults else field.default
-        help_text = meta["help"] + (f" ({cls.__name__} field; default: the preset's)" if preset_default else "")
+        default = (
+            None if preset_default else getattr(defaults, field.name) if defaults else field.default
+        )
+        help_text = meta["help"] + (
+            f" ({cls.__name__} field; default: the preset's)" if preset_default else ""
+        )
         kind = next((a for a in typing.get_args(field.type) if a is not type(None)), field.type)
         if meta["choices"]:
             flags.DEFINE_enum(field.name, default, list(meta["choices"]), help_text)
@@ -115,7 +132,9 @@ def define_field_flags(cls, defaults=None, exclude=(), preset_default=False):
             flags.DEFINE_bool(field.name, default, help_text)
         else:
             define = flags.DEFINE_integer if kind is int else flags.DEFINE_float
-            define(field.name, default, help_text, lower_bound=meta["lower"], upper_bound=meta["upper"])
+            define(
+                field.name, default, help_text, lower_bound=meta["lower"], upper_bound=meta["upper"]
+            )
 
 
 def field_values(cls, exclude=(), given_only=False) -> dict:

@@ -26,7 +26,9 @@ def average_precision(y_true, y_score) -> float:
 
 def per_class_average_precision(y_true, y_score) -> np.ndarray:
     """(K,) AP per class; NaN for classes without positives."""
-    return np.array([average_precision(y_true[:, k], y_score[:, k]) for k in range(y_true.shape[1])])
+    return np.array(
+        [average_precision(y_true[:, k], y_score[:, k]) for k in range(y_true.shape[1])]
+    )
 
 
 def mean_average_precision(y_true, y_score) -> float:
@@ -46,7 +48,8 @@ def _average_ranks(values):
 
 
 def roc_auc(y_true, y_score) -> float:
-    """Macro ROC-AUC over classes with both positives and negatives (Mann-Whitney, ties averaged)."""
+    """Macro ROC-AUC over classes with both positives and negatives (Mann-Whitney, ties
+    averaged)."""
     scores = []
     for k in range(y_true.shape[1]):
         positive = np.asarray(y_true[:, k]) > 0

@@ -19,7 +19,9 @@ MEL_MAX_HZ = 7500.0
 # few hundred clips, learning them at the full rate cost the raw model 0.024 mAP on drums16k, and
 # filters kept at their mel start tied the log-mel model (BENCHMARKS.md, "Gabor filters frozen").
 GABOR_LEARNING_RATE_SCALE = 0.0
-LEVEL_FRAME_MS = 50  # a sound's level: the RMS of its loudest 50 ms (level normalisation, level-matched mixing)
+LEVEL_FRAME_MS = (
+    50  # a sound's level: the RMS of its loudest 50 ms (level normalisation, level-matched mixing)
+)
 FRONTEND_COMPRESSIONS = ("none", "log", "pcen")
 # The raw model's front-ends: name → the module that defines its `Frontend` (built by
 # `keras_rawaudio.models.frontends.get`). A new front-end is that module and one line here.
@@ -32,7 +34,9 @@ FRONTENDS = {
 def field(default, help=None, lower=None, upper=None, choices=None):
     """A dataclass field; with `help`, also a command-line flag of that help, bounds and
     choices (`keras_rawaudio.cli.define_field_flags` defines it)."""
-    metadata = {} if help is None else {"help": help, "lower": lower, "upper": upper, "choices": choices}
+    metadata = (
+        {} if help is None else {"help": help, "lower": lower, "upper": upper, "choices": choices}
+    )
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -95,8 +99,12 @@ class ModelConfig:
     sample_rate: int = SAMPLE_RATE
     input_samples: int | None = None  # None: any length >= min_samples; fixed for export.
     min_samples: int = SAMPLE_RATE
-    frontend: str = field("gabor", "Raw model: the learned filterbank, the paper's 1D CNN or Gabor-initialised "
-                          "complex filters.", choices=tuple(FRONTENDS))
+    frontend: str = field(
+        "gabor",
+        "Raw model: the learned filterbank, the paper's 1D CNN or Gabor-initialised "
+        "complex filters.",
+        choices=tuple(FRONTENDS),
+    )
     stem_filters: int = 16
     stem_kernel: int = 7
     stem_stride: int = 4
@@ -108,12 +116,23 @@ class ModelConfig:
     mel_bins: int = 64
     window_ms: float = 25.0
     hop_ms: float = 10.0
-    mel_min_hz: float = field(MEL_MIN_HZ, "Lower edge of the mel range: the log-mel bands, the Gabor filters' "
-                              "initial centres and, in ablate, the classical baseline's bands.", lower=0)
-    mel_max_hz: float = field(MEL_MAX_HZ, "Upper edge of the mel range (at most half the sample rate).", lower=0)
-    gabor_learning_rate_scale: float = field(GABOR_LEARNING_RATE_SCALE, "Raw model, Gabor front-end: the filters' "
-                                             "centres and widths learn at this fraction of the learning rate (0: they "
-                                             "keep their mel start; 1: as fast as the rest).", lower=0, upper=1)
+    mel_min_hz: float = field(
+        MEL_MIN_HZ,
+        "Lower edge of the mel range: the log-mel bands, the Gabor filters' "
+        "initial centres and, in ablate, the classical baseline's bands.",
+        lower=0,
+    )
+    mel_max_hz: float = field(
+        MEL_MAX_HZ, "Upper edge of the mel range (at most half the sample rate).", lower=0
+    )
+    gabor_learning_rate_scale: float = field(
+        GABOR_LEARNING_RATE_SCALE,
+        "Raw model, Gabor front-end: the filters' "
+        "centres and widths learn at this fraction of the learning rate (0: they "
+        "keep their mel start; 1: as fast as the rest).",
+        lower=0,
+        upper=1,
+    )
     resnet_stem_filters: int = 16
     resnet_stages: tuple[Stage, ...] = (
         Stage(16, 3, (2, 2)),
@@ -124,49 +143,94 @@ class ModelConfig:
     num_heads: int = 2
     head_units: int = 0
     attention_clip: float = 10.0
-    dropout: float = field(0.1, "Dropout of the features entering each attention head.", lower=0, upper=0.95)
+    dropout: float = field(
+        0.1, "Dropout of the features entering each attention head.", lower=0, upper=0.95
+    )
     batch_norm_momentum: float = 0.9  # PyTorch's default (0.1 there); adapts within few steps
     level_normalization: bool = field(True, "Scale each input window to a fixed level.")
-    level_frame_ms: float = field(LEVEL_FRAME_MS, "Level normalisation and level-matched mixing measure the RMS "
-                                  "of each window's loudest frame of this many ms (0: the whole window; at most "
-                                  "1000, the shortest input).", lower=0, upper=1000)
-    frontend_compression: str = field("log", "Raw model: compression of the learned filterbank's output.",
-                                      choices=FRONTEND_COMPRESSIONS)
+    level_frame_ms: float = field(
+        LEVEL_FRAME_MS,
+        "Level normalisation and level-matched mixing measure the RMS "
+        "of each window's loudest frame of this many ms (0: the whole window; at most "
+        "1000, the shortest input).",
+        lower=0,
+        upper=1000,
+    )
+    frontend_compression: str = field(
+        "log",
+        "Raw model: compression of the learned filterbank's output.",
+        choices=FRONTEND_COMPRESSIONS,
+    )
     band_normalization: bool = field(True, "Batch-normalise each band of the image.")
-    mask_bands: int = field(0, "SpecAugment: in training, up to this many consecutive bands of each image set "
-                            "to 0 (0: off).", lower=0)
-    mask_frames: int = field(0, "SpecAugment: in training, up to this many consecutive frames (10 ms each) of "
-                             "each image set to 0 (0: off).", lower=0)
-    filter_augment_db: float = field(0.0, "FilterAugment: in training, a random equaliser of up to this many dB, "
-                                     "smooth across the bands, on each image (0: off; the raw model needs "
-                                     "--frontend_compression=log).", lower=0)
+    mask_bands: int = field(
+        0,
+        "SpecAugment: in training, up to this many consecutive bands of each image set "
+        "to 0 (0: off).",
+        lower=0,
+    )
+    mask_frames: int = field(
+        0,
+        "SpecAugment: in training, up to this many consecutive frames (10 ms each) of "
+        "each image set to 0 (0: off).",
+        lower=0,
+    )
+    filter_augment_db: float = field(
+        0.0,
+        "FilterAugment: in training, a random equaliser of up to this many dB, "
+        "smooth across the bands, on each image (0: off; the raw model needs "
+        "--frontend_compression=log).",
+        lower=0,
+    )
 
     def __post_init__(self):
         if self.frontend not in FRONTENDS:
-            raise ConfigError(f"frontend must be one of {', '.join(FRONTENDS)}, got {self.frontend!r}")
+            raise ConfigError(
+                f"frontend must be one of {', '.join(FRONTENDS)}, got {self.frontend!r}"
+            )
         if self.frontend_compression not in FRONTEND_COMPRESSIONS:
-            raise ConfigError(f"frontend_compression must be one of {', '.join(FRONTEND_COMPRESSIONS)}, "
-                             f"got {self.frontend_compression!r}")
+            raise ConfigError(
+                f"frontend_compression must be one of {', '.join(FRONTEND_COMPRESSIONS)}, "
+                f"got {self.frontend_compression!r}"
+            )
         if self.mask_bands < 0 or self.mask_frames < 0:
-            raise ConfigError(f"mask_bands and mask_frames must be >= 0, got {self.mask_bands}, {self.mask_frames}")
+            raise ConfigError(
+                f"mask_bands and mask_frames must be >= 0, got {self.mask_bands}, "
+                f"{self.mask_frames}"
+            )
         if self.filter_augment_db < 0:
             raise ConfigError(f"filter_augment_db must be >= 0, got {self.filter_augment_db:g}")
         if self.filter_augment_db and self.frontend_compression != "log":
-            raise ConfigError("filter_augment_db adds gains in log units: it needs frontend_compression='log', "
-                             f"got {self.frontend_compression!r}")
+            raise ConfigError(
+                "filter_augment_db adds gains in log units: it needs frontend_compression='log', "
+                f"got {self.frontend_compression!r}"
+            )
         shortest_ms = 1000 * self.min_samples / self.sample_rate
         if not (self.level_frame_ms == 0 or 1 <= self.level_frame_ms <= shortest_ms):
-            raise ConfigError(f"level_frame_ms must be 0 (the whole window) or in [1, {shortest_ms:g}] "
-                             f"(the shortest input), got {self.level_frame_ms}")
+            raise ConfigError(
+                f"level_frame_ms must be 0 (the whole window) or in [1, {shortest_ms:g}] "
+                f"(the shortest input), got {self.level_frame_ms}"
+            )
         if not 0 <= self.mel_min_hz < self.mel_max_hz <= self.sample_rate / 2:
-            raise ConfigError(f"the mel range must satisfy 0 <= mel_min_hz < mel_max_hz <= {self.sample_rate / 2:g} "
-                             f"(half the sample rate), got {self.mel_min_hz:g}-{self.mel_max_hz:g} Hz")
+            raise ConfigError(
+                "the mel range must satisfy 0 <= mel_min_hz < mel_max_hz <= "
+                f"{self.sample_rate / 2:g} "
+                f"(half the sample rate), got {self.mel_min_hz:g}-{self.mel_max_hz:g} Hz"
+            )
         if not 0 <= self.gabor_learning_rate_scale <= 1:
-            raise ConfigError(f"gabor_learning_rate_scale must be in [0, 1], got {self.gabor_learning_rate_scale:g}")
+            raise ConfigError(
+                "gabor_learning_rate_scale must be in [0, 1], got "
+                f"{self.gabor_learning_rate_scale:g}"
+            )
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
-        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or self.num_classes < 1:
-            raise ConfigError(f"num_classes must be >= 1 and a whole number, got {self.num_classes!r}")
+        if (
+            isinstance(self.num_classes, bool)
+            or not isinstance(self.num_classes, int)
+            or self.num_classes < 1
+        ):
+            raise ConfigError(
+                f"num_classes must be >= 1 and a whole number, got {self.num_classes!r}"
+            )
         if not 1 <= self.num_heads <= len(self.resnet_stages):
             raise ConfigError(
                 f"num_heads must be in [1, {len(self.resnet_stages)}] (the number of ResNet "
@@ -190,7 +254,8 @@ class ModelConfig:
 
     @property
     def level_frame_samples(self) -> int | None:
-        """Samples of `level_frame_ms`, the frame whose RMS `LevelNormalization` sets (None: the window)."""
+        """Samples of `level_frame_ms`, the frame whose RMS `LevelNormalization` sets (None: the
+        window)."""
         return round(self.level_frame_ms * self.sample_rate / 1000) if self.level_frame_ms else None
 
     @property
@@ -220,8 +285,12 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
         values = dict(values)
-        values.setdefault("frontend", "cnn")  # written before 0.3.0, when the CNN was the only raw front-end
-        values.setdefault("gabor_learning_rate_scale", 1.0)  # before 0.3.13 the filters learned at the full rate
+        values.setdefault(
+            "frontend", "cnn"
+        )  # written before 0.3.0, when the CNN was the only raw front-end
+        values.setdefault(
+            "gabor_learning_rate_scale", 1.0
+        )  # before 0.3.13 the filters learned at the full rate
         if values.get("level_frame_ms") is None:  # before 0.3.10, None or absent: the whole window
             values["level_frame_ms"] = 0.0
         for key in ("frontend_stages", "resnet_stages"):

@@ -18,7 +18,8 @@ def mel_to_hertz(mel):
 
 
 def mel_band_edges(num_bands, lower_hz, upper_hz) -> np.ndarray:
-    """The num_bands + 2 mel values, equally spaced, whose triples are the triangular bands' edges."""
+    """The num_bands + 2 mel values, equally spaced, whose triples are the triangular bands'
+    edges."""
     return np.linspace(hertz_to_mel(lower_hz), hertz_to_mel(upper_hz), num_bands + 2)
 
 

@@ -34,5 +34,7 @@ def check_choices(flag, values, choices, kind):
     names them in the message ('runs', 'modes')."""
     unknown = sorted(set(values) - set(choices))
     if unknown or not values:
-        raise InputError(f"--{flag}: unknown {kind} {unknown or 'none given'}; choose from {', '.join(choices)}")
+        raise InputError(
+            f"--{flag}: unknown {kind} {unknown or 'none given'}; choose from {', '.join(choices)}"
+        )
     check_distinct(flag, values)

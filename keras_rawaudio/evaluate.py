@@ -63,8 +63,16 @@ def write_reports(prefix: pathlib.Path, labels, y_true, scores):
     return written
 
 
-def evaluate(model_path, data_dir, split="test", window_seconds=None, hop_seconds=None, combine=DEFAULT_COMBINE, reports=True,
-             gain_db=0.0):
+def evaluate(
+    model_path,
+    data_dir,
+    split="test",
+    window_seconds=None,
+    hop_seconds=None,
+    combine=DEFAULT_COMBINE,
+    reports=True,
+    gain_db=0.0,
+):
     """Loads, scores and reports; returns the metrics dict (with the report paths if `reports`).
 
     gain_db: scales every recording first (a level-robustness check; see `score_split`).
@@ -88,18 +96,36 @@ def define_flags():
     flags.DEFINE_string("data_dir", None, "TFRecord directory from make_tfrecords.", required=True)
     flags.DEFINE_string("model", None, "A .keras model, e.g. RUN/best.keras.", required=True)
     flags.DEFINE_enum("split", "test", ["train", "val", "test"], "Split to evaluate.")
-    flags.DEFINE_float("window_seconds", None, "Window length (default: the run's training window).", lower_bound=0.01)
-    flags.DEFINE_float("hop_seconds", None, "Hop between windows (default: half a window).", lower_bound=0.001)
-    flags.DEFINE_enum("combine", DEFAULT_COMBINE, COMBINE, "How window scores combine per recording.")
-    flags.DEFINE_float("gain_db", 0.0, "Scale every recording by this gain first (a level-robustness check).")
+    flags.DEFINE_float(
+        "window_seconds",
+        None,
+        "Window length (default: the run's training window).",
+        lower_bound=0.01,
+    )
+    flags.DEFINE_float(
+        "hop_seconds", None, "Hop between windows (default: half a window).", lower_bound=0.001
+    )
+    flags.DEFINE_enum(
+        "combine", DEFAULT_COMBINE, COMBINE, "How window scores combine per recording."
+    )
+    flags.DEFINE_float(
+        "gain_db", 0.0, "Scale every recording by this gain first (a level-robustness check)."
+    )
 
 
 def main(argv) -> int:
     from absl import flags
 
     FLAGS = flags.FLAGS
-    result = evaluate(FLAGS.model, FLAGS.data_dir, FLAGS.split, FLAGS.window_seconds, FLAGS.hop_seconds, FLAGS.combine,
-                      gain_db=FLAGS.gain_db)
+    result = evaluate(
+        FLAGS.model,
+        FLAGS.data_dir,
+        FLAGS.split,
+        FLAGS.window_seconds,
+        FLAGS.hop_seconds,
+        FLAGS.combine,
+        gain_db=FLAGS.gain_db,
+    )
     for path in result.pop("reports"):
         print(f"wrote {path}")
     print(json.dumps(result))

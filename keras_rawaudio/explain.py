@@ -26,9 +26,9 @@ import numpy as np
 
 from keras_rawaudio import cli
 from keras_rawaudio.audio_io import AudioError, stream_audio
+from keras_rawaudio.dsp import mel_band_edges, mel_to_hertz
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.files import check_directory
-from keras_rawaudio.dsp import mel_band_edges, mel_to_hertz
 
 SWEEP_POINTS = 160  # sine frequencies of the sweep, log-spaced
 SWEEP_LOWEST_HZ = 40.0
@@ -46,7 +46,8 @@ class Event:
 
 
 def filterbank_output(model):
-    """The sub-model waveform → the learned filterbank's frames (batch, T, C), before compression."""
+    """The sub-model waveform → the learned filterbank's frames (batch, T, C), before
+    compression."""
     import keras
 
     from keras_rawaudio.models import frontends
@@ -66,7 +67,9 @@ def sweep_response(model) -> tuple[np.ndarray, np.ndarray]:
     frequencies = sweep_frequencies(rate)
     t = np.arange(samples) / rate
     sines = (0.5 * np.sin(2 * np.pi * frequencies[:, None] * t)).astype(np.float32)
-    frames = np.asarray(filterbank_output(model).predict(sines, batch_size=32, verbose=0))  # (F, T, C)
+    frames = np.asarray(
+        filterbank_output(model).predict(sines, batch_size=32, verbose=0)
+    )  # (F, T, C)
     response = frames.mean(axis=1).T
     return frequencies, response / np.maximum(response.max(axis=1, keepdims=True), 1e-30)
 
@@ -80,7 +83,9 @@ def filter_responses(model) -> tuple[np.ndarray, np.ndarray]:
     taps = frontends.get(model.config.frontend).filter_taps(model)  # (taps, filters)
     size = max(2048, 2 ** int(np.ceil(np.log2(len(taps)))))
     magnitude = np.abs(np.fft.fft(taps, size, axis=0))[: size // 2].T
-    return np.arange(size // 2) * rate / size, magnitude / np.maximum(magnitude.max(axis=1, keepdims=True), 1e-30)
+    return np.arange(size // 2) * rate / size, magnitude / np.maximum(
+        magnitude.max(axis=1, keepdims=True), 1e-30
+    )
 
 
 def half_peak_crossing(frequencies, curve, peak, step) -> float:
@@ -93,7 +98,11 @@ def half_peak_crossing(frequencies, curve, peak, step) -> float:
     if not 0 <= j < len(curve):
         return float(frequencies[i])
     fraction = (curve[i] - 0.5) / (curve[i] - curve[j])
-    return float(np.exp(np.log(frequencies[i]) + fraction * (np.log(frequencies[j]) - np.log(frequencies[i]))))
+    return float(
+        np.exp(
+            np.log(frequencies[i]) + fraction * (np.log(frequencies[j]) - np.log(frequencies[i]))
+        )
+    )
 
 
 def channel_summary(frequencies, response) -> list[dict]:
@@ -103,7 +112,9 @@ def channel_summary(frequencies, response) -> list[dict]:
     for channel, curve in enumerate(response):
         peak = int(np.argmax(curve))
         low, high = (half_peak_crossing(frequencies, curve, peak, step) for step in (-1, 1))
-        rows.append({"channel": channel, "centre_hz": float(frequencies[peak]), "bandwidth_hz": high - low})
+        rows.append(
+            {"channel": channel, "centre_hz": float(frequencies[peak]), "bandwidth_hz": high - low}
+        )
     return sorted(rows, key=lambda row: row["centre_hz"])
 
 
@@ -121,8 +132,14 @@ def filterbank_figure(model):
     if not model.learns_frontend:
         figure, axis = plt.subplots(figsize=(7, 2))
         axis.axis("off")
-        axis.text(0.5, 0.5, f"{type(model).__name__}: no learned filterbank\n(its front-end is a fixed "
-                  f"{model.config.mel_bins}-band log-mel spectrogram)", ha="center", va="center")
+        axis.text(
+            0.5,
+            0.5,
+            f"{type(model).__name__}: no learned filterbank\n(its front-end is a fixed "
+            f"{model.config.mel_bins}-band log-mel spectrogram)",
+            ha="center",
+            va="center",
+        )
         return figure, None
     config = model.config
     frequencies, response = sweep_response(model)
@@ -138,16 +155,32 @@ def filterbank_figure(model):
         filters = filters[np.argsort(filter_frequencies[np.argmax(filters, axis=1)])]
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     stem = frontend.filter_title(config)
-    for axis, x, values, title in ((axes[0], filter_frequencies, filters, f"{stem}: |H(f)|"),
-                                   (axes[1], frequencies, response[order], "whole front-end, sine sweep")):
-        mesh = axis.pcolormesh(x, np.arange(len(values)), _db(values), shading="nearest", vmin=-30, vmax=0)
-        axis.set(xscale="log", xlim=(SWEEP_LOWEST_HZ, config.sample_rate / 2), xlabel="frequency (Hz)",
-                 ylabel="channel (sorted by centre)", title=title)
+    for axis, x, values, title in (
+        (axes[0], filter_frequencies, filters, f"{stem}: |H(f)|"),
+        (axes[1], frequencies, response[order], "whole front-end, sine sweep"),
+    ):
+        mesh = axis.pcolormesh(
+            x, np.arange(len(values)), _db(values), shading="nearest", vmin=-30, vmax=0
+        )
+        axis.set(
+            xscale="log",
+            xlim=(SWEEP_LOWEST_HZ, config.sample_rate / 2),
+            xlabel="frequency (Hz)",
+            ylabel="channel (sorted by centre)",
+            title=title,
+        )
     figure.colorbar(mesh, ax=axes[:2], label="dB below each channel's peak")
     mel = mel_to_hertz(mel_band_edges(len(rows), config.mel_min_hz, config.mel_max_hz)[1:-1])
     axes[2].plot([row["centre_hz"] for row in rows], ".", label="front-end (sine sweep peak)")
-    axes[2].plot(mel, "-", label=f"mel, {len(rows)} bands {config.mel_min_hz:g}-{config.mel_max_hz:g} Hz")
-    axes[2].set(yscale="log", xlabel="channel (sorted)", ylabel="centre frequency (Hz)", title="centres vs mel")
+    axes[2].plot(
+        mel, "-", label=f"mel, {len(rows)} bands {config.mel_min_hz:g}-{config.mel_max_hz:g} Hz"
+    )
+    axes[2].set(
+        yscale="log",
+        xlabel="channel (sorted)",
+        ylabel="centre frequency (Hz)",
+        title="centres vs mel",
+    )
     axes[2].legend()
     return figure, rows
 
@@ -175,16 +208,34 @@ def image_figure(model, waveform):
     from keras_rawaudio.models.layers import LogMelSpectrogram
 
     config = model.config
-    waveform = np.pad(waveform, (0, max(0, config.min_samples - len(waveform))))[None].astype(np.float32)
-    image = np.asarray(keras.Model(model.input, model.get_layer(names.TO_IMAGE).output).predict(waveform, verbose=0))[0, :, :, 0]
-    log_mel = np.asarray(LogMelSpectrogram(config.sample_rate, config.window_samples, config.frame_hop_samples,
-                                           config.mel_bins, config.mel_min_hz, config.mel_max_hz)(waveform))[0].T
+    waveform = np.pad(waveform, (0, max(0, config.min_samples - len(waveform))))[None].astype(
+        np.float32
+    )
+    image = np.asarray(
+        keras.Model(model.input, model.get_layer(names.TO_IMAGE).output).predict(
+            waveform, verbose=0
+        )
+    )[0, :, :, 0]
+    log_mel = np.asarray(
+        LogMelSpectrogram(
+            config.sample_rate,
+            config.window_samples,
+            config.frame_hop_samples,
+            config.mel_bins,
+            config.mel_min_hz,
+            config.mel_max_hz,
+        )(waveform)
+    )[0].T
     seconds = waveform.shape[1] / config.sample_rate
     figure, axes = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     name = "learned front-end" if model.learns_frontend else "log-mel front-end"
-    for axis, values, title, unit in ((axes[0], image, f"the image the ResNet sees ({name}, normalised)", "band"),
-                                      (axes[1], log_mel, "log-mel spectrogram", "mel band")):
-        mesh = axis.imshow(values, origin="lower", aspect="auto", extent=(0, seconds, 0, len(values)), cmap="magma")
+    for axis, values, title, unit in (
+        (axes[0], image, f"the image the ResNet sees ({name}, normalised)", "band"),
+        (axes[1], log_mel, "log-mel spectrogram", "mel band"),
+    ):
+        mesh = axis.imshow(
+            values, origin="lower", aspect="auto", extent=(0, seconds, 0, len(values)), cmap="magma"
+        )
         axis.set(title=title, ylabel=unit)
         figure.colorbar(mesh, ax=axis)
     axes[1].set_xlabel("time (s)")
@@ -221,8 +272,21 @@ def frame_scores(model, path, window) -> tuple[np.ndarray, np.ndarray, np.ndarra
         outputs = [np.asarray(o)[0] for o in heads.predict(chunk[None], verbose=0)]
         frames = len(outputs[0])
         local = (np.arange(frames) + 0.5) / frames * window / rate
-        mean = np.mean([np.stack([np.interp(local, (np.arange(len(f)) + 0.5) / len(f) * window / rate, f[:, k])
-                                  for k in range(f.shape[1])], axis=1) for f in outputs[0::2]], axis=0)
+        mean = np.mean(
+            [
+                np.stack(
+                    [
+                        np.interp(
+                            local, (np.arange(len(f)) + 0.5) / len(f) * window / rate, f[:, k]
+                        )
+                        for k in range(f.shape[1])
+                    ],
+                    axis=1,
+                )
+                for f in outputs[0::2]
+            ],
+            axis=0,
+        )
         keep = local < valid / rate
         times.append(start / rate + local[keep])
         probabilities.append(mean[keep])
@@ -241,20 +305,37 @@ def frame_scores(model, path, window) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def detect_events(times, probabilities, labels, threshold=0.5, min_duration=0.1) -> list[Event]:
     """Runs of frames at or above `threshold` per class, at least `min_duration` seconds long
     (a frame spans from the midpoint before it to the midpoint after it), by onset."""
-    edges = np.concatenate([[0.0], (times[1:] + times[:-1]) / 2, [times[-1] + (times[-1] - times[-2] if len(times) > 1 else 0.1) / 2]])
+    edges = np.concatenate(
+        [
+            [0.0],
+            (times[1:] + times[:-1]) / 2,
+            [times[-1] + (times[-1] - times[-2] if len(times) > 1 else 0.1) / 2],
+        ]
+    )
     events = []
     for k, label in enumerate(labels):
         above = np.concatenate([[False], probabilities[:, k] >= threshold, [False]])
-        starts, ends = np.flatnonzero(~above[:-1] & above[1:]), np.flatnonzero(above[:-1] & ~above[1:])
+        starts, ends = (
+            np.flatnonzero(~above[:-1] & above[1:]),
+            np.flatnonzero(above[:-1] & ~above[1:]),
+        )
         for first, end in zip(starts, ends):
             onset, offset = float(edges[first]), float(edges[end])
             if offset - onset >= min_duration:
-                events.append(Event(label, round(onset, 3), round(offset, 3), float(probabilities[first:end, k].max())))
+                events.append(
+                    Event(
+                        label,
+                        round(onset, 3),
+                        round(offset, 3),
+                        float(probabilities[first:end, k].max()),
+                    )
+                )
     return sorted(events, key=lambda e: (e.onset, e.label))
 
 
 def timeline_figure(times, probabilities, attention, labels, events, top_k=5, threshold=0.5):
-    """Probabilities of the `top_k` classes (by peak) over time, events shaded, and their attention."""
+    """Probabilities of the `top_k` classes (by peak) over time, events shaded, and their
+    attention."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -271,9 +352,15 @@ def timeline_figure(times, probabilities, attention, labels, events, top_k=5, th
         if event.label in colours:
             axes[0].axvspan(event.onset, event.offset, color=colours[event.label], alpha=0.15)
     axes[0].axhline(threshold, color="grey", linestyle=":", linewidth=1)
-    axes[0].set(ylim=(0, 1), ylabel="probability", title=f"top {len(top)} classes; shaded: detected events")
+    axes[0].set(
+        ylim=(0, 1), ylabel="probability", title=f"top {len(top)} classes; shaded: detected events"
+    )
     axes[0].legend(loc="upper right")
-    axes[1].set(xlabel="time (s)", ylabel="attention", title="attention weights (finest head; each window sums to 1)")
+    axes[1].set(
+        xlabel="time (s)",
+        ylabel="attention",
+        title="attention weights (finest head; each window sums to 1)",
+    )
     return figure
 
 
@@ -286,7 +373,10 @@ def run_labels(model, model_path) -> list[str]:
         return [f"class {k}" for k in range(model.config.num_classes)]
     labels = read_labels(run)
     if len(labels) != model.config.num_classes:
-        raise InputError(f"{run / 'labels.txt'} names {len(labels)} classes; the model has {model.config.num_classes}")
+        raise InputError(
+            f"{run / 'labels.txt'} names {len(labels)} classes; the model has "
+            f"{model.config.num_classes}"
+        )
     return labels
 
 
@@ -297,8 +387,11 @@ def write_rows(path, rows, fields):
         writer.writerows(rows)
 
 
-def explain(model_path, audio_path, out_dir, window_seconds=None, threshold=0.5, min_duration=0.1, top_k=5) -> dict:
-    """Writes the files of the module docstring; returns {"events": [...], "filterbank": rows or None}.
+def explain(
+    model_path, audio_path, out_dir, window_seconds=None, threshold=0.5, min_duration=0.1, top_k=5
+) -> dict:
+    """Writes the files of the module docstring; returns {"events": [...], "filterbank": rows or
+    None}.
 
     Example: `explain("runs/esc50/best.keras", "street.wav", "explain")`.
     """
@@ -308,23 +401,35 @@ def explain(model_path, audio_path, out_dir, window_seconds=None, threshold=0.5,
     model = load_classifier(model_path)
     labels = run_labels(model, model_path)
     rate = model.config.sample_rate
-    window = round(window_seconds * rate) if window_seconds else training_window(pathlib.Path(model_path).parent) or rate
+    window = (
+        round(window_seconds * rate)
+        if window_seconds
+        else training_window(pathlib.Path(model_path).parent) or rate
+    )
     if window < model.config.min_samples:
-        raise InputError(f"--window_seconds: {window / rate:g} s is shorter than the model's minimum input "
-                         f"({model.config.min_samples / rate:g} s)")
+        raise InputError(
+            f"--window_seconds: {window / rate:g} s is shorter than the model's minimum input "
+            f"({model.config.min_samples / rate:g} s)"
+        )
     out = check_directory(out_dir, "out_dir")
     try:
-        start = read_start(audio_path, rate, IMAGE_SECONDS)  # unreadable audio stops here, before any file
+        start = read_start(
+            audio_path, rate, IMAGE_SECONDS
+        )  # unreadable audio stops here, before any file
     except AudioError as error:
         raise AudioError(f"--audio {audio_path}: {error}") from None
     try:
         out.mkdir(parents=True, exist_ok=True)
-        return write_explanation(model, labels, audio_path, start, window, out, threshold, min_duration, top_k)
+        return write_explanation(
+            model, labels, audio_path, start, window, out, threshold, min_duration, top_k
+        )
     except OSError as error:
         raise RunError(f"cannot write {out}: {error.strerror or error}") from None
 
 
-def write_explanation(model, labels, audio_path, start, window, out, threshold, min_duration, top_k) -> dict:
+def write_explanation(
+    model, labels, audio_path, start, window, out, threshold, min_duration, top_k
+) -> dict:
     """The work of `explain` once its inputs are checked: the files, then the result dict."""
     import matplotlib.pyplot as plt
 
@@ -336,23 +441,50 @@ def write_explanation(model, labels, audio_path, start, window, out, threshold, 
     times, probabilities, attention = frame_scores(model, audio_path, window)
     events = detect_events(times, probabilities, labels, threshold, min_duration)
     timeline_figure(times, probabilities, attention, labels, events, top_k, threshold).savefig(
-        out / "timeline.png", dpi=80, bbox_inches="tight")
+        out / "timeline.png", dpi=80, bbox_inches="tight"
+    )
     plt.close("all")
     found = [dataclasses.asdict(e) for e in events]
     write_rows(out / "events.csv", found, ["onset", "offset", "label", "peak"])
-    (out / "events.json").write_text(json.dumps({"audio": str(audio_path), "threshold": threshold,
-                                                 "min_duration": min_duration, "events": found}, indent=2))
+    (out / "events.json").write_text(
+        json.dumps(
+            {
+                "audio": str(audio_path),
+                "threshold": threshold,
+                "min_duration": min_duration,
+                "events": found,
+            },
+            indent=2,
+        )
+    )
     return {"events": found, "filterbank": rows, "seconds": float(times[-1]) if len(times) else 0.0}
 
 
 def define_flags():
     from absl import flags
 
-    flags.DEFINE_string("model", None, "A keras_rawaudio .keras model (e.g. RUN/best.keras).", required=True)
-    flags.DEFINE_string("audio", None, "A recording of any length (WAV, FLAC, OGG, MP3, ...).", required=True)
-    flags.DEFINE_string("out_dir", None, "Where the pictures, CSVs and events.json go.", required=True)
-    flags.DEFINE_float("window_seconds", None, "Analysis window (default: the run's training window).", lower_bound=0.1)
-    flags.DEFINE_float("threshold", 0.5, "Events: frame probability at or above this.", lower_bound=0, upper_bound=1)
+    flags.DEFINE_string(
+        "model", None, "A keras_rawaudio .keras model (e.g. RUN/best.keras).", required=True
+    )
+    flags.DEFINE_string(
+        "audio", None, "A recording of any length (WAV, FLAC, OGG, MP3, ...).", required=True
+    )
+    flags.DEFINE_string(
+        "out_dir", None, "Where the pictures, CSVs and events.json go.", required=True
+    )
+    flags.DEFINE_float(
+        "window_seconds",
+        None,
+        "Analysis window (default: the run's training window).",
+        lower_bound=0.1,
+    )
+    flags.DEFINE_float(
+        "threshold",
+        0.5,
+        "Events: frame probability at or above this.",
+        lower_bound=0,
+        upper_bound=1,
+    )
     flags.DEFINE_float("min_duration", 0.1, "Events: at least this many seconds.", lower_bound=0)
     flags.DEFINE_integer("top_k", 5, "Classes drawn in timeline.png.", lower_bound=1)
 
@@ -361,11 +493,21 @@ def main(argv) -> int:
     from absl import flags
 
     FLAGS = flags.FLAGS
-    result = explain(FLAGS.model, FLAGS.audio, FLAGS.out_dir, FLAGS.window_seconds, FLAGS.threshold,
-                     FLAGS.min_duration, FLAGS.top_k)
-    print(f"{len(result['events'])} events in {result['seconds']:.1f} s; wrote filterbank.png"
-          f"{', filterbank.csv' if result['filterbank'] else ''}, image.png, timeline.png, events.csv, events.json "
-          f"to {FLAGS.out_dir}")
+    result = explain(
+        FLAGS.model,
+        FLAGS.audio,
+        FLAGS.out_dir,
+        FLAGS.window_seconds,
+        FLAGS.threshold,
+        FLAGS.min_duration,
+        FLAGS.top_k,
+    )
+    print(
+        f"{len(result['events'])} events in {result['seconds']:.1f} s; wrote filterbank.png"
+        f"{', filterbank.csv' if result['filterbank'] else ''}, image.png, timeline.png, "
+        f"events.csv, events.json "
+        f"to {FLAGS.out_dir}"
+    )
     return 0
 
 

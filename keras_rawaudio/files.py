@@ -32,8 +32,13 @@ def check_directory(path, flag: str) -> pathlib.Path:
 
 
 def read_lines(path, flag: str) -> list[str]:
-    """The stripped, non-blank lines of a UTF-8 text file given as --`flag`, or InputError naming it."""
+    """The stripped, non-blank lines of a UTF-8 text file given as --`flag`, or InputError naming
+    it."""
     try:
-        return [line.strip() for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [
+            line.strip()
+            for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"--{flag} {path} cannot be read ({type(error).__name__})") from None

@@ -23,27 +23,62 @@ def define_flags():
 
     flags.DEFINE_enum("layout", None, list(LAYOUTS), "Dataset layout.", required=True)
     flags.DEFINE_string("input_dir", None, "Audio root directory.", required=True)
-    flags.DEFINE_string("output_dir", None, "Where the TFRecords, labels.txt and dataset_info.json go.", required=True)
-    flags.DEFINE_string("meta", None, "esc50: ESC-50/UrbanSound8K/filename,label,fold CSV; csv: path,labels[,split] CSV.")
-    flags.DEFINE_string("labels", None, "Optional labels.txt fixing the vocabulary (folders, esc50, csv).")
-    flags.DEFINE_float("val_fraction", 0.1, "folders/csv: fraction of each class for validation.", lower_bound=0,
-                       upper_bound=0.99)
-    flags.DEFINE_float("test_fraction", 0.1, "folders/csv: fraction of each class for test.", lower_bound=0,
-                       upper_bound=0.99)
+    flags.DEFINE_string(
+        "output_dir",
+        None,
+        "Where the TFRecords, labels.txt and dataset_info.json go.",
+        required=True,
+    )
+    flags.DEFINE_string(
+        "meta",
+        None,
+        "esc50: ESC-50/UrbanSound8K/filename,label,fold CSV; csv: path,labels[,split] CSV.",
+    )
+    flags.DEFINE_string(
+        "labels", None, "Optional labels.txt fixing the vocabulary (folders, esc50, csv)."
+    )
+    flags.DEFINE_float(
+        "val_fraction",
+        0.1,
+        "folders/csv: fraction of each class for validation.",
+        lower_bound=0,
+        upper_bound=0.99,
+    )
+    flags.DEFINE_float(
+        "test_fraction",
+        0.1,
+        "folders/csv: fraction of each class for test.",
+        lower_bound=0,
+        upper_bound=0.99,
+    )
     flags.DEFINE_string("val_folds", "4", "esc50: comma-separated validation folds.")
     flags.DEFINE_string("test_folds", "5", "esc50: comma-separated test folds.")
     for split in layouts.SPLITS:
         flags.DEFINE_string(f"{split}_csv", None, f"audioset: segments CSV of the {split} split.")
     flags.DEFINE_string("class_labels", None, "audioset: class_labels_indices.csv.")
-    flags.DEFINE_integer("sample_rate", 16000, "Output sample rate in Hz.", lower_bound=1000, upper_bound=192000)
-    flags.DEFINE_float("clip_seconds", 10.0, "Longest stored clip; longer recordings are cut.", lower_bound=0.1)
-    flags.DEFINE_enum("long_clips", "split", ["split", "crop"], "Longer recordings: consecutive windows, or the first only.")
+    flags.DEFINE_integer(
+        "sample_rate", 16000, "Output sample rate in Hz.", lower_bound=1000, upper_bound=192000
+    )
+    flags.DEFINE_float(
+        "clip_seconds", 10.0, "Longest stored clip; longer recordings are cut.", lower_bound=0.1
+    )
+    flags.DEFINE_enum(
+        "long_clips",
+        "split",
+        ["split", "crop"],
+        "Longer recordings: consecutive windows, or the first only.",
+    )
     flags.DEFINE_integer("files_per_shard", 256, "Source files per TFRecord shard.", lower_bound=1)
     flags.DEFINE_integer("workers", 0, "Decoding processes (0: all cores).", lower_bound=0)
     flags.DEFINE_integer("seed", 0, "Seed of the split and of the shard order.")
     flags.DEFINE_bool("overwrite", False, "Redo every shard instead of resuming.")
-    flags.DEFINE_string("runner", None, "An Apache Beam runner (DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, "
-                        "...); its pipeline options go after --. Default: the local writer, fastest on one machine.")
+    flags.DEFINE_string(
+        "runner",
+        None,
+        "An Apache Beam runner (DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, "
+        "...); its pipeline options go after --. Default: the local writer, fastest on one "
+        "machine.",
+    )
 
 
 def _require(FLAGS, *names):
@@ -70,19 +105,27 @@ def list_dataset(FLAGS) -> layouts.Listing:
     vocabulary = read_vocabulary(FLAGS.labels)
     if FLAGS.val_fraction + FLAGS.test_fraction >= 1:
         raise InputError("--val_fraction + --test_fraction must be below 1")
-    fractions = {"val_fraction": FLAGS.val_fraction, "test_fraction": FLAGS.test_fraction, "seed": FLAGS.seed}
+    fractions = {
+        "val_fraction": FLAGS.val_fraction,
+        "test_fraction": FLAGS.test_fraction,
+        "seed": FLAGS.seed,
+    }
     if FLAGS.layout == "folders":
         return layouts.list_folders(FLAGS.input_dir, vocabulary=vocabulary, **fractions)
     if FLAGS.layout == "esc50":
         _require(FLAGS, "meta")
-        return layouts.list_esc50(FLAGS.input_dir, FLAGS.meta, FLAGS.val_folds, FLAGS.test_folds, vocabulary)
+        return layouts.list_esc50(
+            FLAGS.input_dir, FLAGS.meta, FLAGS.val_folds, FLAGS.test_folds, vocabulary
+        )
     if FLAGS.layout == "csv":
         _require(FLAGS, "meta")
         return layouts.list_csv(FLAGS.input_dir, FLAGS.meta, vocabulary=vocabulary, **fractions)
     _require(FLAGS, "class_labels")
     csvs = {s: FLAGS[f"{s}_csv"].value for s in layouts.SPLITS if FLAGS[f"{s}_csv"].value}
     if not csvs:
-        raise InputError("--layout=audioset needs at least one of --train_csv, --val_csv, --test_csv")
+        raise InputError(
+            "--layout=audioset needs at least one of --train_csv, --val_csv, --test_csv"
+        )
     return layouts.list_audioset(FLAGS.input_dir, csvs, FLAGS.class_labels)
 
 
@@ -94,9 +137,13 @@ def main(argv) -> int:
 
     FLAGS = flags.FLAGS
     if len(argv) > 1 and not FLAGS.runner:
-        raise InputError(f"unexpected arguments: {' '.join(argv[1:])} (pipeline options after -- need --runner)")
+        raise InputError(
+            f"unexpected arguments: {' '.join(argv[1:])} (pipeline options after -- need --runner)"
+        )
     check_directory(FLAGS.output_dir, "output_dir")
-    options = WriteOptions(FLAGS.sample_rate, FLAGS.clip_seconds, FLAGS.long_clips, FLAGS.files_per_shard, FLAGS.seed)
+    options = WriteOptions(
+        FLAGS.sample_rate, FLAGS.clip_seconds, FLAGS.long_clips, FLAGS.files_per_shard, FLAGS.seed
+    )
     if FLAGS.runner:
         from keras_rawaudio.data.beam_writer import pipeline_options
 
@@ -108,10 +155,14 @@ def main(argv) -> int:
     if FLAGS.runner:
         from keras_rawaudio.data.beam_writer import write_tfrecords_beam
 
-        info = write_tfrecords_beam(listing, FLAGS.output_dir, options, FLAGS.runner, argv[1:], FLAGS.overwrite, description)
+        info = write_tfrecords_beam(
+            listing, FLAGS.output_dir, options, FLAGS.runner, argv[1:], FLAGS.overwrite, description
+        )
         check_usable(info)
     else:
-        info = make_tfrecords(listing, FLAGS.output_dir, options, FLAGS.workers, FLAGS.overwrite, description)
+        info = make_tfrecords(
+            listing, FLAGS.output_dir, options, FLAGS.workers, FLAGS.overwrite, description
+        )
     print(summary(info, FLAGS.output_dir))
     return 0
 

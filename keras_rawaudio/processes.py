@@ -26,6 +26,7 @@ def exit_with_parent(parent_pid: int):
     Args:
         parent_pid: the pid of the process that started this one (`os.getpid()` there).
     """
+
     def watch():
         while os.getppid() == parent_pid:
             time.sleep(POLL_SECONDS)
@@ -40,7 +41,9 @@ def _start_worker(parent_pid: int, setup, setup_args: tuple):
         setup(*setup_args)
 
 
-def worker_pool(workers: int, setup=None, setup_args: tuple = ()) -> concurrent.futures.ProcessPoolExecutor:
+def worker_pool(
+    workers: int, setup=None, setup_args: tuple = ()
+) -> concurrent.futures.ProcessPoolExecutor:
     """A pool of `workers` spawned processes that end with this one.
 
     Args:
@@ -48,6 +51,9 @@ def worker_pool(workers: int, setup=None, setup_args: tuple = ()) -> concurrent.
         setup: a module-level function each process runs first (`setup(*setup_args)`), or None.
         setup_args: its arguments (picklable).
     """
-    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                                  initializer=_start_worker,
-                                                  initargs=(os.getpid(), setup, tuple(setup_args)))
+    return concurrent.futures.ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(os.getpid(), setup, tuple(setup_args)),
+    )

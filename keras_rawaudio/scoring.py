@@ -23,7 +23,8 @@ import numpy as np
 
 from keras_rawaudio.errors import InputError
 
-ENERGY_FRACTION = 0.5  # a loud window (and a training crop) has at least this share of the loudest window's energy
+# A loud window (and a training crop) has at least this share of the loudest window's energy.
+ENERGY_FRACTION = 0.5
 COMBINE = ("loud_max", "max", "mean")
 DEFAULT_COMBINE = "loud_max"
 DEFAULT_HOP_FRACTION = 0.5  # hop = half a window unless given
@@ -58,7 +59,9 @@ class Windowing:
         return self.hop or max(1, round(self.window * DEFAULT_HOP_FRACTION))
 
     @classmethod
-    def from_seconds(cls, window_seconds, sample_rate, hop_seconds=None, combine=DEFAULT_COMBINE) -> "Windowing":
+    def from_seconds(
+        cls, window_seconds, sample_rate, hop_seconds=None, combine=DEFAULT_COMBINE
+    ) -> "Windowing":
         hop = None if hop_seconds is None else max(1, round(hop_seconds * sample_rate))
         return cls(round(window_seconds * sample_rate), hop, combine)
 
@@ -105,13 +108,19 @@ def score_recordings(predict, recordings, windowing: Windowing, chunk_windows=51
     def flush():
         scores = np.asarray(predict(np.concatenate(pending)))
         bounds = np.cumsum([0, *owners])
-        combined.extend(combine_counted(scores[a:b], windowing.combine) for a, b in zip(bounds[:-1], bounds[1:]))
+        combined.extend(
+            combine_counted(scores[a:b], windowing.combine) for a, b in zip(bounds[:-1], bounds[1:])
+        )
         pending.clear()
         owners.clear()
 
     for waveform in recordings:
-        windows = sliding_windows(np.asarray(waveform, np.float32), windowing.window, windowing.hop_samples)
-        windows = windows[counted_windows(windows, windowing.combine)]  # the others' scores would be dropped
+        windows = sliding_windows(
+            np.asarray(waveform, np.float32), windowing.window, windowing.hop_samples
+        )
+        windows = windows[
+            counted_windows(windows, windowing.combine)
+        ]  # the others' scores would be dropped
         pending.append(windows)
         owners.append(len(windows))
         if sum(owners) >= chunk_windows:

@@ -15,7 +15,9 @@ CLASSES = ("tone", "chirp", "harmonic", "noise_burst", "clicks")
 
 def _envelope(n, rng):
     attack = max(1, int(n * rng.uniform(0.02, 0.2)))
-    return np.minimum(1.0, np.arange(n) / attack) * np.exp(-np.arange(n) / (n * rng.uniform(0.3, 1.0)))
+    return np.minimum(1.0, np.arange(n) / attack) * np.exp(
+        -np.arange(n) / (n * rng.uniform(0.3, 1.0))
+    )
 
 
 def event(name, rng, sample_rate=SAMPLE_RATE):

@@ -7,12 +7,12 @@ import sys
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-import keras_rawaudio  # noqa: E402, F401  (before TensorFlow: the package's environment defaults, as users get them)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import keras_rawaudio  # noqa: E402, F401  (before TensorFlow: the package's environment defaults, as users get them)
 from keras_rawaudio.presets import preset_config  # noqa: E402
 
 # Graph functions without Grappler's rewrite passes: they cost about 8 s per traced function on
@@ -45,7 +45,9 @@ def small_config():
     return preset_config("tiny", num_classes=5)
 
 
-def write_tone(path, frequency=440.0, seconds=1.0, sample_rate=16000, channels=1, amplitude=0.5, **kwargs):
+def write_tone(
+    path, frequency=440.0, seconds=1.0, sample_rate=16000, channels=1, amplitude=0.5, **kwargs
+):
     """Writes a sine (same in every channel) with soundfile; the format follows the suffix."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,10 +58,15 @@ def write_tone(path, frequency=440.0, seconds=1.0, sample_rate=16000, channels=1
 
 
 def run_module(stage, *args, timeout=300, **kwargs):
-    """Runs `python -m keras_rawaudio.<stage> ARGS` with this interpreter; returns the CompletedProcess."""
+    """Runs `python -m keras_rawaudio.<stage> ARGS` with this interpreter; returns the
+    CompletedProcess."""
     return subprocess.run(
         [sys.executable, "-m", f"keras_rawaudio.{stage}", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kwargs,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        **kwargs,
     )
 
 
@@ -73,8 +80,13 @@ def read_records(directory, num_classes):
     for path in sorted(directory.glob("*.tfrecord")):
         for raw in tf.data.TFRecordDataset(str(path)):
             example = {k: v.numpy() for k, v in parse(raw, num_classes).items()}
-            records[example["clip_id"].decode()] = (example["waveform"], example["multi_hot"], path.name,
-                                                    example["recording_id"].decode(), int(example["start"]))
+            records[example["clip_id"].decode()] = (
+                example["waveform"],
+                example["multi_hot"],
+                path.name,
+                example["recording_id"].decode(),
+                int(example["start"]),
+            )
     return records
 
 
@@ -93,9 +105,10 @@ def shard_bytes(directory):
 
 @pytest.fixture
 def class_folders(tmp_path):
-    """3 classes × 4 clips in WAV, FLAC, OGG and 44.1 kHz stereo, plus a corrupt and an empty file."""
+    """3 classes × 4 clips in WAV, FLAC, OGG and 44.1 kHz stereo, plus a corrupt and an empty
+    file."""
     root = tmp_path / "audio"
-    for c, (name, frequency) in enumerate([("beep", 440.0), ("buzz", 1000.0), ("hum", 150.0)]):
+    for name, frequency in [("beep", 440.0), ("buzz", 1000.0), ("hum", 150.0)]:
         write_tone(root / name / "a.wav", frequency, 1.2)
         write_tone(root / name / "b.flac", frequency, 0.5)
         write_tone(root / name / "c.ogg", frequency, 1.0)
@@ -109,10 +122,16 @@ def class_folders(tmp_path):
 def plain_tflite(tmp_path_factory):
     """A float32 TFLite file (1, 16000) → (1, 3) sigmoid scores, without metadata or signature."""
     weights = tf.constant(np.random.default_rng(0).normal(0, 0.05, (16000, 3)).astype("float32"))
-    function = tf.function(lambda waveform: tf.sigmoid(tf.matmul(waveform, weights)),
-                           input_signature=[tf.TensorSpec([1, 16000], tf.float32, name="waveform")])
+    function = tf.function(
+        lambda waveform: tf.sigmoid(tf.matmul(waveform, weights)),
+        input_signature=[tf.TensorSpec([1, 16000], tf.float32, name="waveform")],
+    )
     path = tmp_path_factory.mktemp("plain") / "plain.tflite"
-    path.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()]).convert())
+    path.write_bytes(
+        tf.lite.TFLiteConverter.from_concrete_functions(
+            [function.get_concrete_function()]
+        ).convert()
+    )
     return path
 
 
@@ -143,7 +162,9 @@ def trained_run(synthetic_records, tmp_path_factory):
     keras.utils.set_random_seed(0)
     run = tmp_path_factory.mktemp("run")
     data = DataOptions(batch_size=16, clip_seconds=1.0, mix="mix_training", cache=True, seed=0)
-    schedule = Schedule(data, epochs=8, finetune_epochs=2, learning_rate=3e-3, frontend_pretraining_epochs=0)
+    schedule = Schedule(
+        data, epochs=8, finetune_epochs=2, learning_rate=3e-3, frontend_pretraining_epochs=0
+    )
     model = RawWaveformClassifier.from_preset("edge", num_classes=5)
     fit_mix_then_finetune(model, synthetic_records, run, schedule, verbose=0)
     return run
@@ -160,7 +181,14 @@ def exported(trained_run, synthetic_records, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("export")
     try:
-        export(trained_run / "best.keras", synthetic_records, out, MODES, calibration_windows_count=64, latency_runs=3)
+        export(
+            trained_run / "best.keras",
+            synthetic_records,
+            out,
+            MODES,
+            calibration_windows_count=64,
+            latency_runs=3,
+        )
         error = None
     except ExportError as failure:
         error = str(failure)

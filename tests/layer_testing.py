@@ -36,10 +36,14 @@ def run_layer_test(layer_class, init_kwargs, input_data, tmp_path, atol=1e-4):
     model.save(path)
     loaded = keras.saving.load_model(path)
     expected = np.asarray(model.predict(input_data[:1], verbose=0))
-    np.testing.assert_allclose(np.asarray(loaded.predict(input_data[:1], verbose=0)), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(loaded.predict(input_data[:1], verbose=0)), expected, atol=1e-6
+    )
 
-    function = tf.function(lambda x: model(x, training=False),
-                           input_signature=[tf.TensorSpec([1, *input_data.shape[1:]], tf.float32)])
+    function = tf.function(
+        lambda x: model(x, training=False),
+        input_signature=[tf.TensorSpec([1, *input_data.shape[1:]], tf.float32)],
+    )
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     interpreter = Interpreter(model_content=converter.convert())

@@ -36,7 +36,9 @@ def test_nan_samples_are_rejected(tmp_path):
 
 
 def test_pcm16_clips_and_rounds():
-    np.testing.assert_array_equal(to_pcm16(np.array([-2.0, -1.0, 0.0, 0.5, 1.5])), [-32767, -32767, 0, 16384, 32767])
+    np.testing.assert_array_equal(
+        to_pcm16(np.array([-2.0, -1.0, 0.0, 0.5, 1.5])), [-32767, -32767, 0, 16384, 32767]
+    )
 
 
 def test_windows_split_and_crop():

@@ -74,220 +74,761 @@ for line in sys.stdin:
 # (id, argv; {name} is a path of `inputs`, {out} the case's own output path, message regex,
 #  whether the case may leave its output path behind).
 MAKE_TFRECORDS = [
-    ("no_class_folders", ["--layout=folders", "--input_dir={missing}", "--output_dir={out}"],
-     r"--input_dir .*missing has no class folders", False),
-    ("meta_missing", ["--layout=esc50", "--input_dir={audio}", "--meta={missing}", "--output_dir={out}"],
-     r"cannot read .*missing: No such file", False),
-    ("esc50_needs_meta", ["--layout=esc50", "--input_dir={audio}", "--output_dir={out}"],
-     r"--layout=esc50 needs --meta$", False),
-    ("fold_not_a_number", ["--layout=esc50", "--input_dir={audio}", "--meta={fold_x}", "--output_dir={out}"],
-     r"--meta .*fold_x.csv line 3: fold 'x' is not a fold number", False),
-    ("fold_empty", ["--layout=esc50", "--input_dir={audio}", "--meta={fold_empty}", "--output_dir={out}"],
-     r"--meta .*fold_empty.csv line 3: fold '' is not a fold number", False),
-    ("short_row", ["--layout=esc50", "--input_dir={audio}", "--meta={short_row}", "--output_dir={out}"],
-     r"short_row.csv line 3: 2 cells, the header has 3 \(filename,fold,label\)", False),
-    ("row_without_label", ["--layout=esc50", "--input_dir={audio}", "--meta={no_label}", "--output_dir={out}"],
-     r"--meta .*no_label.csv line 2: no label", False),
-    ("unknown_columns", ["--layout=esc50", "--input_dir={audio}", "--meta={labels}", "--output_dir={out}"],
-     r"columns .* are neither ESC-50", False),
-    ("val_fold_missing", ["--layout=esc50", "--input_dir={audio}", "--meta={meta}", "--output_dir={out}",
-                          "--val_folds=9", "--test_folds=3"], r"--val_folds: no row of --meta .* has fold 9", False),
-    ("folds_overlap", ["--layout=esc50", "--input_dir={audio}", "--meta={meta}", "--output_dir={out}",
-                       "--val_folds=2", "--test_folds=2"], r"--val_folds and --test_folds share folds \[2\]", False),
-    ("folds_not_numbers", ["--layout=esc50", "--input_dir={audio}", "--meta={meta}", "--output_dir={out}",
-                           "--val_folds=a", "--test_folds=3"], r"--val_folds must be comma-separated fold numbers", False),
-    ("fractions_sum", ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--val_fraction=0.6",
-                       "--test_fraction=0.5"], r"--val_fraction \+ --test_fraction must be below 1", False),
-    ("fraction_range", ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--val_fraction=1.5"],
-     r"flag --val_fraction=1.5: 1.5 is not a number in the range \[0, 0.99\]", False),
-    ("labels_unreadable", ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--labels={audio}"],
-     r"--labels .*audio cannot be read \(IsADirectoryError\)", False),
-    ("labels_empty", ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--labels={empty}"],
-     r"--labels .*empty.txt names no class", False),
-    ("labels_repeated", ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--labels={labels_twice}"],
-     r"--labels .*labels_twice.txt names 'a' more than once", False),
-    ("output_is_a_file", ["--layout=folders", "--input_dir={audio}", "--output_dir={labels}"],
-     r"--output_dir .*labels.txt is a file, not a directory", False),
-    ("csv_header", ["--layout=csv", "--input_dir={audio}", "--meta={meta}", "--output_dir={out}"],
-     r"--meta .*meta.csv needs a header with columns path,labels\[,split\]", False),
-    ("audioset_needs_csv", ["--layout=audioset", "--input_dir={audio}", "--class_labels={meta}", "--output_dir={out}"],
-     r"--layout=audioset needs at least one of --train_csv", False),
-    ("audioset_class_columns", ["--layout=audioset", "--input_dir={audio}", "--class_labels={meta}",
-                                "--train_csv={meta}", "--output_dir={out}"],
-     r"--class_labels .*meta.csv needs columns index,mid,display_name", False),
-    ("audioset_class_index", ["--layout=audioset", "--input_dir={audio}", "--class_labels={class_index_x}",
-                              "--train_csv={meta}", "--output_dir={out}"],
-     r"--class_labels .*class_index_x.csv line 2: index 'x' is not a number", False),
-    ("audioset_split_csv_missing", ["--layout=audioset", "--input_dir={audio}", "--class_labels={class_labels}",
-                                    "--train_csv={missing}", "--output_dir={out}"],
-     r"--train_csv .*missing cannot be read: No such file", False),
-    ("sample_rate_range", ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--sample_rate=999999999"],
-     r"flag --sample_rate=999999999: .* is not an integer in the range \[1000, 192000\]", False),
-    ("no_usable_clip", ["--layout=folders", "--input_dir={unreadable}", "--output_dir={out}", "--workers=1"],
-     r"no usable clip \(unreadable audio", True),
-    ("unknown_runner", ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--runner=Nope"],
-     r"--runner=Nope: not a Beam runner", False),
-    ("options_without_runner", ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--", "--x=1"],
-     r"unexpected arguments: --x=1 \(pipeline options after -- need --runner\)", False),
-    ("unknown_layout", ["--layout=zip", "--input_dir={audio}", "--output_dir={out}"], r"flag --layout=zip", False),
-    ("unknown_flag", ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--shards=2"],
-     r"Unknown command line flag 'shards'", False),
+    (
+        "no_class_folders",
+        ["--layout=folders", "--input_dir={missing}", "--output_dir={out}"],
+        r"--input_dir .*missing has no class folders",
+        False,
+    ),
+    (
+        "meta_missing",
+        ["--layout=esc50", "--input_dir={audio}", "--meta={missing}", "--output_dir={out}"],
+        r"cannot read .*missing: No such file",
+        False,
+    ),
+    (
+        "esc50_needs_meta",
+        ["--layout=esc50", "--input_dir={audio}", "--output_dir={out}"],
+        r"--layout=esc50 needs --meta$",
+        False,
+    ),
+    (
+        "fold_not_a_number",
+        ["--layout=esc50", "--input_dir={audio}", "--meta={fold_x}", "--output_dir={out}"],
+        r"--meta .*fold_x.csv line 3: fold 'x' is not a fold number",
+        False,
+    ),
+    (
+        "fold_empty",
+        ["--layout=esc50", "--input_dir={audio}", "--meta={fold_empty}", "--output_dir={out}"],
+        r"--meta .*fold_empty.csv line 3: fold '' is not a fold number",
+        False,
+    ),
+    (
+        "short_row",
+        ["--layout=esc50", "--input_dir={audio}", "--meta={short_row}", "--output_dir={out}"],
+        r"short_row.csv line 3: 2 cells, the header has 3 \(filename,fold,label\)",
+        False,
+    ),
+    (
+        "row_without_label",
+        ["--layout=esc50", "--input_dir={audio}", "--meta={no_label}", "--output_dir={out}"],
+        r"--meta .*no_label.csv line 2: no label",
+        False,
+    ),
+    (
+        "unknown_columns",
+        ["--layout=esc50", "--input_dir={audio}", "--meta={labels}", "--output_dir={out}"],
+        r"columns .* are neither ESC-50",
+        False,
+    ),
+    (
+        "val_fold_missing",
+        [
+            "--layout=esc50",
+            "--input_dir={audio}",
+            "--meta={meta}",
+            "--output_dir={out}",
+            "--val_folds=9",
+            "--test_folds=3",
+        ],
+        r"--val_folds: no row of --meta .* has fold 9",
+        False,
+    ),
+    (
+        "folds_overlap",
+        [
+            "--layout=esc50",
+            "--input_dir={audio}",
+            "--meta={meta}",
+            "--output_dir={out}",
+            "--val_folds=2",
+            "--test_folds=2",
+        ],
+        r"--val_folds and --test_folds share folds \[2\]",
+        False,
+    ),
+    (
+        "folds_not_numbers",
+        [
+            "--layout=esc50",
+            "--input_dir={audio}",
+            "--meta={meta}",
+            "--output_dir={out}",
+            "--val_folds=a",
+            "--test_folds=3",
+        ],
+        r"--val_folds must be comma-separated fold numbers",
+        False,
+    ),
+    (
+        "fractions_sum",
+        [
+            "--layout=folders",
+            "--input_dir={audio}",
+            "--output_dir={out}",
+            "--val_fraction=0.6",
+            "--test_fraction=0.5",
+        ],
+        r"--val_fraction \+ --test_fraction must be below 1",
+        False,
+    ),
+    (
+        "fraction_range",
+        ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--val_fraction=1.5"],
+        r"flag --val_fraction=1.5: 1.5 is not a number in the range \[0, 0.99\]",
+        False,
+    ),
+    (
+        "labels_unreadable",
+        ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--labels={audio}"],
+        r"--labels .*audio cannot be read \(IsADirectoryError\)",
+        False,
+    ),
+    (
+        "labels_empty",
+        ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--labels={empty}"],
+        r"--labels .*empty.txt names no class",
+        False,
+    ),
+    (
+        "labels_repeated",
+        [
+            "--layout=folders",
+            "--input_dir={audio}",
+            "--output_dir={out}",
+            "--labels={labels_twice}",
+        ],
+        r"--labels .*labels_twice.txt names 'a' more than once",
+        False,
+    ),
+    (
+        "output_is_a_file",
+        ["--layout=folders", "--input_dir={audio}", "--output_dir={labels}"],
+        r"--output_dir .*labels.txt is a file, not a directory",
+        False,
+    ),
+    (
+        "csv_header",
+        ["--layout=csv", "--input_dir={audio}", "--meta={meta}", "--output_dir={out}"],
+        r"--meta .*meta.csv needs a header with columns path,labels\[,split\]",
+        False,
+    ),
+    (
+        "audioset_needs_csv",
+        ["--layout=audioset", "--input_dir={audio}", "--class_labels={meta}", "--output_dir={out}"],
+        r"--layout=audioset needs at least one of --train_csv",
+        False,
+    ),
+    (
+        "audioset_class_columns",
+        [
+            "--layout=audioset",
+            "--input_dir={audio}",
+            "--class_labels={meta}",
+            "--train_csv={meta}",
+            "--output_dir={out}",
+        ],
+        r"--class_labels .*meta.csv needs columns index,mid,display_name",
+        False,
+    ),
+    (
+        "audioset_class_index",
+        [
+            "--layout=audioset",
+            "--input_dir={audio}",
+            "--class_labels={class_index_x}",
+            "--train_csv={meta}",
+            "--output_dir={out}",
+        ],
+        r"--class_labels .*class_index_x.csv line 2: index 'x' is not a number",
+        False,
+    ),
+    (
+        "audioset_split_csv_missing",
+        [
+            "--layout=audioset",
+            "--input_dir={audio}",
+            "--class_labels={class_labels}",
+            "--train_csv={missing}",
+            "--output_dir={out}",
+        ],
+        r"--train_csv .*missing cannot be read: No such file",
+        False,
+    ),
+    (
+        "sample_rate_range",
+        [
+            "--layout=folders",
+            "--input_dir={audio}",
+            "--output_dir={out}",
+            "--sample_rate=999999999",
+        ],
+        r"flag --sample_rate=999999999: .* is not an integer in the range \[1000, 192000\]",
+        False,
+    ),
+    (
+        "no_usable_clip",
+        ["--layout=folders", "--input_dir={unreadable}", "--output_dir={out}", "--workers=1"],
+        r"no usable clip \(unreadable audio",
+        True,
+    ),
+    (
+        "unknown_runner",
+        ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--runner=Nope"],
+        r"--runner=Nope: not a Beam runner",
+        False,
+    ),
+    (
+        "options_without_runner",
+        ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--", "--x=1"],
+        r"unexpected arguments: --x=1 \(pipeline options after -- need --runner\)",
+        False,
+    ),
+    (
+        "unknown_layout",
+        ["--layout=zip", "--input_dir={audio}", "--output_dir={out}"],
+        r"flag --layout=zip",
+        False,
+    ),
+    (
+        "unknown_flag",
+        ["--layout=folders", "--input_dir={audio}", "--output_dir={out}", "--shards=2"],
+        r"Unknown command line flag 'shards'",
+        False,
+    ),
 ]
 
 TRAIN = [
-    ("no_labels_txt", ["--data_dir={missing}", "--model_dir={out}"], r"missing has no labels.txt", False),
-    ("info_not_json", ["--data_dir={info_not_json}", "--model_dir={out}"], r"dataset_info.json is not JSON", False),
-    ("labels_do_not_match_records", ["--data_dir={labels_mismatch}", "--model_dir={out}"],
-     r"labels.txt names 3 classes but the records of .* have 2", False),
-    ("fewer_clips_than_a_batch", ["--data_dir={records}", "--model_dir={out}", "--preset=tiny"],
-     r"has 4 clips, fewer than one batch of 32: no training step would run", False),
-    ("no_val_split", ["--data_dir={no_val}", "--model_dir={out}", "--preset=tiny", "--batch_size=2"],
-     r"has no TFRecords of split 'val'", False),
-    ("window_below_the_model_minimum", ["--data_dir={records}", "--model_dir={out}", "--preset=tiny", "--batch_size=2",
-                                        "--clip_seconds=0.5"], r"shorter than the model's minimum input of 16000", False),
-    ("window_longer_than_the_clips", ["--data_dir={records}", "--model_dir={out}", "--preset=tiny", "--batch_size=2",
-                                      "--clip_seconds=1000"], r"clip_seconds=1000 is longer than the clips of", False),
-    ("learning_rate_zero", ["--data_dir={records}", "--model_dir={out}", "--learning_rate=0"],
-     r"learning_rate must be positive, got 0.0", False),
-    ("learning_rate_nan", ["--data_dir={records}", "--model_dir={out}", "--learning_rate=nan"],
-     r"--learning_rate=nan: not a finite number", False),
-    ("checkpoint_seconds_negative", ["--data_dir={records}", "--model_dir={out}", "--checkpoint_seconds=-1"],
-     r"flag --checkpoint_seconds=-1: -1.0 is not a non-negative number", False),
-    ("checkpoint_seconds_inf", ["--data_dir={records}", "--model_dir={out}", "--checkpoint_seconds=inf"],
-     r"--checkpoint_seconds=inf: not a finite number", False),
-    ("weight_decay_one", ["--data_dir={records}", "--model_dir={out}", "--weight_decay=1"],
-     r"weight_decay must be in \[0, 1\), got 1.0", False),
-    ("epochs_negative", ["--data_dir={records}", "--model_dir={out}", "--epochs=-1"],
-     r"flag --epochs=-1: -1 is not an integer in the range \[0, 100000\]", False),
-    ("no_epochs", ["--data_dir={records}", "--model_dir={out}", "--epochs=0", "--finetune_epochs=0"],
-     r"epochs must be >= 0 and not both 0", False),
-    ("balanced_without_steps", ["--data_dir={records}", "--model_dir={out}", "--balanced"],
-     r"balanced sampling is endless: set --steps_per_epoch too", False),
-    ("mix_concentration_zero", ["--data_dir={records}", "--model_dir={out}", "--mix_concentration=0"],
-     r"flag --mix_concentration=0", False),
-    ("level_frame_negative", ["--data_dir={records}", "--model_dir={out}", "--level_frame_ms=-1"],
-     r"flag --level_frame_ms=-1", False),
-    ("level_frame_below_a_ms", ["--data_dir={records}", "--model_dir={out}", "--level_frame_ms=0.5"],
-     r"level_frame_ms must be 0 \(the whole window\) or in \[1, 1000\]", False),
-    ("raw_flag_with_logmel", ["--data_dir={records}", "--model_dir={out}", "--model=logmel", "--frontend=cnn"],
-     r"--frontend: the log-mel model's front-end is fixed", False),
-    ("gabor_rate_with_logmel", ["--data_dir={records}", "--model_dir={out}", "--model=logmel",
-                                "--gabor_learning_rate_scale=0.5"],
-     r"--gabor_learning_rate_scale: the log-mel model's front-end is fixed", False),
-    ("gabor_rate_with_cnn", ["--data_dir={records}", "--model_dir={out}", "--preset=tiny",
-                             "--gabor_learning_rate_scale=0.5"],
-     r"gabor_learning_rate_scale is for the Gabor front-end; preset 'tiny' with these flags has the 'cnn' front-end",
-     False),
-    ("gabor_rate_above_one", ["--data_dir={records}", "--model_dir={out}", "--gabor_learning_rate_scale=2"],
-     r"flag --gabor_learning_rate_scale=2", False),
-    ("model_dir_is_a_file", ["--data_dir={records}", "--model_dir={labels}", "--preset=tiny", "--batch_size=2"],
-     r"--model_dir .*labels.txt is a file, not a directory", False),
-    ("other_settings_in_model_dir", ["--data_dir={records}", "--model_dir={finished_run}", "--preset=tiny",
-                                     "--batch_size=2", "--epochs=2"], r"holds a run with other settings", False),
-    ("truncated_shard", ["--data_dir={truncated}", "--model_dir={out}", "--preset=tiny", "--batch_size=2", "--epochs=1",
-                         "--finetune_epochs=0", "--frontend_pretraining_epochs=0"],
-     r"truncated/train-00000-of-00001.tfrecord is truncated or corrupt", True),
-    ("shard_cut_between_records", ["--data_dir={cut_between_records}", "--model_dir={out}", "--preset=tiny",
-                                   "--batch_size=2", "--epochs=1", "--finetune_epochs=0", "--frontend_pretraining_epochs=0"],
-     r"the train shards of .* hold fewer clips than its dataset_info.json counts", True),
-    ("seed_negative", ["--data_dir={records}", "--model_dir={out}", "--seed=-1"],
-     r"flag --seed=-1: -1 is not an integer in the range \[0, 4294967295\]", False),
-    ("unknown_preset", ["--data_dir={records}", "--model_dir={out}", "--preset=huge"], r"flag --preset=huge", False),
+    (
+        "no_labels_txt",
+        ["--data_dir={missing}", "--model_dir={out}"],
+        r"missing has no labels.txt",
+        False,
+    ),
+    (
+        "info_not_json",
+        ["--data_dir={info_not_json}", "--model_dir={out}"],
+        r"dataset_info.json is not JSON",
+        False,
+    ),
+    (
+        "labels_do_not_match_records",
+        ["--data_dir={labels_mismatch}", "--model_dir={out}"],
+        r"labels.txt names 3 classes but the records of .* have 2",
+        False,
+    ),
+    (
+        "fewer_clips_than_a_batch",
+        ["--data_dir={records}", "--model_dir={out}", "--preset=tiny"],
+        r"has 4 clips, fewer than one batch of 32: no training step would run",
+        False,
+    ),
+    (
+        "no_val_split",
+        ["--data_dir={no_val}", "--model_dir={out}", "--preset=tiny", "--batch_size=2"],
+        r"has no TFRecords of split 'val'",
+        False,
+    ),
+    (
+        "window_below_the_model_minimum",
+        [
+            "--data_dir={records}",
+            "--model_dir={out}",
+            "--preset=tiny",
+            "--batch_size=2",
+            "--clip_seconds=0.5",
+        ],
+        r"shorter than the model's minimum input of 16000",
+        False,
+    ),
+    (
+        "window_longer_than_the_clips",
+        [
+            "--data_dir={records}",
+            "--model_dir={out}",
+            "--preset=tiny",
+            "--batch_size=2",
+            "--clip_seconds=1000",
+        ],
+        r"clip_seconds=1000 is longer than the clips of",
+        False,
+    ),
+    (
+        "learning_rate_zero",
+        ["--data_dir={records}", "--model_dir={out}", "--learning_rate=0"],
+        r"learning_rate must be positive, got 0.0",
+        False,
+    ),
+    (
+        "learning_rate_nan",
+        ["--data_dir={records}", "--model_dir={out}", "--learning_rate=nan"],
+        r"--learning_rate=nan: not a finite number",
+        False,
+    ),
+    (
+        "checkpoint_seconds_negative",
+        ["--data_dir={records}", "--model_dir={out}", "--checkpoint_seconds=-1"],
+        r"flag --checkpoint_seconds=-1: -1.0 is not a non-negative number",
+        False,
+    ),
+    (
+        "checkpoint_seconds_inf",
+        ["--data_dir={records}", "--model_dir={out}", "--checkpoint_seconds=inf"],
+        r"--checkpoint_seconds=inf: not a finite number",
+        False,
+    ),
+    (
+        "weight_decay_one",
+        ["--data_dir={records}", "--model_dir={out}", "--weight_decay=1"],
+        r"weight_decay must be in \[0, 1\), got 1.0",
+        False,
+    ),
+    (
+        "epochs_negative",
+        ["--data_dir={records}", "--model_dir={out}", "--epochs=-1"],
+        r"flag --epochs=-1: -1 is not an integer in the range \[0, 100000\]",
+        False,
+    ),
+    (
+        "no_epochs",
+        ["--data_dir={records}", "--model_dir={out}", "--epochs=0", "--finetune_epochs=0"],
+        r"epochs must be >= 0 and not both 0",
+        False,
+    ),
+    (
+        "balanced_without_steps",
+        ["--data_dir={records}", "--model_dir={out}", "--balanced"],
+        r"balanced sampling is endless: set --steps_per_epoch too",
+        False,
+    ),
+    (
+        "mix_concentration_zero",
+        ["--data_dir={records}", "--model_dir={out}", "--mix_concentration=0"],
+        r"flag --mix_concentration=0",
+        False,
+    ),
+    (
+        "level_frame_negative",
+        ["--data_dir={records}", "--model_dir={out}", "--level_frame_ms=-1"],
+        r"flag --level_frame_ms=-1",
+        False,
+    ),
+    (
+        "level_frame_below_a_ms",
+        ["--data_dir={records}", "--model_dir={out}", "--level_frame_ms=0.5"],
+        r"level_frame_ms must be 0 \(the whole window\) or in \[1, 1000\]",
+        False,
+    ),
+    (
+        "raw_flag_with_logmel",
+        ["--data_dir={records}", "--model_dir={out}", "--model=logmel", "--frontend=cnn"],
+        r"--frontend: the log-mel model's front-end is fixed",
+        False,
+    ),
+    (
+        "gabor_rate_with_logmel",
+        [
+            "--data_dir={records}",
+            "--model_dir={out}",
+            "--model=logmel",
+            "--gabor_learning_rate_scale=0.5",
+        ],
+        r"--gabor_learning_rate_scale: the log-mel model's front-end is fixed",
+        False,
+    ),
+    (
+        "gabor_rate_with_cnn",
+        [
+            "--data_dir={records}",
+            "--model_dir={out}",
+            "--preset=tiny",
+            "--gabor_learning_rate_scale=0.5",
+        ],
+        r"gabor_learning_rate_scale is for the Gabor front-end; preset 'tiny' with these flags has "
+        r"the 'cnn' front-end",
+        False,
+    ),
+    (
+        "gabor_rate_above_one",
+        ["--data_dir={records}", "--model_dir={out}", "--gabor_learning_rate_scale=2"],
+        r"flag --gabor_learning_rate_scale=2",
+        False,
+    ),
+    (
+        "model_dir_is_a_file",
+        ["--data_dir={records}", "--model_dir={labels}", "--preset=tiny", "--batch_size=2"],
+        r"--model_dir .*labels.txt is a file, not a directory",
+        False,
+    ),
+    (
+        "other_settings_in_model_dir",
+        [
+            "--data_dir={records}",
+            "--model_dir={finished_run}",
+            "--preset=tiny",
+            "--batch_size=2",
+            "--epochs=2",
+        ],
+        r"holds a run with other settings",
+        False,
+    ),
+    (
+        "truncated_shard",
+        [
+            "--data_dir={truncated}",
+            "--model_dir={out}",
+            "--preset=tiny",
+            "--batch_size=2",
+            "--epochs=1",
+            "--finetune_epochs=0",
+            "--frontend_pretraining_epochs=0",
+        ],
+        r"truncated/train-00000-of-00001.tfrecord is truncated or corrupt",
+        True,
+    ),
+    (
+        "shard_cut_between_records",
+        [
+            "--data_dir={cut_between_records}",
+            "--model_dir={out}",
+            "--preset=tiny",
+            "--batch_size=2",
+            "--epochs=1",
+            "--finetune_epochs=0",
+            "--frontend_pretraining_epochs=0",
+        ],
+        r"the train shards of .* hold fewer clips than its dataset_info.json counts",
+        True,
+    ),
+    (
+        "seed_negative",
+        ["--data_dir={records}", "--model_dir={out}", "--seed=-1"],
+        r"flag --seed=-1: -1 is not an integer in the range \[0, 4294967295\]",
+        False,
+    ),
+    (
+        "unknown_preset",
+        ["--data_dir={records}", "--model_dir={out}", "--preset=huge"],
+        r"flag --preset=huge",
+        False,
+    ),
 ]
 
 ABLATE_DATA = ["--meta={meta}", "--input_dir={audio}", "--out={out}"]
 ABLATE = [
-    ("unknown_run", [*ABLATE_DATA, "--runs=raw_cutmix"], r"--runs: unknown runs \['raw_cutmix'\]", False),
+    (
+        "unknown_run",
+        [*ABLATE_DATA, "--runs=raw_cutmix"],
+        r"--runs: unknown runs \['raw_cutmix'\]",
+        False,
+    ),
     ("no_run", [*ABLATE_DATA, "--runs="], r"--runs: unknown runs none given", False),
-    ("run_repeated", [*ABLATE_DATA, "--runs=classical,classical"], r"--runs repeats classical$", False),
+    (
+        "run_repeated",
+        [*ABLATE_DATA, "--runs=classical,classical"],
+        r"--runs repeats classical$",
+        False,
+    ),
     ("seed_repeated", [*ABLATE_DATA, "--seeds=0,1,0"], r"--seeds repeats 0$", False),
-    ("seed_negative", [*ABLATE_DATA, "--seeds=-1"], r"--seeds must be in \[0, 4294967295\], got \[-1\]", False),
-    ("seed_not_a_number", [*ABLATE_DATA, "--seeds=a"], r"--seeds must be comma-separated ints, got 'a'", False),
+    (
+        "seed_negative",
+        [*ABLATE_DATA, "--seeds=-1"],
+        r"--seeds must be in \[0, 4294967295\], got \[-1\]",
+        False,
+    ),
+    (
+        "seed_not_a_number",
+        [*ABLATE_DATA, "--seeds=a"],
+        r"--seeds must be comma-separated ints, got 'a'",
+        False,
+    ),
     ("fold_repeated", [*ABLATE_DATA, "--folds=1,2,1"], r"--folds repeats 1$", False),
-    # Fold 1's records would be written before fold 3's listing is read, if every fold were not checked first.
-    ("fold_missing", [*ABLATE_DATA, "--folds=1,2,3,9"], r"--folds: no row of --meta .*meta.csv has fold 9", False),
+    # Fold 1's records would be written before fold 3's listing is read, if every fold were not
+    # checked first.
+    (
+        "fold_missing",
+        [*ABLATE_DATA, "--folds=1,2,3,9"],
+        r"--folds: no row of --meta .*meta.csv has fold 9",
+        False,
+    ),
     ("too_few_folds", [*ABLATE_DATA, "--folds=1,2"], r"--folds needs at least 3 folds", False),
-    ("no_fraction", [*ABLATE_DATA, "--train_fractions="], r"--train_fractions needs at least one value", False),
-    ("fraction_zero", [*ABLATE_DATA, "--train_fractions=0,1"], r"--train_fractions must be in \(0, 1\]", False),
-    ("data_dir_and_meta", [*ABLATE_DATA, "--data_dir={records}"], r"give either --data_dir .* or --meta", False),
-    ("out_is_a_file", ["--data_dir={records}", "--out={labels}"], r"--out .*labels.txt is a file, not a directory",
-     False),
-    ("no_epochs", [*ABLATE_DATA, "--epochs=0", "--finetune_epochs=0"], r"epochs must be >= 0 and not both 0", False),
-    ("level_frame_below_a_ms", [*ABLATE_DATA, "--level_frame_ms=0.5"],
-     r"level_frame_ms must be 0 \(the whole window\) or in \[1, 1000\]", False),
-    ("mel_range", [*ABLATE_DATA, "--mel_min_hz=8000"],
-     r"the mel range must satisfy 0 <= mel_min_hz < mel_max_hz <= 8000 \(half the sample rate\), got 8000-7500 Hz", False),
+    (
+        "no_fraction",
+        [*ABLATE_DATA, "--train_fractions="],
+        r"--train_fractions needs at least one value",
+        False,
+    ),
+    (
+        "fraction_zero",
+        [*ABLATE_DATA, "--train_fractions=0,1"],
+        r"--train_fractions must be in \(0, 1\]",
+        False,
+    ),
+    (
+        "data_dir_and_meta",
+        [*ABLATE_DATA, "--data_dir={records}"],
+        r"give either --data_dir .* or --meta",
+        False,
+    ),
+    (
+        "out_is_a_file",
+        ["--data_dir={records}", "--out={labels}"],
+        r"--out .*labels.txt is a file, not a directory",
+        False,
+    ),
+    (
+        "no_epochs",
+        [*ABLATE_DATA, "--epochs=0", "--finetune_epochs=0"],
+        r"epochs must be >= 0 and not both 0",
+        False,
+    ),
+    (
+        "level_frame_below_a_ms",
+        [*ABLATE_DATA, "--level_frame_ms=0.5"],
+        r"level_frame_ms must be 0 \(the whole window\) or in \[1, 1000\]",
+        False,
+    ),
+    (
+        "mel_range",
+        [*ABLATE_DATA, "--mel_min_hz=8000"],
+        r"the mel range must satisfy 0 <= mel_min_hz < mel_max_hz <= 8000 \(half the sample "
+        r"rate\), got 8000-7500 Hz",
+        False,
+    ),
 ]
 
 EVALUATE = [
-    ("model_missing", ["--data_dir={records}", "--model={missing}"], r"--model .*missing does not exist", False),
-    ("model_not_keras", ["--data_dir={records}", "--model={labels}"], r"is not a loadable .keras file", False),
-    ("window_unknown", ["--data_dir={records}", "--model={model}"], r"training window is unknown .* pass --window_seconds",
-     False),
-    ("window_too_short", ["--data_dir={records}", "--model={model}", "--window_seconds=0.5"],
-     r"window of 8000 samples is shorter than the model's minimum of 16000", False),
-    ("classes_differ", ["--data_dir={labels_mismatch}", "--model={model}", "--window_seconds=1"],
-     r"labels.txt names 3 classes but the records", False),
-    ("split_missing", ["--data_dir={no_val}", "--model={model}", "--window_seconds=1", "--split=val"],
-     r"has no TFRecords of split 'val'", False),
-    ("truncated_shard", ["--data_dir={truncated}", "--model={model}", "--window_seconds=1", "--split=train"],
-     r"truncated/train-00000-of-00001.tfrecord is truncated or corrupt", False),
-    ("gain_nan", ["--data_dir={records}", "--model={model}", "--gain_db=nan"], r"--gain_db=nan: not a finite number",
-     False),
-    ("unknown_split", ["--data_dir={records}", "--model={model}", "--split=dev"], r"flag --split=dev", False),
+    (
+        "model_missing",
+        ["--data_dir={records}", "--model={missing}"],
+        r"--model .*missing does not exist",
+        False,
+    ),
+    (
+        "model_not_keras",
+        ["--data_dir={records}", "--model={labels}"],
+        r"is not a loadable .keras file",
+        False,
+    ),
+    (
+        "window_unknown",
+        ["--data_dir={records}", "--model={model}"],
+        r"training window is unknown .* pass --window_seconds",
+        False,
+    ),
+    (
+        "window_too_short",
+        ["--data_dir={records}", "--model={model}", "--window_seconds=0.5"],
+        r"window of 8000 samples is shorter than the model's minimum of 16000",
+        False,
+    ),
+    (
+        "classes_differ",
+        ["--data_dir={labels_mismatch}", "--model={model}", "--window_seconds=1"],
+        r"labels.txt names 3 classes but the records",
+        False,
+    ),
+    (
+        "split_missing",
+        ["--data_dir={no_val}", "--model={model}", "--window_seconds=1", "--split=val"],
+        r"has no TFRecords of split 'val'",
+        False,
+    ),
+    (
+        "truncated_shard",
+        ["--data_dir={truncated}", "--model={model}", "--window_seconds=1", "--split=train"],
+        r"truncated/train-00000-of-00001.tfrecord is truncated or corrupt",
+        False,
+    ),
+    (
+        "gain_nan",
+        ["--data_dir={records}", "--model={model}", "--gain_db=nan"],
+        r"--gain_db=nan: not a finite number",
+        False,
+    ),
+    (
+        "unknown_split",
+        ["--data_dir={records}", "--model={model}", "--split=dev"],
+        r"flag --split=dev",
+        False,
+    ),
 ]
 
 EXPORT = [
-    ("model_missing", ["--data_dir={records}", "--model={missing}", "--output_dir={out}"], r"--model .*missing does not exist",
-     False),
-    ("not_a_classifier", ["--data_dir={records}", "--model={sequential}", "--output_dir={out}"],
-     r"--model .*sequential.keras is a Sequential, not a keras_rawaudio classifier", False),
-    ("window_too_short", ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--window_seconds=0.5"],
-     r"window of 8000 samples is shorter than the model's minimum of 16000", False),
-    ("unknown_mode", ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--quantize=int4"],
-     r"--quantize: unknown modes \['int4'\]", False),
-    ("no_mode", ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--quantize="],
-     r"--quantize: unknown modes none given", False),
-    ("mode_repeated", ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--quantize=int8,float32,int8"],
-     r"--quantize repeats int8$", False),
-    ("window_unknown", ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--quantize=float32"],
-     r"training window is unknown", False),
-    ("output_is_a_file", ["--data_dir={records}", "--model={model}", "--output_dir={labels}", "--window_seconds=1"],
-     r"--output_dir .*labels.txt is a file, not a directory", False),
-    ("empty_version", ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--version="],
-     r"--version is empty", False),
-    ("percentile_range", ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--calibration_percentile=150"],
-     r"flag --calibration_percentile=150", False),
-    ("no_train_split", ["--data_dir={no_train}", "--model={model}", "--output_dir={out}", "--window_seconds=1"],
-     r"has no TFRecords of split 'train'", False),
-    ("classes_differ", ["--data_dir={labels_mismatch}", "--model={model}", "--output_dir={out}", "--window_seconds=1"],
-     r"labels.txt names 3 classes but the records", False),
+    (
+        "model_missing",
+        ["--data_dir={records}", "--model={missing}", "--output_dir={out}"],
+        r"--model .*missing does not exist",
+        False,
+    ),
+    (
+        "not_a_classifier",
+        ["--data_dir={records}", "--model={sequential}", "--output_dir={out}"],
+        r"--model .*sequential.keras is a Sequential, not a keras_rawaudio classifier",
+        False,
+    ),
+    (
+        "window_too_short",
+        ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--window_seconds=0.5"],
+        r"window of 8000 samples is shorter than the model's minimum of 16000",
+        False,
+    ),
+    (
+        "unknown_mode",
+        ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--quantize=int4"],
+        r"--quantize: unknown modes \['int4'\]",
+        False,
+    ),
+    (
+        "no_mode",
+        ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--quantize="],
+        r"--quantize: unknown modes none given",
+        False,
+    ),
+    (
+        "mode_repeated",
+        [
+            "--data_dir={records}",
+            "--model={model}",
+            "--output_dir={out}",
+            "--quantize=int8,float32,int8",
+        ],
+        r"--quantize repeats int8$",
+        False,
+    ),
+    (
+        "window_unknown",
+        ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--quantize=float32"],
+        r"training window is unknown",
+        False,
+    ),
+    (
+        "output_is_a_file",
+        ["--data_dir={records}", "--model={model}", "--output_dir={labels}", "--window_seconds=1"],
+        r"--output_dir .*labels.txt is a file, not a directory",
+        False,
+    ),
+    (
+        "empty_version",
+        ["--data_dir={records}", "--model={model}", "--output_dir={out}", "--version="],
+        r"--version is empty",
+        False,
+    ),
+    (
+        "percentile_range",
+        [
+            "--data_dir={records}",
+            "--model={model}",
+            "--output_dir={out}",
+            "--calibration_percentile=150",
+        ],
+        r"flag --calibration_percentile=150",
+        False,
+    ),
+    (
+        "no_train_split",
+        ["--data_dir={no_train}", "--model={model}", "--output_dir={out}", "--window_seconds=1"],
+        r"has no TFRecords of split 'train'",
+        False,
+    ),
+    (
+        "classes_differ",
+        [
+            "--data_dir={labels_mismatch}",
+            "--model={model}",
+            "--output_dir={out}",
+            "--window_seconds=1",
+        ],
+        r"labels.txt names 3 classes but the records",
+        False,
+    ),
 ]
 
 DEMO = [  # each refused before the demo generates or trains anything
-    ("data_without_classes", ["--out={out}", "--data={missing}"], r"--data .*missing has no class folders", False),
-    ("unknown_mode", ["--out={out}", "--quantize=int4"], r"--quantize: unknown modes \['int4'\]", False),
+    (
+        "data_without_classes",
+        ["--out={out}", "--data={missing}"],
+        r"--data .*missing has no class folders",
+        False,
+    ),
+    (
+        "unknown_mode",
+        ["--out={out}", "--quantize=int4"],
+        r"--quantize: unknown modes \['int4'\]",
+        False,
+    ),
     ("no_mode", ["--out={out}", "--quantize="], r"--quantize: unknown modes none given", False),
     ("out_is_a_file", ["--out={labels}"], r"--out .*labels.txt is a file, not a directory", False),
-    ("no_epochs", ["--out={out}", "--epochs=0", "--finetune_epochs=0"], r"epochs must be >= 0 and not both 0", False),
+    (
+        "no_epochs",
+        ["--out={out}", "--epochs=0", "--finetune_epochs=0"],
+        r"epochs must be >= 0 and not both 0",
+        False,
+    ),
 ]
 
 CLASSIFY = [
-    ("no_audio", ["--model={tflite}", "--labels={labels}"], r"give audio files or --stream$", False),
-    ("files_and_stream", ["--model={tflite}", "--labels={labels}", "--stream=stdin", "{clip}"],
-     r"give audio files or --stream, not both", False),
+    (
+        "no_audio",
+        ["--model={tflite}", "--labels={labels}"],
+        r"give audio files or --stream$",
+        False,
+    ),
+    (
+        "files_and_stream",
+        ["--model={tflite}", "--labels={labels}", "--stream=stdin", "{clip}"],
+        r"give audio files or --stream, not both",
+        False,
+    ),
     ("model_missing", ["--model={missing}", "{clip}"], r"missing", False),
-    ("model_not_tflite", ["--model={labels}", "{clip}"], r"labels.txt is not a loadable .tflite file", False),
-    ("no_labels_in_model", ["--model={tflite}", "{clip}"], r"has no labels in its metadata .*: give --labels", False),
-    ("labels_count", ["--model={tflite}", "--labels={labels_twice}", "{clip}"],
-     r"--labels .*labels_twice.txt has 2 labels but the model outputs 3 classes", False),
-    ("labels_unreadable", ["--model={tflite}", "--labels={audio}", "{clip}"], r"--labels .*audio cannot be read", False),
-    ("hop_range", ["--model={tflite}", "--labels={labels3}", "--hop_seconds=0", "{clip}"], r"flag --hop_seconds=0", False),
-    ("top_k_range", ["--model={tflite}", "--labels={labels3}", "--top_k=0", "{clip}"], r"flag --top_k=0", False),
+    (
+        "model_not_tflite",
+        ["--model={labels}", "{clip}"],
+        r"labels.txt is not a loadable .tflite file",
+        False,
+    ),
+    (
+        "no_labels_in_model",
+        ["--model={tflite}", "{clip}"],
+        r"has no labels in its metadata .*: give --labels",
+        False,
+    ),
+    (
+        "labels_count",
+        ["--model={tflite}", "--labels={labels_twice}", "{clip}"],
+        r"--labels .*labels_twice.txt has 2 labels but the model outputs 3 classes",
+        False,
+    ),
+    (
+        "labels_unreadable",
+        ["--model={tflite}", "--labels={audio}", "{clip}"],
+        r"--labels .*audio cannot be read",
+        False,
+    ),
+    (
+        "hop_range",
+        ["--model={tflite}", "--labels={labels3}", "--hop_seconds=0", "{clip}"],
+        r"flag --hop_seconds=0",
+        False,
+    ),
+    (
+        "top_k_range",
+        ["--model={tflite}", "--labels={labels3}", "--top_k=0", "{clip}"],
+        r"flag --top_k=0",
+        False,
+    ),
 ]
 
-TABLES = {"make_tfrecords": MAKE_TFRECORDS, "train": TRAIN, "ablate": ABLATE, "evaluate": EVALUATE, "export": EXPORT,
-          "demo": DEMO, "classify": CLASSIFY}
+TABLES = {
+    "make_tfrecords": MAKE_TFRECORDS,
+    "train": TRAIN,
+    "ablate": ABLATE,
+    "evaluate": EVALUATE,
+    "export": EXPORT,
+    "demo": DEMO,
+    "classify": CLASSIFY,
+}
 
 
 @pytest.fixture(scope="module")
@@ -301,16 +842,31 @@ def inputs(tmp_path_factory, plain_tflite):
         for n in range(6):
             write_tone(root / "audio" / label / f"{n}.wav", frequency * (1 + 0.05 * n), 1.0)
     rows = [f"{label}/{n}.wav,{n % 3 + 1},{label}" for label in "ab" for n in range(6)]
-    meta = {"meta": rows, "fold_x": [rows[0], "a/1.wav,x,a"], "fold_empty": [rows[0], "a/1.wav,,a"],
-            "short_row": [rows[0], "a/1.wav,1"], "no_label": ["a/1.wav,1,"]}
-    paths = {"root": root, "audio": root / "audio", "missing": root / "missing", "clip": root / "audio" / "a" / "0.wav",
-             "tflite": plain_tflite}
+    meta = {
+        "meta": rows,
+        "fold_x": [rows[0], "a/1.wav,x,a"],
+        "fold_empty": [rows[0], "a/1.wav,,a"],
+        "short_row": [rows[0], "a/1.wav,1"],
+        "no_label": ["a/1.wav,1,"],
+    }
+    paths = {
+        "root": root,
+        "audio": root / "audio",
+        "missing": root / "missing",
+        "clip": root / "audio" / "a" / "0.wav",
+        "tflite": plain_tflite,
+    }
     for name, lines in meta.items():
         paths[name] = root / f"{name}.csv"
         paths[name].write_text("\n".join(["filename,fold,label", *lines]) + "\n")
-    for name, text in {"labels": "a\nb\n", "labels_twice": "a\na\n", "labels3": "x\ny\nz\n", "empty": "\n",
-                       "class_index_x": "index,mid,display_name\nx,/m/1,a\n",
-                       "class_labels": "index,mid,display_name\n0,/m/1,a\n"}.items():
+    for name, text in {
+        "labels": "a\nb\n",
+        "labels_twice": "a\na\n",
+        "labels3": "x\ny\nz\n",
+        "empty": "\n",
+        "class_index_x": "index,mid,display_name\nx,/m/1,a\n",
+        "class_labels": "index,mid,display_name\n0,/m/1,a\n",
+    }.items():
         paths[name] = root / f"{name}.{'csv' if 'class' in name else 'txt'}"
         paths[name].write_text(text)
     (root / "unreadable" / "a").mkdir(parents=True)
@@ -320,19 +876,32 @@ def inputs(tmp_path_factory, plain_tflite):
     records = paths["records"] = root / "records"
     listing = layouts.list_esc50(root / "audio", paths["meta"], "2", "3")
     write_tfrecords(listing, records, WriteOptions(clip_seconds=10.0), workers=1)
-    for name, keep in {"no_val": ("train", "test"), "no_train": ("val", "test"), "labels_mismatch": ("train", "val", "test"),
-                       "info_not_json": (), "truncated": ("val", "test"), "cut_between_records": ("val", "test")}.items():
+    for name, keep in {
+        "no_val": ("train", "test"),
+        "no_train": ("val", "test"),
+        "labels_mismatch": ("train", "val", "test"),
+        "info_not_json": (),
+        "truncated": ("val", "test"),
+        "cut_between_records": ("val", "test"),
+    }.items():
         directory = paths[name] = root / name
         directory.mkdir()
         for shard in records.glob("*.tfrecord"):
             if shard.name.split("-")[0] in keep:
                 (directory / shard.name).write_bytes(shard.read_bytes())
-        (directory / "labels.txt").write_text("a\nb\nc\n" if name == "labels_mismatch" else "a\nb\n")
-        (directory / "dataset_info.json").write_text("{not json" if name == "info_not_json" else
-                                                     (records / "dataset_info.json").read_text())
+        (directory / "labels.txt").write_text(
+            "a\nb\nc\n" if name == "labels_mismatch" else "a\nb\n"
+        )
+        (directory / "dataset_info.json").write_text(
+            "{not json" if name == "info_not_json" else (records / "dataset_info.json").read_text()
+        )
     train_shard = next(records.glob("train-*.tfrecord")).read_bytes()
-    (paths["truncated"] / "train-00000-of-00001.tfrecord").write_bytes(train_shard[: len(train_shard) // 2 + 100])
-    (paths["cut_between_records"] / "train-00000-of-00001.tfrecord").write_bytes(train_shard[: len(train_shard) // 2])
+    (paths["truncated"] / "train-00000-of-00001.tfrecord").write_bytes(
+        train_shard[: len(train_shard) // 2 + 100]
+    )
+    (paths["cut_between_records"] / "train-00000-of-00001.tfrecord").write_bytes(
+        train_shard[: len(train_shard) // 2]
+    )
 
     paths["model"] = root / "model" / "tiny.keras"
     paths["model"].parent.mkdir()
@@ -347,23 +916,38 @@ def inputs(tmp_path_factory, plain_tflite):
 
 @pytest.fixture(scope="module")
 def outcomes(inputs, tmp_path_factory):
-    """{(stage, case id): (exit status, stderr, whether the inputs kept their bytes, the case's output path)}."""
+    """{(stage, case id): (exit status, stderr, whether the inputs kept their bytes, the case's
+    output path)}."""
     out = tmp_path_factory.mktemp("outputs")
-    cases = [(stage, case, [arg.format(**inputs, out=out / stage / case) for arg in argv])
-             for stage, table in TABLES.items() for case, argv, _, _ in table]
-    process = subprocess.run([sys.executable, "-c", CASE_RUNNER, inputs["root"]],
-                             input="".join(json.dumps([stage, argv]) + "\n" for stage, _, argv in cases),
-                             capture_output=True, text=True, cwd=ROOT, timeout=600)
+    cases = [
+        (stage, case, [arg.format(**inputs, out=out / stage / case) for arg in argv])
+        for stage, table in TABLES.items()
+        for case, argv, _, _ in table
+    ]
+    process = subprocess.run(
+        [sys.executable, "-c", CASE_RUNNER, inputs["root"]],
+        input="".join(json.dumps([stage, argv]) + "\n" for stage, _, argv in cases),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     initial, *lines = map(json.loads, process.stdout.strip().splitlines())
     assert len(lines) == len(cases), process.stderr[-3000:]
-    return {(stage, case): (status, stderr, digest == initial, out / stage / case)
-            for (stage, case, _), (status, stderr, digest) in zip(cases, lines)}
+    return {
+        (stage, case): (status, stderr, digest == initial, out / stage / case)
+        for (stage, case, _), (status, stderr, digest) in zip(cases, lines)
+    }
 
 
-@pytest.mark.parametrize("stage, case, message, may_write", [
-    pytest.param(stage, case, message, may_write, id=f"{stage}-{case}")
-    for stage, table in TABLES.items() for case, _, message, may_write in table
-])
+@pytest.mark.parametrize(
+    "stage, case, message, may_write",
+    [
+        pytest.param(stage, case, message, may_write, id=f"{stage}-{case}")
+        for stage, table in TABLES.items()
+        for case, _, message, may_write in table
+    ],
+)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(outcomes, stage, case, message, may_write):
     status, stderr, inputs_kept, output = outcomes[stage, case]
     assert "Traceback" not in stderr and status == 2, stderr[-2000:]
@@ -382,31 +966,92 @@ def tiny_model():
 
 # (id, call taking (inputs, model), the name of the exception's type or a base's, message regex).
 PYTHON_API = [
-    ("predict_nan", lambda i, m: m.predict(np.full(16000, np.nan, np.float32)), "ValueError",
-     "contains 16000 NaN or Inf samples"),
+    (
+        "predict_nan",
+        lambda i, m: m.predict(np.full(16000, np.nan, np.float32)),
+        "ValueError",
+        "contains 16000 NaN or Inf samples",
+    ),
     ("predict_scalar", lambda i, m: m.predict(np.float32(0.5)), "ValueError", r"got shape \(\)"),
-    ("predict_empty_batch", lambda i, m: m.predict(np.zeros((0, 16000), np.float32)), "ValueError", "an empty batch"),
-    ("predict_too_short", lambda i, m: m.predict(np.zeros(100, np.float32)), "ValueError",
-     "fewer than the minimum of 16000"),
-    ("predict_int16", lambda i, m: m.predict(np.zeros(16000, np.int16)), "ValueError", "divide int16 PCM by 32768"),
-    ("load_not_a_model", lambda i, m: load_classifier(i["labels"]), "InputError", "is not a loadable .keras file"),
-    ("config_classes", lambda i, m: presets.preset_config("tiny", num_classes=0), "ValueError",
-     "num_classes must be >= 1"),
-    ("config_frontend", lambda i, m: presets.preset_config("edge", 2, frontend="fft"), "ValueError",
-     "frontend must be one of cnn, gabor"),
-    ("unknown_preset", lambda i, m: presets.preset_config("huge", 2), "ValueError", "unknown preset 'huge'"),
+    (
+        "predict_empty_batch",
+        lambda i, m: m.predict(np.zeros((0, 16000), np.float32)),
+        "ValueError",
+        "an empty batch",
+    ),
+    (
+        "predict_too_short",
+        lambda i, m: m.predict(np.zeros(100, np.float32)),
+        "ValueError",
+        "fewer than the minimum of 16000",
+    ),
+    (
+        "predict_int16",
+        lambda i, m: m.predict(np.zeros(16000, np.int16)),
+        "ValueError",
+        "divide int16 PCM by 32768",
+    ),
+    (
+        "load_not_a_model",
+        lambda i, m: load_classifier(i["labels"]),
+        "InputError",
+        "is not a loadable .keras file",
+    ),
+    (
+        "config_classes",
+        lambda i, m: presets.preset_config("tiny", num_classes=0),
+        "ValueError",
+        "num_classes must be >= 1",
+    ),
+    (
+        "config_frontend",
+        lambda i, m: presets.preset_config("edge", 2, frontend="fft"),
+        "ValueError",
+        "frontend must be one of cnn, gabor",
+    ),
+    (
+        "unknown_preset",
+        lambda i, m: presets.preset_config("huge", 2),
+        "ValueError",
+        "unknown preset 'huge'",
+    ),
     ("data_mix", lambda i, m: data.DataOptions(mix="cutmix"), "InputError", "mix must be one of"),
-    ("data_split", lambda i, m: data.load_dataset(i["records"], "dev"), "DataError", "has no TFRecords of split 'dev'"),
-    ("schedule_rate", lambda i, m: train.Schedule(learning_rate=-1.0), "ConfigError", "learning_rate must be positive"),
-    ("fit_class_count", lambda i, m: train.fit_mix_then_finetune(m, i["labels_mismatch"], i["missing"]), "DataError",
-     "names 3 classes but the records"),
-    ("edge_not_tflite", lambda i, m: EdgeClassifier(i["labels"]), "EdgeModelError", "is not a loadable .tflite file"),
-    ("edge_window_length", lambda i, m: EdgeClassifier(i["tflite"]).predict(np.zeros(100, np.int16)), "InputError",
-     r"plain.tflite takes windows of 16000 samples; got an array of shape \(100,\)"),
+    (
+        "data_split",
+        lambda i, m: data.load_dataset(i["records"], "dev"),
+        "DataError",
+        "has no TFRecords of split 'dev'",
+    ),
+    (
+        "schedule_rate",
+        lambda i, m: train.Schedule(learning_rate=-1.0),
+        "ConfigError",
+        "learning_rate must be positive",
+    ),
+    (
+        "fit_class_count",
+        lambda i, m: train.fit_mix_then_finetune(m, i["labels_mismatch"], i["missing"]),
+        "DataError",
+        "names 3 classes but the records",
+    ),
+    (
+        "edge_not_tflite",
+        lambda i, m: EdgeClassifier(i["labels"]),
+        "EdgeModelError",
+        "is not a loadable .tflite file",
+    ),
+    (
+        "edge_window_length",
+        lambda i, m: EdgeClassifier(i["tflite"]).predict(np.zeros(100, np.int16)),
+        "InputError",
+        r"plain.tflite takes windows of 16000 samples; got an array of shape \(100,\)",
+    ),
 ]
 
 
-@pytest.mark.parametrize("call, error, message", [pytest.param(*case[1:], id=case[0]) for case in PYTHON_API])
+@pytest.mark.parametrize(
+    "call, error, message", [pytest.param(*case[1:], id=case[0]) for case in PYTHON_API]
+)
 def test_python_api_bad_input_raises_a_named_error(inputs, tiny_model, call, error, message):
     with pytest.raises(Exception) as raised:
         call(inputs, tiny_model)

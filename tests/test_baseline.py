@@ -2,11 +2,13 @@ import numpy as np
 import pytest
 
 from keras_rawaudio.baseline import ClassicalBaseline, features, log_mel
-from keras_rawaudio.models.layers import LogMelSpectrogram
 from keras_rawaudio.data.records import Recordings
+from keras_rawaudio.models.layers import LogMelSpectrogram
 
 
-@pytest.mark.parametrize("mel_range_hz", [{}, {"lower_hz": 125.0, "upper_hz": 7000.0}])  # {}: both defaults
+@pytest.mark.parametrize(
+    "mel_range_hz", [{}, {"lower_hz": 125.0, "upper_hz": 7000.0}]
+)  # {}: both defaults
 def test_log_mel_is_the_models_log_mel(mel_range_hz):
     waveform = np.random.default_rng(0).uniform(-0.5, 0.5, 16123).astype(np.float32)
     expected = LogMelSpectrogram(mel_bins=64, **mel_range_hz)(waveform[None])[0].numpy()
@@ -30,10 +32,16 @@ def tones(frequencies, count, rng):
     waveforms, labels = [], []
     for k, frequency in enumerate(frequencies):
         for _ in range(count):
-            waveforms.append((0.3 * np.sin(2 * np.pi * frequency * rng.uniform(0.97, 1.03) * t)
-                              + rng.normal(0, 0.05, t.size)).astype(np.float32))
+            waveforms.append(
+                (
+                    0.3 * np.sin(2 * np.pi * frequency * rng.uniform(0.97, 1.03) * t)
+                    + rng.normal(0, 0.05, t.size)
+                ).astype(np.float32)
+            )
             labels.append(np.eye(len(frequencies))[k])
-    return Recordings([str(i) for i in range(len(waveforms))], waveforms, np.array(labels, np.float32))
+    return Recordings(
+        [str(i) for i in range(len(waveforms))], waveforms, np.array(labels, np.float32)
+    )
 
 
 @pytest.mark.parametrize("multi_label", [False, True])
@@ -44,7 +52,9 @@ def test_the_baseline_separates_tones_and_picks_c_on_validation(multi_label):
         train.waveforms.append(train.waveforms[0] + train.waveforms[-1])
         train.labels = np.vstack([train.labels, [1, 0, 1]])
     baseline = ClassicalBaseline().fit(train, val)
-    assert baseline.c in baseline.val_map and baseline.val_map[baseline.c] == max(baseline.val_map.values())
+    assert baseline.c in baseline.val_map and baseline.val_map[baseline.c] == max(
+        baseline.val_map.values()
+    )
     scores = baseline.predict(test.waveforms)
     assert scores.shape == (12, 3)
     np.testing.assert_array_equal(scores.argmax(axis=1), test.labels.argmax(axis=1))

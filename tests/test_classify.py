@@ -12,11 +12,14 @@ from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
 from keras_rawaudio.scoring import Windowing, score_recordings
 
 # Runs `python -m keras_rawaudio.classify` with TensorFlow and Keras made unimportable.
-NO_TENSORFLOW = BLOCK_TENSORFLOW + """
+NO_TENSORFLOW = (
+    BLOCK_TENSORFLOW
+    + """
 import runpy
 sys.argv = ['classify'] + sys.argv[1:]
 runpy.run_module('keras_rawaudio.classify', run_name='__main__', alter_sys=True)
 """
+)
 
 
 @pytest.fixture
@@ -27,22 +30,35 @@ def edge_model(exported):
 
 
 def classify(model, *args):
-    return subprocess.run([sys.executable, "-c", NO_TENSORFLOW, f"--model={model}", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", NO_TENSORFLOW, f"--model={model}", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_files_of_any_rate_length_and_channels_without_tensorflow(edge_model, tmp_path):
     long = write_tone(tmp_path / "long.flac", 700, 4.2)
     short = write_tone(tmp_path / "short.wav", 700, 0.3)
     stereo = write_tone(tmp_path / "stereo.wav", 700, 1.5, sample_rate=44100, channels=2)
-    result = classify(edge_model[0], long, short, stereo, "--json", "--top_k=3")  # labels from the model
+    result = classify(
+        edge_model[0], long, short, stereo, "--json", "--top_k=3"
+    )  # labels from the model
     assert result.returncode == 0, result.stderr[-1500:]
     outputs = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert [o["file"] for o in outputs] == [str(long), str(short), str(stereo)]
-    assert [len(o["windows"]) for o in outputs] == [8, 1, 2]  # 4.2 s: starts 0..3.5 s every 0.5 s (half a window)
+    assert [len(o["windows"]) for o in outputs] == [
+        8,
+        1,
+        2,
+    ]  # 4.2 s: starts 0..3.5 s every 0.5 s (half a window)
     runner, labels = EdgeClassifier(edge_model[0]), edge_model[1].read_text().split()
     for path, o in zip((long, short, stereo), outputs):
-        expected = score_recordings(runner.predict, [load_audio(path)[0]], Windowing(16000))[0]  # evaluation's scoring
+        expected = score_recordings(runner.predict, [load_audio(path)[0]], Windowing(16000))[
+            0
+        ]  # evaluation's scoring
         best = np.argsort(-expected)[:3]
         assert [t["label"] for t in o["top"]] == [labels[k] for k in best]
         np.testing.assert_allclose([t["score"] for t in o["top"]], expected[best], atol=1e-4)
@@ -54,17 +70,35 @@ def test_bad_files_are_reported_and_the_rest_classified(edge_model, tmp_path):
     result = classify(edge_model[0], tmp_path / "missing.wav", tmp_path / "corrupt.wav", good)
     assert result.returncode == 1
     errors = result.stderr.strip().splitlines()
-    assert errors[-2].endswith("missing.wav: missing file") and "corrupt.wav: unreadable audio" in errors[-1]
+    assert (
+        errors[-2].endswith("missing.wav: missing file")
+        and "corrupt.wav: unreadable audio" in errors[-1]
+    )
     assert result.stdout.startswith(f"{good}: ")
 
 
 def test_labels_must_match_the_model_and_the_thin_script_runs(edge_model, tmp_path):
     (tmp_path / "labels.txt").write_text("a\nb\n")
     model, _ = edge_model
-    result = subprocess.run([sys.executable, "export/classify.py", f"--model={model}", f"--labels={tmp_path / 'labels.txt'}", "x.wav"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "export/classify.py",
+            f"--model={model}",
+            f"--labels={tmp_path / 'labels.txt'}",
+            "x.wav",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == f"classify: error: --labels {tmp_path / 'labels.txt'} has 2 labels but the model outputs 5 classes"
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == f"classify: error: --labels {tmp_path / 'labels.txt'} has 2 labels "
+        "but the model outputs 5 classes"
+    )
 
 
 def test_a_file_without_metadata_needs_labels(plain_tflite, tmp_path):
@@ -72,7 +106,9 @@ def test_a_file_without_metadata_needs_labels(plain_tflite, tmp_path):
     result = classify(plain_tflite, clip)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        f"classify: error: {plain_tflite} has no labels in its metadata (an older export?): give --labels")
+        f"classify: error: {plain_tflite} has no labels in its metadata (an older export?): give "
+        f"--labels"
+    )
     (tmp_path / "labels.txt").write_text("x\ny\nz\n")
     result = classify(plain_tflite, f"--labels={tmp_path / 'labels.txt'}", clip, "--json")
     assert result.returncode == 0, result.stderr[-1000:]
@@ -83,17 +119,39 @@ def test_a_stream_that_ends_before_a_window_is_an_error(plain_tflite, monkeypatc
     from keras_rawaudio.classify import stream
 
     model = EdgeClassifier(plain_tflite)
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(np.zeros(8000, "<i2").tobytes())))  # 0.5 s
-    with pytest.raises(EdgeModelError, match=r"^--stream=stdin ended after 0.50 s of audio, less than one window "
-                                             r"\(1 s\): nothing was classified$"):
-        stream(model, ["x", "y", "z"], Windowing(model.window_samples), "stdin", 16000, 16000, 3, False)
+    monkeypatch.setattr(
+        sys, "stdin", io.TextIOWrapper(io.BytesIO(np.zeros(8000, "<i2").tobytes()))
+    )  # 0.5 s
+    with pytest.raises(
+        EdgeModelError,
+        match=r"^--stream=stdin ended after 0.50 s of audio, less than one window "
+        r"\(1 s\): nothing was classified$",
+    ):
+        stream(
+            model, ["x", "y", "z"], Windowing(model.window_samples), "stdin", 16000, 16000, 3, False
+        )
 
 
 def test_stream_mode_reads_pcm_from_stdin(edge_model):
     model, labels = edge_model
-    pcm = (0.3 * np.sin(2 * np.pi * 700 * np.arange(40000) / 16000) * 32767).astype("<i2").tobytes()  # 2.5 s
-    result = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, f"--model={model}", f"--labels={labels}", "--stream=stdin", "--json"],
-                            input=pcm, capture_output=True, cwd=ROOT, timeout=60)
+    pcm = (
+        (0.3 * np.sin(2 * np.pi * 700 * np.arange(40000) / 16000) * 32767).astype("<i2").tobytes()
+    )  # 2.5 s
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            NO_TENSORFLOW,
+            f"--model={model}",
+            f"--labels={labels}",
+            "--stream=stdin",
+            "--json",
+        ],
+        input=pcm,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr[-1000:]
     lines = [json.loads(line) for line in result.stdout.decode().strip().splitlines()]
     assert [line["start_seconds"] for line in lines] == [0.0, 0.5, 1.0, 1.5]

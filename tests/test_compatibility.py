@@ -20,17 +20,28 @@ def test_a_0_3_18_model_loads_and_predicts_the_same_scores():
 
 
 def test_a_0_3_18_run_directory_resumes_to_the_end(tmp_path):
+    from keras_rawaudio import RawWaveformClassifier
     from keras_rawaudio.data import DataOptions
     from keras_rawaudio.data.synthetic_records import write_records
     from keras_rawaudio.train import Schedule, fit_mix_then_finetune
-    from keras_rawaudio import RawWaveformClassifier
 
     run = shutil.copytree(FIXTURE / "run", tmp_path / "run")
     data = write_records(tmp_path / "data", clips=40, seconds=1.0, seed=3)
-    schedule = Schedule(DataOptions(batch_size=8, clip_seconds=1.0, mix="mix_training", seed=0), epochs=2,
-                        finetune_epochs=1, frontend_pretraining_epochs=0, min_steps_per_epoch=2)
+    schedule = Schedule(
+        DataOptions(batch_size=8, clip_seconds=1.0, mix="mix_training", seed=0),
+        epochs=2,
+        finetune_epochs=1,
+        frontend_pretraining_epochs=0,
+        min_steps_per_epoch=2,
+    )
     model = RawWaveformClassifier.from_preset("tiny", num_classes=5)
     _, history = fit_mix_then_finetune(model, data, run, schedule, verbose=0, checkpoint_seconds=0)
-    assert [(h["phase"], h["epoch"]) for h in history] == [("mix_training", 1), ("mix_training", 2), ("finetune", 1)]
-    assert history[0] == json.loads((FIXTURE / "run" / "history.json").read_text())[0]  # kept, not retrained
+    assert [(h["phase"], h["epoch"]) for h in history] == [
+        ("mix_training", 1),
+        ("mix_training", 2),
+        ("finetune", 1),
+    ]
+    assert (
+        history[0] == json.loads((FIXTURE / "run" / "history.json").read_text())[0]
+    )  # kept, not retrained
     assert json.loads((run / "state.json").read_text())["done"]

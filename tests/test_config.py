@@ -8,7 +8,9 @@ def test_presets_are_configs_that_round_trip_through_json():
     for name in PRESETS:
         config = preset_config(name, num_classes=7)
         assert ModelConfig.from_dict(config.to_dict()) == config
-        assert ModelConfig.from_dict(__import__("json").loads(config.to_json())) == config  # lists back to tuples
+        assert (
+            ModelConfig.from_dict(__import__("json").loads(config.to_json())) == config
+        )  # lists back to tuples
 
 
 def test_derived_sizes():
@@ -18,23 +20,43 @@ def test_derived_sizes():
     assert cnn.replace(frontend_stages=(Stage(8, 3, 2, 2),)).hop_samples == 8
     gabor = preset_config("edge", num_classes=2)
     assert (gabor.frontend, gabor.hop_samples, gabor.frequency_bands) == ("gabor", 160, 64)
-    assert preset_config("paper", num_classes=2).frontend == preset_config("tiny", num_classes=2).frontend == "cnn"
+    assert (
+        preset_config("paper", num_classes=2).frontend
+        == preset_config("tiny", num_classes=2).frontend
+        == "cnn"
+    )
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"num_classes": 0}, "num_classes must be >= 1"),
-    ({"num_heads": 5}, r"num_heads must be in \[1, 4\]"),
-    ({"input_samples": 8000}, "input_samples=8000 is shorter than min_samples=16000"),
-    ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
-    ({"level_frame_ms": 0.5}, r"level_frame_ms must be 0 \(the whole window\) or in \[1, 1000\] \(the shortest input\), got 0.5"),
-    ({"level_frame_ms": 1500.0}, r"level_frame_ms must be 0 .* got 1500.0"),
-    ({"mel_min_hz": 200.0, "mel_max_hz": 100.0}, r"mel_min_hz < mel_max_hz <= 8000 \(half the sample rate\), got 200-100"),
-    ({"mel_max_hz": 11025.0}, r"the mel range must satisfy .* got 50-11025 Hz"),
-    ({"gabor_learning_rate_scale": -0.1}, r"gabor_learning_rate_scale must be in \[0, 1\], got -0.1"),
-    ({"filter_augment_db": -1.0}, "filter_augment_db must be >= 0, got -1"),
-    ({"filter_augment_db": 6.0, "frontend_compression": "pcen"}, "filter_augment_db adds gains in log units: it "
-     "needs frontend_compression='log', got 'pcen'"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"num_classes": 0}, "num_classes must be >= 1"),
+        ({"num_heads": 5}, r"num_heads must be in \[1, 4\]"),
+        ({"input_samples": 8000}, "input_samples=8000 is shorter than min_samples=16000"),
+        ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
+        (
+            {"level_frame_ms": 0.5},
+            r"level_frame_ms must be 0 \(the whole window\) or in \[1, 1000\] \(the shortest "
+            r"input\), got 0.5",
+        ),
+        ({"level_frame_ms": 1500.0}, r"level_frame_ms must be 0 .* got 1500.0"),
+        (
+            {"mel_min_hz": 200.0, "mel_max_hz": 100.0},
+            r"mel_min_hz < mel_max_hz <= 8000 \(half the sample rate\), got 200-100",
+        ),
+        ({"mel_max_hz": 11025.0}, r"the mel range must satisfy .* got 50-11025 Hz"),
+        (
+            {"gabor_learning_rate_scale": -0.1},
+            r"gabor_learning_rate_scale must be in \[0, 1\], got -0.1",
+        ),
+        ({"filter_augment_db": -1.0}, "filter_augment_db must be >= 0, got -1"),
+        (
+            {"filter_augment_db": 6.0, "frontend_compression": "pcen"},
+            "filter_augment_db adds gains in log units: it "
+            "needs frontend_compression='log', got 'pcen'",
+        ),
+    ],
+)
 def test_impossible_configs_are_refused(changes, message):
     with pytest.raises(ValueError, match=message):
         preset_config("edge", **{"num_classes": 3, **changes})
@@ -74,7 +96,9 @@ def test_a_config_saved_before_0_3_10_keeps_its_whole_window_level_normalisation
 def test_a_config_saved_before_0_3_13_keeps_learning_its_gabor_filters_at_the_full_rate():
     saved = preset_config("edge", num_classes=3).to_dict()
     del saved["gabor_learning_rate_scale"]  # as keras_rawaudio 0.3.12 wrote it
-    assert ModelConfig.from_dict(saved) == preset_config("edge", num_classes=3, gabor_learning_rate_scale=1.0)
+    assert ModelConfig.from_dict(saved) == preset_config(
+        "edge", num_classes=3, gabor_learning_rate_scale=1.0
+    )
 
 
 def test_separable_stages_round_trip_and_a_config_saved_before_them_has_full_convolutions():

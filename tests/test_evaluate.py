@@ -8,17 +8,18 @@ from conftest import run_module
 from keras_rawaudio import layouts
 from keras_rawaudio.audio_io import load_audio, to_pcm16
 from keras_rawaudio.data import load_recordings
-from keras_rawaudio.errors import InputError
 from keras_rawaudio.data.reading import score_split
-from keras_rawaudio.evaluate import evaluate
-from keras_rawaudio.train.run_directory import EvaluationError
-from keras_rawaudio.scoring import Windowing
 from keras_rawaudio.data.synthetic_records import write_records
+from keras_rawaudio.errors import InputError
+from keras_rawaudio.evaluate import evaluate
+from keras_rawaudio.scoring import Windowing
+from keras_rawaudio.train.run_directory import EvaluationError
 
 
 @pytest.fixture(scope="module")
 def split_recordings(tmp_path_factory):
-    """10 generated 3.5 s clips stored as 2 s records (clip#0, clip#1): (audio dir, meta, records)."""
+    """10 generated 3.5 s clips stored as 2 s records (clip#0, clip#1): (audio dir, meta,
+    records)."""
     root = tmp_path_factory.mktemp("long")
     records = write_records(root, clips=10, seconds=3.5, record_seconds=2.0)
     return root / "audio", root / "audio" / "meta.csv", records
@@ -31,7 +32,9 @@ def test_recordings_are_rebuilt_from_their_windows(split_recordings):
     for recording, waveform in zip(recordings.ids, recordings.waveforms):
         stored = to_pcm16(load_audio(audio / f"{recording}.wav")[0])
         np.testing.assert_array_equal(waveform * 32768, stored)  # both windows back at their start
-    expected = {r.split(",")[0][:-4]: r.split(",")[1].split(";") for r in meta.read_text().splitlines()[1:]}
+    expected = {
+        r.split(",")[0][:-4]: r.split(",")[1].split(";") for r in meta.read_text().splitlines()[1:]
+    }
     names = layouts.list_csv(audio, meta).vocabulary
     for recording, truth in zip(recordings.ids, recordings.labels):
         assert [names[k] for k in np.flatnonzero(truth)] == sorted(expected[recording])
@@ -53,12 +56,21 @@ def test_windows_are_scored_and_combined_per_recording(split_recordings):
         assert score[0] == pytest.approx(np.abs(waveform).max(), abs=1 / 32768)
     _, mean_scores = score_split(loudness, records, "train", Windowing(16000, combine="mean"))
     assert np.all(mean_scores < scores)
-    _, louder = score_split(loudness, records, "train", Windowing(16000, combine="max"), gain_db=6.0)
-    np.testing.assert_allclose(louder, np.minimum(scores * 10 ** (6 / 20), 1.0), rtol=1e-6)  # clipped like a recorder
+    _, louder = score_split(
+        loudness, records, "train", Windowing(16000, combine="max"), gain_db=6.0
+    )
+    np.testing.assert_allclose(
+        louder, np.minimum(scores * 10 ** (6 / 20), 1.0), rtol=1e-6
+    )  # clipped like a recorder
 
 
 def test_evaluate_cli_prints_metrics_and_writes_reports(trained_run, synthetic_records):
-    result = run_module("evaluate", f"--data_dir={synthetic_records}", "--split=test", f"--model={trained_run / 'best.keras'}")
+    result = run_module(
+        "evaluate",
+        f"--data_dir={synthetic_records}",
+        "--split=test",
+        f"--model={trained_run / 'best.keras'}",
+    )
     assert result.returncode == 0, result.stderr[-1500:]
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
     assert metrics == evaluate(trained_run / "best.keras", synthetic_records, "test", reports=False)

@@ -12,11 +12,19 @@ from keras_rawaudio import synthetic
 from keras_rawaudio.audio_io import load_audio, stream_audio
 from keras_rawaudio.explain import detect_events, explain
 
-OUTPUTS = ["events.csv", "events.json", "filterbank.csv", "filterbank.png", "image.png", "timeline.png"]
+OUTPUTS = [
+    "events.csv",
+    "events.json",
+    "filterbank.csv",
+    "filterbank.png",
+    "image.png",
+    "timeline.png",
+]
 
 
 def tone_recording(path, minutes=3.0, seed=0):
-    """A quiet noise floor with a synthetic 'tone' event every 5-7 s; returns their (onset, offset)."""
+    """A quiet noise floor with a synthetic 'tone' event every 5-7 s; returns their (onset,
+    offset)."""
     rng = np.random.default_rng(seed)
     waveform = rng.normal(0, 0.003, int(minutes * 60 * 16000))
     spans, start = [], 2.0
@@ -39,9 +47,13 @@ def test_explain_finds_the_events_of_a_long_recording_and_the_gabor_centres(trai
     assert 119 < result["seconds"] <= 120
 
     tones = [e for e in result["events"] if e["label"] == "tone"]
-    found = [any(e["onset"] < offset and e["offset"] > onset for e in tones) for onset, offset in spans]
+    found = [
+        any(e["onset"] < offset and e["offset"] > onset for e in tones) for onset, offset in spans
+    ]
     assert np.mean(found) >= 0.8, (np.mean(found), len(spans))
-    true_positive = [any(e["onset"] < offset and e["offset"] > onset for onset, offset in spans) for e in tones]
+    true_positive = [
+        any(e["onset"] < offset and e["offset"] > onset for onset, offset in spans) for e in tones
+    ]
     assert np.mean(true_positive) >= 0.5, (np.mean(true_positive), len(tones))
     saved = json.loads((tmp_path / "out" / "events.json").read_text())
     assert saved["events"] == result["events"] and saved["threshold"] == 0.5
@@ -52,10 +64,14 @@ def test_explain_finds_the_events_of_a_long_recording_and_the_gabor_centres(trai
     model = keras.saving.load_model(trained_run / "best.keras")
     centres, _ = (np.asarray(v) for v in model.get_layer("frontend_gabor").filters())
     rows = result["filterbank"]
-    assert len(rows) == 64 and [r["centre_hz"] for r in rows] == sorted(r["centre_hz"] for r in rows)
+    assert len(rows) == 64 and [r["centre_hz"] for r in rows] == sorted(
+        r["centre_hz"] for r in rows
+    )
     for row in rows:
         expected = centres[row["channel"]]
-        assert abs(row["centre_hz"] - expected) <= max(0.05 * expected, row["bandwidth_hz"] / 2), row
+        assert abs(row["centre_hz"] - expected) <= max(0.05 * expected, row["bandwidth_hz"] / 2), (
+            row
+        )
         assert row["bandwidth_hz"] > 0
 
 
@@ -66,7 +82,10 @@ def test_detect_events_keeps_runs_above_threshold_that_last_long_enough():
     probabilities[12, 0] = 0.95  # one frame: 0.1 s
     probabilities[15:17, 1] = 0.8  # 1.5-1.7 s
     events = detect_events(times, probabilities, ["a", "b"], threshold=0.5, min_duration=0.15)
-    assert [(e.label, e.onset, e.offset, e.peak) for e in events] == [("a", 0.3, 0.8, 0.9), ("b", 1.5, 1.7, 0.8)]
+    assert [(e.label, e.onset, e.offset, e.peak) for e in events] == [
+        ("a", 0.3, 0.8, 0.9),
+        ("b", 1.5, 1.7, 0.8),
+    ]
 
 
 def test_stream_audio_equals_load_audio_and_holds_one_block(tmp_path):
@@ -74,7 +93,9 @@ def test_stream_audio_equals_load_audio_and_holds_one_block(tmp_path):
     audio = (0.3 * rng.normal(size=(44100 * 25, 2))).astype(np.float32)
     sf.write(tmp_path / "a.flac", audio, 44100)
     blocks = list(stream_audio(tmp_path / "a.flac", 16000, block_seconds=4.0))
-    assert max(len(b) for b in blocks) <= 4.05 * 16000 and len(blocks) >= 6  # one block (and soxr's delay)
+    assert (
+        max(len(b) for b in blocks) <= 4.05 * 16000 and len(blocks) >= 6
+    )  # one block (and soxr's delay)
     whole, _ = load_audio(tmp_path / "a.flac", 16000)
     streamed = np.concatenate(blocks)
     assert abs(len(streamed) - len(whole)) <= 1
@@ -93,13 +114,23 @@ def test_log_mel_model_says_it_has_no_filterbank_and_bad_audio_is_one_line(tmp_p
     sf.write(tmp_path / "clip.wav", waveform, 16000)
     result = explain(run / "best.keras", tmp_path / "clip.wav", tmp_path / "out")
     assert result["filterbank"] is None
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [n for n in OUTPUTS if n != "filterbank.csv"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        n for n in OUTPUTS if n != "filterbank.csv"
+    ]
 
     (tmp_path / "bad.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
-    bad = run_module("explain", f"--model={run / 'best.keras'}", f"--audio={tmp_path / 'bad.wav'}",
-                     f"--out_dir={tmp_path / 'bad_out'}")
+    bad = run_module(
+        "explain",
+        f"--model={run / 'best.keras'}",
+        f"--audio={tmp_path / 'bad.wav'}",
+        f"--out_dir={tmp_path / 'bad_out'}",
+    )
     assert bad.returncode == 2
-    assert bad.stderr.strip().splitlines()[-1].startswith(f"explain: error: --audio {tmp_path / 'bad.wav'}: unreadable audio (")
+    assert (
+        bad.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"explain: error: --audio {tmp_path / 'bad.wav'}: unreadable audio (")
+    )
     assert not (tmp_path / "bad_out").exists()
 
 

@@ -24,5 +24,7 @@ def test_read_lines_strips_skips_blanks_and_names_an_unreadable_file(tmp_path):
     (tmp_path / "labels.txt").write_text("  dog \n\ncat\n")
     assert read_lines(tmp_path / "labels.txt", "labels") == ["dog", "cat"]
     (tmp_path / "binary.txt").write_bytes(b"\xff\xfe\x00")
-    with pytest.raises(InputError, match=r"^--labels .*binary.txt cannot be read \(UnicodeDecodeError\)$"):
+    with pytest.raises(
+        InputError, match=r"^--labels .*binary.txt cannot be read \(UnicodeDecodeError\)$"
+    ):
         read_lines(tmp_path / "binary.txt", "labels")

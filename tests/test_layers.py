@@ -30,7 +30,9 @@ def test_mel_matrix_matches_tf_signal():
 def test_log_mel_matches_numpy_reference():
     rng = np.random.default_rng(1)
     t = np.arange(16000 + 123) / 16000
-    waveform = (0.5 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.normal(size=t.size)).astype("float32")
+    waveform = (0.5 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.normal(size=t.size)).astype(
+        "float32"
+    )
     layer = LogMelSpectrogram(mel_bins=64)
     ours = layer(waveform[None])[0].numpy()
 
@@ -38,7 +40,9 @@ def test_log_mel_matches_numpy_reference():
     starts = np.arange(0, waveform.size - 400 + 1, 160)
     frames = np.stack([waveform[s : s + 400] for s in starts]).astype(np.float64) * window
     magnitude = np.abs(np.fft.rfft(frames, n=512))
-    reference = np.log(magnitude @ mel_weight_matrix(64, 257, 16000, MEL_MIN_HZ, MEL_MAX_HZ) + 1e-3)  # the defaults
+    reference = np.log(
+        magnitude @ mel_weight_matrix(64, 257, 16000, MEL_MIN_HZ, MEL_MAX_HZ) + 1e-3
+    )  # the defaults
 
     assert ours.shape == reference.shape == (1 + (16123 - 400) // 160, 64)
     np.testing.assert_allclose(ours, reference, atol=1e-4)
@@ -56,11 +60,11 @@ def test_level_normalization_removes_the_gain_and_keeps_silence_quiet():
     assert np.abs(layer(np.zeros((1, 100), "float32")).numpy()).max() == 0.0
 
 
-def test_level_normalization_by_the_loudest_frame_sets_the_level_of_the_sound_whatever_its_duration():
+def test_level_normalization_by_the_loudest_frame_sets_the_level_of_any_sound():
     import tensorflow as tf
 
-    from keras_rawaudio.models.layers.level import loudest_frame_power
     from keras_rawaudio.models.layers import LevelNormalization
+    from keras_rawaudio.models.layers.level import loudest_frame_power
 
     layer = LevelNormalization(target_rms=0.1, floor=1e-3, frame_samples=800)
     t = np.arange(16000) / 16000
@@ -70,7 +74,9 @@ def test_level_normalization_by_the_loudest_frame_sets_the_level_of_the_sound_wh
     y = layer(np.stack([short, long])).numpy()
     # Both sounds come out at one level, measured as mixing measures it; a whole-window RMS
     # would have set the short one 11.8 dB louder than the long one.
-    np.testing.assert_allclose(np.sqrt(loudest_frame_power(tf.constant(y), 800).numpy()[:, 0]), 0.1, rtol=2e-3)
+    np.testing.assert_allclose(
+        np.sqrt(loudest_frame_power(tf.constant(y), 800).numpy()[:, 0]), 0.1, rtol=2e-3
+    )
     np.testing.assert_allclose(layer(8 * np.stack([short, long])).numpy(), y, rtol=1e-3, atol=1e-6)
 
 
@@ -83,7 +89,9 @@ def test_log_compression_is_log1p_of_the_gained_frames_and_learns_its_gain():
     assert layer(-frames).numpy().max() == 0.0  # negative inputs (none after a ReLU) are cut at 0
     # Far above 1/g, a gain of the input only shifts each band: log(g·c·x) = log(g·x) + log(c).
     loud = 100.0 * frames + 100.0  # g·x >= 1000
-    np.testing.assert_allclose(layer(4 * loud).numpy() - layer(loud).numpy(), np.log(4.0), atol=1e-3)
+    np.testing.assert_allclose(
+        layer(4 * loud).numpy() - layer(loud).numpy(), np.log(4.0), atol=1e-3
+    )
     assert [w.name for w in layer.trainable_weights] == ["log_gain"]
 
 
@@ -94,7 +102,9 @@ def pcen_reference(frames, context, s=0.04, alpha=0.96, delta=2.0, root=2.0, eps
         lags = np.arange(min(t + 1, context))
         weights = s * (1 - s) ** lags
         history = (weights[:, None] * frames[:, t - lags, :]).sum(axis=1) / weights.sum()
-        out[:, t] = (frames[:, t] / (epsilon + history) ** alpha + delta) ** (1 / root) - delta ** (1 / root)
+        out[:, t] = (frames[:, t] / (epsilon + history) ** alpha + delta) ** (1 / root) - delta ** (
+            1 / root
+        )
     return out
 
 
@@ -103,8 +113,15 @@ def test_pcen_matches_its_definition_and_normalises_the_gain_of_each_band():
 
     layer = PerChannelEnergyNormalization(context_frames=5)
     frames = np.abs(np.random.default_rng(4).normal(size=(2, 12, 3))).astype("float32")
-    np.testing.assert_allclose(layer(frames).numpy(), pcen_reference(frames, 5), rtol=1e-5, atol=1e-6)
-    assert sorted(w.name for w in layer.trainable_weights) == ["alpha", "delta", "root", "smoothing"]
+    np.testing.assert_allclose(
+        layer(frames).numpy(), pcen_reference(frames, 5), rtol=1e-5, atol=1e-6
+    )
+    assert sorted(w.name for w in layer.trainable_weights) == [
+        "alpha",
+        "delta",
+        "root",
+        "smoothing",
+    ]
     # Steady bands 80 dB apart end within 0.1 of each other (a log would put them 9.2 apart);
     # with alpha = 1 a gain of one band cancels.
     steady = np.ones((1, 12, 3), "float32") * np.array([1e-4, 1e-2, 1.0], "float32")
@@ -130,14 +147,16 @@ def test_gabor_filters_start_as_a_mel_spaced_power_spectrogram():
         inner = power[5:-5]  # frames whose window lies inside the signal
         assert np.all(inner.argmax(axis=1) == band)
         np.testing.assert_allclose(np.sqrt(inner[:, band]), GABOR_GAIN * amplitude / 2, rtol=0.01)
-    # The kernel is the NumPy definition: Gaussian envelopes summing to 1 times complex exponentials.
+    # The kernel is the NumPy definition: Gaussian envelopes summing to 1 times complex
+    # exponentials.
     n = np.arange(400)[:, None] - 199.5
     envelope = np.exp(-0.5 * (n / std) ** 2)
     filters = envelope / envelope.sum(axis=0) * np.exp(2j * np.pi * centre / 16000 * n)
     real, imag = (kernel.numpy()[:, 0, :] / GABOR_GAIN for kernel in layer.kernels())
     np.testing.assert_allclose(real, filters.real, atol=1e-6)
     np.testing.assert_allclose(imag, filters.imag, atol=1e-6)
-    # Where the window allows it, a band's magnitude response is as wide at half maximum as its mel triangle.
+    # Where the window allows it, a band's magnitude response is as wide at half maximum as its mel
+    # triangle.
     low_mel, high_mel = 1127 * np.log1p(np.array([MEL_MIN_HZ, MEL_MAX_HZ]) / 700)
     edges = 700 * np.expm1(np.linspace(low_mel, high_mel, 34) / 1127)
     response = np.abs(np.fft.fft(filters[:, 30], 16000 * 4)[: 8000 * 4])  # 0.25 Hz bins
@@ -169,19 +188,26 @@ def test_a_gabor_learning_rate_scale_moves_the_filters_that_much_slower_from_the
         if scale:
             assert [w.name for w in layer.trainable_weights] == ["centre", "log_width"]
         else:
-            assert layer.trainable_weights == [] and [w.name for w in layer.non_trainable_weights] == ["centre", "log_width"]
+            assert layer.trainable_weights == [] and [
+                w.name for w in layer.non_trainable_weights
+            ] == ["centre", "log_width"]
         before = [np.asarray(v) for v in layer.filters()]
         optimizer = keras.optimizers.Adam(1e-3)
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(layer(x))
         if layer.trainable_weights:
-            optimizer.apply_gradients(zip(tape.gradient(loss, layer.trainable_weights), layer.trainable_weights))
+            optimizer.apply_gradients(
+                zip(tape.gradient(loss, layer.trainable_weights), layer.trainable_weights)
+            )
         moved[scale] = [np.asarray(v) - b for v, b in zip(layer.filters(), before)]
         start = start or before
         for first, now in zip(start, before):
-            np.testing.assert_allclose(now, first, rtol=1e-5)  # every scale starts from the same filters
+            np.testing.assert_allclose(
+                now, first, rtol=1e-5
+            )  # every scale starts from the same filters
         assert GaborFilterbank.from_config(layer.get_config()).learning_rate_scale == scale
-    # Adam's first step moves each weight by the learning rate: the filters move 0.1 times as far, or not at all.
+    # Adam's first step moves each weight by the learning rate: the filters move 0.1 times as far,
+    # or not at all.
     for full, slow, fixed in zip(moved[1.0], moved[0.1], moved[0.0]):
         assert np.all(np.abs(full) > 0)
         np.testing.assert_allclose(slow, 0.1 * full, rtol=0.02)
@@ -199,10 +225,14 @@ def test_time_frequency_masking_zeroes_one_run_of_bands_and_of_frames_in_trainin
     np.testing.assert_array_equal(np.asarray(layer(frames, training=False)), frames)
     zero = np.asarray(layer(frames, training=True)) == 0
     band_zero, frame_zero = zero.all(axis=1), zero.all(axis=2)  # (batch, bands), (batch, frames)
-    assert np.array_equal(zero, band_zero[:, None, :] | frame_zero[:, :, None])  # only whole bands and frames
+    assert np.array_equal(
+        zero, band_zero[:, None, :] | frame_zero[:, :, None]
+    )  # only whole bands and frames
     for runs, longest, size in ((band_zero, 8, 64), (frame_zero, 10, 100)):
         widths = runs.sum(axis=1)
-        assert widths.max() == longest and widths.min() == 0  # widths uniform in 0..max over 256 examples
+        assert (
+            widths.max() == longest and widths.min() == 0
+        )  # widths uniform in 0..max over 256 examples
         assert 0.3 * longest < widths.mean() < 0.7 * longest
         for row in runs[widths > 0]:  # one run of consecutive positions
             where = np.flatnonzero(row)
@@ -223,8 +253,12 @@ def test_filter_augment_adds_a_piecewise_linear_gain_curve_of_bounded_db_in_trai
     points = curve[:, ::4]
     assert np.abs(points).max() <= 6.0 and np.abs(points).max() > 5.8 and abs(points.mean()) < 0.3
     assert 0.5 * 12**2 / 12 < points.var() < 1.5 * 12**2 / 12  # uniform in ±6 dB: variance 12² / 12
-    between = np.stack([points[:, :-1] + (points[:, 1:] - points[:, :-1]) * k / 4 for k in range(4)], -1)
-    np.testing.assert_allclose(curve[:, :-1], between.reshape(512, 16), atol=1e-4)  # linear in between
+    between = np.stack(
+        [points[:, :-1] + (points[:, 1:] - points[:, :-1]) * k / 4 for k in range(4)], -1
+    )
+    np.testing.assert_allclose(
+        curve[:, :-1], between.reshape(512, 16), atol=1e-4
+    )  # linear in between
 
 
 def _layer_cases():
@@ -245,7 +279,9 @@ def _layer_cases():
         layers.LogMelSpectrogram: ({"mel_bins": 16}, waveform),
     }
     assert set(cases) == set(layers.LAYERS)  # a new layer needs a case here
-    return [pytest.param(cls, kwargs, data, id=cls.__name__) for cls, (kwargs, data) in cases.items()]
+    return [
+        pytest.param(cls, kwargs, data, id=cls.__name__) for cls, (kwargs, data) in cases.items()
+    ]
 
 
 @pytest.mark.parametrize("layer_class, init_kwargs, input_data", _layer_cases())

@@ -38,7 +38,9 @@ def test_esc50_urbansound_and_plain_label_csvs(tmp_path):
     assert [(i.labels, i.split) for i in us8k.items] == [(("drilling",), "train")]
     assert us8k.split_rule == "test: no fold; val: no fold; train: fold 3"
 
-    (tmp_path / "plain.csv").write_text("filename,label,fold\nesc/1-1-A.wav,cat,1\nesc/2-1-B.wav,owl,2\n")
+    (tmp_path / "plain.csv").write_text(
+        "filename,label,fold\nesc/1-1-A.wav,cat,1\nesc/2-1-B.wav,owl,2\n"
+    )
     plain = layouts.list_esc50(tmp_path, tmp_path / "plain.csv", "", "2", vocabulary=["cat"])
     assert [i.labels for i in plain.items] == [("cat",)]
     assert plain.skipped[0]["reason"] == "label not in the vocabulary: owl"
@@ -53,16 +55,21 @@ def test_esc50_rejects_unknown_columns_and_overlapping_folds(tmp_path):
         layouts.list_esc50(tmp_path, tmp_path / "m.csv", "4", "4,5")
 
 
-@pytest.mark.parametrize("rows, error", [
-    ("x.wav,a,x\n", "line 3: fold 'x' is not a fold number"),
-    ("x.wav,a,\n", "line 3: fold '' is not a fold number"),
-    ("x.wav,a\n", "line 3: 2 cells, the header has 3 \\(filename,label,fold\\)"),
-    ("x.wav,a,1,extra\n", "line 3: 4 cells, the header has 3"),
-    ("x.wav,,1\n", "line 3: no label"),
-    ("y.wav,b,2\n", "--test_folds: no row of --meta .* has fold 5 \\(its folds: 1, 2\\)"),
-])
+@pytest.mark.parametrize(
+    "rows, error",
+    [
+        ("x.wav,a,x\n", "line 3: fold 'x' is not a fold number"),
+        ("x.wav,a,\n", "line 3: fold '' is not a fold number"),
+        ("x.wav,a\n", "line 3: 2 cells, the header has 3 \\(filename,label,fold\\)"),
+        ("x.wav,a,1,extra\n", "line 3: 4 cells, the header has 3"),
+        ("x.wav,,1\n", "line 3: no label"),
+        ("y.wav,b,2\n", "--test_folds: no row of --meta .* has fold 5 \\(its folds: 1, 2\\)"),
+    ],
+)
 def test_bad_meta_rows_name_their_line(tmp_path, rows, error):
-    (tmp_path / "m.csv").write_text("filename,label,fold\n# a comment\n" + "z.wav,c,1\n" * ("fold 5" in error) + rows)
+    (tmp_path / "m.csv").write_text(
+        "filename,label,fold\n# a comment\n" + "z.wav,c,1\n" * ("fold 5" in error) + rows
+    )
     with pytest.raises(layouts.LayoutError, match=error):
         layouts.list_esc50(tmp_path, tmp_path / "m.csv", "", "5")
 
@@ -70,9 +77,14 @@ def test_bad_meta_rows_name_their_line(tmp_path, rows, error):
 def test_a_spreadsheet_export_is_read(tmp_path):
     write_tone(tmp_path / "a.wav")
     write_tone(tmp_path / "b.wav")
-    (tmp_path / "m.csv").write_bytes("\ufefffilename,label,fold\r\na.wav,cat,1.0\r\nb.wav,dog,2.0\r\n".encode())
+    (tmp_path / "m.csv").write_bytes(
+        "\ufefffilename,label,fold\r\na.wav,cat,1.0\r\nb.wav,dog,2.0\r\n".encode()
+    )
     listing = layouts.list_esc50(tmp_path, tmp_path / "m.csv", "", "2")
-    assert [(i.clip_id, i.labels, i.split) for i in listing.items] == [("a", ("cat",), "train"), ("b", ("dog",), "test")]
+    assert [(i.clip_id, i.labels, i.split) for i in listing.items] == [
+        ("a", ("cat",), "train"),
+        ("b", ("dog",), "test"),
+    ]
 
 
 def test_audioset_csvs_namings_and_missing_clips(tmp_path):
@@ -91,24 +103,39 @@ def test_audioset_csvs_namings_and_missing_clips(tmp_path):
         'abcdefghijk, 30.000, 40.000, "/m/0jbk"\n'
         'missingclip, 0.000, 10.000, "/m/0jbk"\n'
     )
-    (tmp_path / "eval.csv").write_text('# YTID, start_seconds, end_seconds, positive_labels\nAbC_dEf-123, 0.000, 10.000, "/m/04rlf,/m/0jbk,/m/xxxx"\n')
-    listing = layouts.list_audioset(clips, {"train": tmp_path / "train.csv", "test": tmp_path / "eval.csv"}, tmp_path / "labels.csv")
+    (tmp_path / "eval.csv").write_text(
+        "# YTID, start_seconds, end_seconds, positive_labels\nAbC_dEf-123, 0.000, 10.000, "
+        '"/m/04rlf,/m/0jbk,/m/xxxx"\n'
+    )
+    listing = layouts.list_audioset(
+        clips,
+        {"train": tmp_path / "train.csv", "test": tmp_path / "eval.csv"},
+        tmp_path / "labels.csv",
+    )
     assert listing.vocabulary == ["Speech", "Music", "Animal"]
     assert {i.clip_id: (i.labels, i.split) for i in listing.items} == {
         "--PJHxphWEs": (("Speech", "Music"), "train"),
         "abcdefghijk": (("Animal",), "train"),
     }
     reasons = {s["file"].split("/")[-1]: s["reason"] for s in listing.skipped}
-    assert reasons == {"missingclip": "missing file", "YAbC_dEf-123.ogg": "label not in the vocabulary: /m/xxxx"}
+    assert reasons == {
+        "missingclip": "missing file",
+        "YAbC_dEf-123.ogg": "label not in the vocabulary: /m/xxxx",
+    }
 
 
 def test_generic_csv_multi_label_with_split_column(tmp_path):
     write_tone(tmp_path / "x.wav")
     write_tone(tmp_path / "y.wav")
-    (tmp_path / "meta.csv").write_text("path,labels,split\nx.wav,dog;bark,train\ny.wav,cat,val\nx.wav,dog,test\n")
+    (tmp_path / "meta.csv").write_text(
+        "path,labels,split\nx.wav,dog;bark,train\ny.wav,cat,val\nx.wav,dog,test\n"
+    )
     listing = layouts.list_csv(tmp_path, tmp_path / "meta.csv")
     assert listing.vocabulary == ["bark", "cat", "dog"]
-    assert [(i.labels, i.split) for i in listing.items] == [(("dog", "bark"), "train"), (("cat",), "val")]
+    assert [(i.labels, i.split) for i in listing.items] == [
+        (("dog", "bark"), "train"),
+        (("cat",), "val"),
+    ]
     assert listing.skipped[0]["reason"] == "duplicate clip id 'x'"
 
 
@@ -123,4 +150,6 @@ def test_empty_class_folders_and_unfollowed_symlinks_are_reported(class_folders)
         ("loop", "symlink not followed (to a folder, a loop or nothing)"),
         ("gone.wav", "symlink not followed (to a folder, a loop or nothing)"),
     }
-    assert len(listing.items) == 14  # 4 files per class, and a corrupt and an empty file (they fail at decoding)
+    assert (
+        len(listing.items) == 14
+    )  # 4 files per class, and a corrupt and an empty file (they fail at decoding)

@@ -20,9 +20,13 @@ def predictions():
 def test_numpy_metrics_match_scikit_learn(predictions):
     y_true, scores = predictions
     ap = [sk.average_precision_score(y_true[:, k], scores[:, k]) for k in range(5)]
-    np.testing.assert_allclose(clip_metrics.per_class_average_precision(y_true, scores)[:5], ap, atol=1e-12)
+    np.testing.assert_allclose(
+        clip_metrics.per_class_average_precision(y_true, scores)[:5], ap, atol=1e-12
+    )
     assert np.isnan(clip_metrics.per_class_average_precision(y_true, scores)[5])
-    assert clip_metrics.mean_average_precision(y_true, scores) == pytest.approx(np.mean(ap), abs=1e-12)
+    assert clip_metrics.mean_average_precision(y_true, scores) == pytest.approx(
+        np.mean(ap), abs=1e-12
+    )
     auc = sk.roc_auc_score(y_true[:, :5], scores[:, :5], average="macro")
     assert clip_metrics.roc_auc(y_true, scores) == pytest.approx(auc, abs=1e-12)
     assert clip_metrics.d_prime(auc) == pytest.approx(np.sqrt(2) * norm.ppf(auc), abs=1e-9)
@@ -38,7 +42,13 @@ def test_numpy_metrics_match_scikit_learn(predictions):
 
 def test_keras_metrics_stream_over_batches(predictions):
     y_true, scores = predictions
-    streaming = [metrics.MeanAveragePrecision(num_thresholds=500), metrics.Lwlrap(), metrics.TopOneAccuracy(), metrics.DPrime(), metrics.MacroAUC()]
+    streaming = [
+        metrics.MeanAveragePrecision(num_thresholds=500),
+        metrics.Lwlrap(),
+        metrics.TopOneAccuracy(),
+        metrics.DPrime(),
+        metrics.MacroAUC(),
+    ]
     for start in range(0, 200, 32):
         for metric in streaming:
             metric.update_state(y_true[start : start + 32], scores[start : start + 32])

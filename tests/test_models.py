@@ -4,8 +4,8 @@ import pytest
 import tensorflow as tf
 
 from keras_rawaudio import LogMelClassifier, RawWaveformClassifier
-from keras_rawaudio.train import TrainingError
 from keras_rawaudio.models.classifiers import PREDICT_BATCH, keras_predict
+from keras_rawaudio.train import TrainingError
 
 MODELS = [RawWaveformClassifier, LogMelClassifier]
 
@@ -56,7 +56,9 @@ def test_keras_file_round_trip(cls, tiny_config, tmp_path):
 
 
 def test_the_gabor_frontend_builds_an_image_of_its_bands_and_round_trips(tiny_config, tmp_path):
-    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor", gabor_learning_rate_scale=0.1))
+    model = RawWaveformClassifier(
+        tiny_config.replace(frontend="gabor", gabor_learning_rate_scale=0.1)
+    )
     assert [k.shape for k in model.get_layer("frontend_gabor").kernels()] == [(400, 1, 16)] * 2
     image = keras.Model(model.input, model.get_layer("to_image").output)(noise(1, 16000))
     assert image.shape == (1, 16, 100, 1)
@@ -93,7 +95,9 @@ def test_fit_traces_its_training_step_once(tiny_config):
     model.compile()
     traces, step = [], model.train_step
     model.train_step = lambda data: traces.append(data) or step(data)
-    model.fit(noise(4, 16000), np.eye(3, dtype="float32")[[0, 1, 2, 0]], batch_size=2, epochs=2, verbose=0)
+    model.fit(
+        noise(4, 16000), np.eye(3, dtype="float32")[[0, 1, 2, 0]], batch_size=2, epochs=2, verbose=0
+    )
     assert len(traces) == 1 and model.optimizer.iterations.numpy() == 4
 
 
@@ -127,7 +131,9 @@ def test_fixed_input_length(tiny_config):
 def test_a_level_normalised_model_does_not_hear_the_gain(tiny_config, tmp_path):
     model = RawWaveformClassifier(tiny_config.replace(level_normalization=True))
     x = noise(2, 16000) * 0.1
-    np.testing.assert_allclose(model.predict(4 * x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(
+        model.predict(4 * x, verbose=0), model.predict(x, verbose=0), atol=1e-5
+    )
     model.save(tmp_path / "level.keras")
     assert keras.saving.load_model(tmp_path / "level.keras").config.level_normalization
 
@@ -137,7 +143,11 @@ def test_compression_and_band_normalization_build_save_and_load(compression, tin
     config = tiny_config.replace(frontend_compression=compression, band_normalization=True)
     model = RawWaveformClassifier(config)
     names = [layer.name for layer in model.layers]
-    assert names.index("frontend_compression") < names.index("band_normalization") < names.index("to_image")
+    assert (
+        names.index("frontend_compression")
+        < names.index("band_normalization")
+        < names.index("to_image")
+    )
     model.save(tmp_path / "compressed.keras")
     loaded = keras.saving.load_model(tmp_path / "compressed.keras")
     x = np.random.default_rng(0).normal(0, 0.1, (2, 16000)).astype("float32")
@@ -154,8 +164,12 @@ def test_pcen_model_converts_to_builtin_tflite_that_scores_as_keras(tiny_config,
     from keras_rawaudio.edge import EdgeClassifier
     from keras_rawaudio.export import convert
 
-    model = RawWaveformClassifier(tiny_config.replace(frontend_compression="pcen", input_samples=16000))
-    assert model.get_layer("frontend_compression").context_frames == 16000 // model.config.hop_samples
+    model = RawWaveformClassifier(
+        tiny_config.replace(frontend_compression="pcen", input_samples=16000)
+    )
+    assert (
+        model.get_layer("frontend_compression").context_frames == 16000 // model.config.hop_samples
+    )
     flatbuffer = convert(model, "float32")
     (tmp_path / "pcen.tflite").write_bytes(flatbuffer)
     x = np.random.default_rng(1).normal(0, 0.1, (3, 16000)).astype("float32")
@@ -164,8 +178,11 @@ def test_pcen_model_converts_to_builtin_tflite_that_scores_as_keras(tiny_config,
     parsed = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
     subgraph, codes = parsed.subgraphs[0], parsed.operatorCodes
     produced = {o for op in subgraph.operators for o in op.outputs}
-    smoothers = [op for op in subgraph.operators
-                 if codes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.DEPTHWISE_CONV_2D]
+    smoothers = [
+        op
+        for op in subgraph.operators
+        if codes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.DEPTHWISE_CONV_2D
+    ]
     assert smoothers and all(op.inputs[1] not in produced for op in smoothers)
 
 
@@ -177,32 +194,49 @@ def decayed_by_one_step(model) -> dict:
     model.optimizer.apply_gradients([(np.zeros(v.shape, "float32"), v) for v in variables])
     scales = {}
     for v in variables:
-        scales.setdefault(v.name, set()).update(np.round(v.numpy().astype("float64").ravel() / 0.5, 6).tolist())
+        scales.setdefault(v.name, set()).update(
+            np.round(v.numpy().astype("float64").ravel() / 0.5, 6).tolist()
+        )
     return scales
 
 
 def test_weight_decay_shrinks_only_the_kernels_also_after_loading(tiny_config, tmp_path):
-    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor", gabor_learning_rate_scale=1.0))
+    model = RawWaveformClassifier(
+        tiny_config.replace(frontend="gabor", gabor_learning_rate_scale=1.0)
+    )
     model.compile(learning_rate=0.1, weight_decay=0.5)
     model.save(tmp_path / "compiled.keras")
     # Each step shrinks a kernel by learning rate x weight decay = 5 %; the Gabor centres and
     # widths, the compression gains, biases and BatchNorm parameters keep their values.
-    expected = {"kernel": {0.95}, "centre": {1.0}, "log_width": {1.0}, "log_gain": {1.0}, "gamma": {1.0},
-                "beta": {1.0}, "bias": {1.0}}
+    expected = {
+        "kernel": {0.95},
+        "centre": {1.0},
+        "log_width": {1.0},
+        "log_gain": {1.0},
+        "gamma": {1.0},
+        "beta": {1.0},
+        "bias": {1.0},
+    }
     assert decayed_by_one_step(model) == expected
     assert decayed_by_one_step(keras.saving.load_model(tmp_path / "compiled.keras")) == expected
 
 
 def test_an_optimizer_given_by_name_also_decays_the_kernels_only(tiny_config):
-    model = RawWaveformClassifier(tiny_config.replace(frontend="gabor", gabor_learning_rate_scale=1.0))
+    model = RawWaveformClassifier(
+        tiny_config.replace(frontend="gabor", gabor_learning_rate_scale=1.0)
+    )
     model.compile(optimizer="adamw")  # Keras' AdamW: learning rate 1e-3, weight decay 0.004
     scales = decayed_by_one_step(model)
-    assert scales["kernel"] == {round(1 - 1e-3 * 0.004, 6)} and scales["centre"] == scales["gamma"] == {1.0}
+    assert scales["kernel"] == {round(1 - 1e-3 * 0.004, 6)} and scales["centre"] == scales[
+        "gamma"
+    ] == {1.0}
 
 
 def test_keras_predict_scores_windows_in_batches_as_predict_does(small_config):
     model = RawWaveformClassifier(small_config)
-    windows = np.random.default_rng(0).normal(0, 0.1, (PREDICT_BATCH + 44, 16000)).astype(np.float32)
+    windows = (
+        np.random.default_rng(0).normal(0, 0.1, (PREDICT_BATCH + 44, 16000)).astype(np.float32)
+    )
     scores = keras_predict(model)(windows)  # a full batch, then a partial one
     assert scores.shape == (len(windows), 5)
     np.testing.assert_allclose(scores, model.predict(windows, batch_size=64, verbose=0), atol=1e-5)

@@ -8,8 +8,17 @@ from conftest import ROOT
 
 def test_quickstart_notebook_runs_end_to_end(tmp_path):
     notebook = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = ["".join(o.get("text", "") for o in cell.get("outputs", [])) for cell in notebook.cells if cell.cell_type == "code"]
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    outputs = [
+        "".join(o.get("text", "") for o in cell.get("outputs", []))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
     text = "\n".join(outputs)
     assert "keras_rawaudio" in outputs[0]
     assert "wrote train" in text  # make_tfrecords ran

@@ -24,7 +24,9 @@ if __name__ == "__main__":
 def test_workers_end_when_their_parent_is_killed(tmp_path):
     script = tmp_path / "orphaning.py"
     script.write_text(ORPHANING)
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert result.returncode == -9
     workers = [int(pid) for pid in result.stdout.split()]
     assert workers and os.getpid() not in workers

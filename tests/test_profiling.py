@@ -25,9 +25,14 @@ def test_macs_count_convolutions_exactly(tiny_config):
 def test_summary_counts_parameters_and_a_fixed_input_is_measured_at_its_length(tiny_config):
     model = RawWaveformClassifier(tiny_config)
     summary = model_summary(model)
-    assert summary == {"parameters": model.count_params(), "macs_per_second": macs_per_second(model)}
+    assert summary == {
+        "parameters": model.count_params(),
+        "macs_per_second": macs_per_second(model),
+    }
     fixed = RawWaveformClassifier(tiny_config.replace(input_samples=32000))
-    assert macs_per_second(fixed) == pytest.approx(summary["macs_per_second"], rel=0.02)  # per second, either way
+    assert macs_per_second(fixed) == pytest.approx(
+        summary["macs_per_second"], rel=0.02
+    )  # per second, either way
 
 
 def test_macs_count_depthwise_separable_convolutions_exactly(tiny_config):

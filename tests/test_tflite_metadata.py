@@ -4,9 +4,17 @@ import numpy as np
 import pytest
 
 from keras_rawaudio.edge.metadata import (
-    MetadataError, ModelDescription, describe, metadata_flatbuffer, read_description, signatures)
+    MetadataError,
+    ModelDescription,
+    describe,
+    metadata_flatbuffer,
+    read_description,
+    signatures,
+)
 
-DESCRIPTION = ModelDescription("tones", "Beeps, buzzes and hums from raw audio.", "7", 16000, ("beep", "buzz", "hum"))
+DESCRIPTION = ModelDescription(
+    "tones", "Beeps, buzzes and hums from raw audio.", "7", 16000, ("beep", "buzz", "hum")
+)
 
 
 def test_described_model_reads_back_and_runs_unchanged(plain_tflite):
@@ -16,16 +24,24 @@ def test_described_model_reads_back_and_runs_unchanged(plain_tflite):
     assert read_description(plain_model) is None
     described = describe(plain_model, DESCRIPTION)
     assert read_description(described) == DESCRIPTION
-    assert signatures(described) == DESCRIPTION.signatures() == {"serving_default": {"inputs": ["waveform"], "outputs": ["scores"]}}
+    assert (
+        signatures(described)
+        == DESCRIPTION.signatures()
+        == {"serving_default": {"inputs": ["waveform"], "outputs": ["scores"]}}
+    )
     x = np.random.default_rng(1).uniform(-1, 1, (1, 16000)).astype("float32")
     before = Interpreter(model_content=plain_model)
     before.allocate_tensors()
     before.set_tensor(before.get_input_details()[0]["index"], x)
     before.invoke()
     after = Interpreter(model_content=described)
-    assert after.get_signature_list() == {"serving_default": {"inputs": ["waveform"], "outputs": ["scores"]}}
+    assert after.get_signature_list() == {
+        "serving_default": {"inputs": ["waveform"], "outputs": ["scores"]}
+    }
     runner = after.get_signature_runner("serving_default")
-    np.testing.assert_array_equal(runner(waveform=x)["scores"], before.get_tensor(before.get_output_details()[0]["index"]))
+    np.testing.assert_array_equal(
+        runner(waveform=x)["scores"], before.get_tensor(before.get_output_details()[0]["index"])
+    )
     # Describing again replaces the metadata rather than adding a second copy.
     again = describe(described, dataclasses.replace(DESCRIPTION, version="8"))
     assert read_description(again).version == "8" and len(again) < len(described) + 100
@@ -36,7 +52,11 @@ def test_metadata_follows_the_public_schema():
     from mediapipe.tasks.metadata import metadata_schema_py_generated as schema
 
     metadata = schema.ModelMetadata.GetRootAs(metadata_flatbuffer(DESCRIPTION), 0)
-    assert (metadata.Name(), metadata.Description(), metadata.Version()) == (b"tones", DESCRIPTION.description.encode(), b"7")
+    assert (metadata.Name(), metadata.Description(), metadata.Version()) == (
+        b"tones",
+        DESCRIPTION.description.encode(),
+        b"7",
+    )
     assert metadata.MinParserVersion() == b"1.3.0"
     subgraph = metadata.SubgraphMetadata(0)
     waveform, scores = subgraph.InputTensorMetadata(0), subgraph.OutputTensorMetadata(0)
@@ -47,7 +67,10 @@ def test_metadata_follows_the_public_schema():
     audio.Init(content.ContentProperties().Bytes, content.ContentProperties().Pos)
     assert (audio.SampleRate(), audio.Channels()) == (16000, 1)
     labels = scores.AssociatedFiles(0)
-    assert (labels.Name(), labels.Type()) == (b"labels.txt", schema.AssociatedFileType.TENSOR_AXIS_LABELS)
+    assert (labels.Name(), labels.Type()) == (
+        b"labels.txt",
+        schema.AssociatedFileType.TENSOR_AXIS_LABELS,
+    )
 
 
 def test_labels_must_match_the_outputs(plain_tflite):

@@ -8,12 +8,23 @@ writing needs.
 import importlib
 
 _LAZY = {
-    "DataOptions": "options", "MIX_MODES": "options", "CROPS": "options",
-    "DataError": "reading", "load_dataset": "reading", "load_recordings": "reading", "read_info": "reading",
-    "read_labels": "reading", "reading_shards": "reading", "shard_files": "reading", "score_split": "reading",
-    "mix_batch": "mixing", "fit_length": "augmentation",
+    "DataOptions": "options",
+    "MIX_MODES": "options",
+    "CROPS": "options",
+    "DataError": "reading",
+    "load_dataset": "reading",
+    "load_recordings": "reading",
+    "read_info": "reading",
+    "read_labels": "reading",
+    "reading_shards": "reading",
+    "shard_files": "reading",
+    "score_split": "reading",
+    "mix_batch": "mixing",
+    "fit_length": "augmentation",
     "Recordings": "records",
-    "WriteOptions": "writer", "make_tfrecords": "writer", "write_tfrecords": "writer",
+    "WriteOptions": "writer",
+    "make_tfrecords": "writer",
+    "write_tfrecords": "writer",
 }
 __all__ = sorted(_LAZY)
 

@@ -33,7 +33,9 @@ def fit_length(waveform, samples, seed=None, crop="random"):
         span = tf.abs(n - samples) + 1
         offset = tf.random.stateless_uniform([], seed, 0, span, dtype=tf.int32)
         if crop == "energy":
-            offset = tf.cond(n > samples, lambda: energetic_offset(waveform, samples, seed), lambda: offset)
+            offset = tf.cond(
+                n > samples, lambda: energetic_offset(waveform, samples, seed), lambda: offset
+            )
     crop_start = tf.where(n > samples, offset, 0)
     pad_start = tf.where(n < samples, offset, 0)
     cropped = waveform[crop_start : crop_start + samples]
@@ -64,7 +66,8 @@ def change_speed(waveform, semitones):
 
 
 def random_speed(waveform, semitones, seed):
-    """`waveform` at a speed drawn so that its pitch moves uniformly in ±semitones (`change_speed`)."""
+    """`waveform` at a speed drawn so that its pitch moves uniformly in ±semitones
+    (`change_speed`)."""
     return change_speed(waveform, tf.random.stateless_uniform([], seed, -semitones, semitones))
 
 
@@ -75,7 +78,9 @@ def fix_lengths(examples, samples, training, options: DataOptions):
         clip_seeds = tf.data.Dataset.random(seed=options.seed).batch(2)
 
         def cut(example, clip_seed):
-            crop_seed, gain_seed, speed_seed = tf.unstack(tf.random.split(tf.cast(clip_seed, tf.int32), 3))
+            crop_seed, gain_seed, speed_seed = tf.unstack(
+                tf.random.split(tf.cast(clip_seed, tf.int32), 3)
+            )
             waveform = example["waveform"]
             if options.speed_semitones:
                 waveform = random_speed(waveform, options.speed_semitones, speed_seed)
@@ -85,4 +90,6 @@ def fix_lengths(examples, samples, training, options: DataOptions):
             return {**example, "waveform": waveform}
 
         return tf.data.Dataset.zip(examples, clip_seeds).map(cut, num_parallel_calls=AUTOTUNE)
-    return examples.map(lambda e: {**e, "waveform": fit_length(e["waveform"], samples)}, num_parallel_calls=AUTOTUNE)
+    return examples.map(
+        lambda e: {**e, "waveform": fit_length(e["waveform"], samples)}, num_parallel_calls=AUTOTUNE
+    )

@@ -24,9 +24,19 @@ from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.layouts import SPLITS, Listing
 
 # Runners Beam ships; any other name is a typo, stopped before a pipeline is built.
-RUNNERS = ("DirectRunner", "PrismRunner", "DataflowRunner", "FlinkRunner", "SparkRunner", "PortableRunner")
+RUNNERS = (
+    "DirectRunner",
+    "PrismRunner",
+    "DataflowRunner",
+    "FlinkRunner",
+    "SparkRunner",
+    "PortableRunner",
+)
 # Pipeline options without which a runner cannot start (Beam would fail later, in many lines).
-REQUIRED_OPTIONS = {"DataflowRunner": ("project", "region", "temp_location"), "PortableRunner": ("job_endpoint",)}
+REQUIRED_OPTIONS = {
+    "DataflowRunner": ("project", "region", "temp_location"),
+    "PortableRunner": ("job_endpoint",),
+}
 
 
 def pipeline_options(runner: str, args=()):
@@ -42,7 +52,9 @@ def pipeline_options(runner: str, args=()):
     given = options.get_all_options()
     missing = [f"--{name}" for name in REQUIRED_OPTIONS.get(runner, ()) if not given.get(name)]
     if missing:
-        raise InputError(f"--runner={runner} needs the pipeline options {', '.join(missing)} (after --)")
+        raise InputError(
+            f"--runner={runner} needs the pipeline options {', '.join(missing)} (after --)"
+        )
     return options
 
 
@@ -77,7 +89,9 @@ def _prepare_fn(vocabulary, options):
             return
         for record in clip_records(item, prepared, index, options.sample_rate):
             yield beam.pvalue.TaggedOutput(split, record)
-        yield beam.pvalue.TaggedOutput("stats", (split, clip_stats(item, prepared, options.sample_rate)))
+        yield beam.pvalue.TaggedOutput(
+            "stats", (split, clip_stats(item, prepared, options.sample_rate))
+        )
 
     return prepare
 
@@ -88,7 +102,9 @@ def _read_json_lines(pattern) -> list:
     values = []
     for metadata in FileSystems.match([pattern])[0].metadata_list:
         with FileSystems.open(metadata.path) as file:
-            values += [json.loads(line) for line in file.read().decode().splitlines() if line.strip()]
+            values += [
+                json.loads(line) for line in file.read().decode().splitlines() if line.strip()
+            ]
     return values
 
 
@@ -99,8 +115,15 @@ def _write_text(path, text):
         file.write(text.encode())
 
 
-def write_tfrecords_beam(listing: Listing, output_dir: str, options, runner: str, args=(), overwrite=False,
-                         description=None) -> dict:
+def write_tfrecords_beam(
+    listing: Listing,
+    output_dir: str,
+    options,
+    runner: str,
+    args=(),
+    overwrite=False,
+    description=None,
+) -> dict:
     """Writes `listing` as the local writer does, on a Beam runner; returns the dataset_info dict.
 
     Example: `write_tfrecords_beam(listing, "out", WriteOptions(), "DirectRunner")`.
@@ -115,29 +138,47 @@ def write_tfrecords_beam(listing: Listing, output_dir: str, options, runner: str
     logging.getLogger("apache_beam").setLevel(logging.WARNING)  # not every shard rename
     existing = FileSystems.match([FileSystems.join(output_dir, "*.tfrecord")])[0].metadata_list
     if existing and not overwrite:
-        raise InputError(f"--output_dir {output_dir} already holds records; pass --overwrite to replace them")
+        raise InputError(
+            f"--output_dir {output_dir} already holds records; pass --overwrite to replace them"
+        )
     for metadata in existing:
         FileSystems.delete([metadata.path])
-    shards = {split: len(plan) for split, plan in shard_plan(listing, options).items()}  # the local writer's counts
+    shards = {
+        split: len(plan) for split, plan in shard_plan(listing, options).items()
+    }  # the local writer's counts
     work = FileSystems.join(output_dir, "beam_stats")
     try:
         with beam.Pipeline(options=beam_options) as pipeline:
-            outputs = (pipeline
-                       | "list" >> beam.Create([(item.split, item) for item in listing.items])
-                       | "decode and serialise" >> beam.FlatMap(_prepare_fn(listing.vocabulary, options))
-                       .with_outputs("skipped", "stats", *SPLITS))
+            outputs = (
+                pipeline
+                | "list" >> beam.Create([(item.split, item) for item in listing.items])
+                | "decode and serialise"
+                >> beam.FlatMap(_prepare_fn(listing.vocabulary, options)).with_outputs(
+                    "skipped", "stats", *SPLITS
+                )
+            )
             for split, count in shards.items():
                 if count:
                     _ = outputs[split] | f"write {split}" >> WriteToTFRecord(
-                        FileSystems.join(output_dir, split), file_name_suffix=".tfrecord", num_shards=count,
-                        shard_name_template="-SSSSS-of-NNNNN")
-            _ = (outputs.stats
-                 | "sum per split" >> beam.CombinePerKey(merge_stats)
-                 | "stats as json" >> beam.MapTuple(lambda split, stats: json.dumps({"split": split, **stats}))
-                 | "write stats" >> beam.io.WriteToText(FileSystems.join(work, "splits"), file_name_suffix=".jsonl"))
-            _ = (outputs.skipped
-                 | "skipped as json" >> beam.Map(json.dumps)
-                 | "write skipped" >> beam.io.WriteToText(FileSystems.join(work, "skipped"), file_name_suffix=".jsonl"))
+                        FileSystems.join(output_dir, split),
+                        file_name_suffix=".tfrecord",
+                        num_shards=count,
+                        shard_name_template="-SSSSS-of-NNNNN",
+                    )
+            _ = (
+                outputs.stats
+                | "sum per split" >> beam.CombinePerKey(merge_stats)
+                | "stats as json"
+                >> beam.MapTuple(lambda split, stats: json.dumps({"split": split, **stats}))
+                | "write stats"
+                >> beam.io.WriteToText(FileSystems.join(work, "splits"), file_name_suffix=".jsonl")
+            )
+            _ = (
+                outputs.skipped
+                | "skipped as json" >> beam.Map(json.dumps)
+                | "write skipped"
+                >> beam.io.WriteToText(FileSystems.join(work, "skipped"), file_name_suffix=".jsonl")
+            )
     except InputError:
         raise
     except Exception as error:  # noqa: BLE001 - a runner raises its own types
@@ -151,11 +192,21 @@ def write_tfrecords_beam(listing: Listing, output_dir: str, options, runner: str
         if count and split not in splits:  # every file of the split was skipped
             splits[split] = merge_stats([]) | {"shards": count}
     skipped = sorted(_read_json_lines(FileSystems.join(work, "skipped*")), key=lambda s: s["file"])
-    FileSystems.delete([m.path for m in FileSystems.match([FileSystems.join(work, "*")])[0].metadata_list])
+    FileSystems.delete(
+        [m.path for m in FileSystems.match([FileSystems.join(work, "*")])[0].metadata_list]
+    )
     if FileSystems.exists(work):  # a local directory; object stores have no empty "directories"
         FileSystems.delete([work])
-    info = dataset_info(listing, options, {split: splits[split] for split in SPLITS if split in splits}, skipped,
-                        description)
-    _write_text(FileSystems.join(output_dir, "labels.txt"), "".join(f"{name}\n" for name in listing.vocabulary))
+    info = dataset_info(
+        listing,
+        options,
+        {split: splits[split] for split in SPLITS if split in splits},
+        skipped,
+        description,
+    )
+    _write_text(
+        FileSystems.join(output_dir, "labels.txt"),
+        "".join(f"{name}\n" for name in listing.vocabulary),
+    )
     _write_text(FileSystems.join(output_dir, "dataset_info.json"), json.dumps(info, indent=2))
     return info

@@ -42,19 +42,33 @@ def partners(labels, seed, different_classes=False):
     previous = tf.math.floormod(tf.range(batch) - 1, batch)
     if not different_classes:
         return previous
-    allowed = tf.logical_and(tf.matmul(labels, labels, transpose_b=True) <= 0, ~tf.eye(batch, dtype=tf.bool))
+    allowed = tf.logical_and(
+        tf.matmul(labels, labels, transpose_b=True) <= 0, ~tf.eye(batch, dtype=tf.bool)
+    )
     draw = tf.where(allowed, tf.random.stateless_uniform([batch, batch], seed), -1.0)
-    return tf.where(tf.reduce_any(allowed, axis=1), tf.argmax(draw, axis=1, output_type=tf.int32), previous)
+    return tf.where(
+        tf.reduce_any(allowed, axis=1), tf.argmax(draw, axis=1, output_type=tf.int32), previous
+    )
 
 
-def mix_batch(waveforms, labels, seed, mode="mix_training", probability=1.0, concentration=None, match_levels=False,
-              different_classes=False, level_frame=LEVEL_FRAME):
+def mix_batch(
+    waveforms,
+    labels,
+    seed,
+    mode="mix_training",
+    probability=1.0,
+    concentration=None,
+    match_levels=False,
+    different_classes=False,
+    level_frame=LEVEL_FRAME,
+):
     """Mixes every clip of a batch with a partner (`partners`; in a shuffled batch, random pairs).
 
     waveforms (B, samples), labels (B, K), seed (2,) int. A fraction `probability` of the
     clips is mixed, the rest pass unchanged. With `match_levels` both clips are first brought
     to one level (the RMS of each clip's loudest `level_frame` samples, `loudest_frame_power`, or of
-    the whole clip with None: the model's `level_frame_samples`), so that α is the ratio of the sounds' levels in the mix,
+    the whole clip with None: the model's `level_frame_samples`), so that α is the ratio of the
+    sounds' levels in the mix,
     and the mix is then scaled to the α-weighted mean of their levels. With `different_classes`
     each clip's partner shares none of its classes where the batch allows. Returns (waveforms,
     labels, α (B,)); α is 1 for an unmixed clip.
@@ -73,7 +87,9 @@ def mix_batch(waveforms, labels, seed, mode="mix_training", probability=1.0, con
     if match_levels:
         level = tf.maximum(tf.sqrt(loudest_frame_power(waveforms, level_frame)), MIX_LEVEL_FLOOR)
         partner_level = tf.gather(level, partner)
-        x = (a * level + (1.0 - a) * partner_level) * (a * waveforms / level + (1.0 - a) * partner_x / partner_level)
+        x = (a * level + (1.0 - a) * partner_level) * (
+            a * waveforms / level + (1.0 - a) * partner_x / partner_level
+        )
         x = tf.where(mixed[:, None], x, waveforms)
     else:
         x = a * waveforms + (1.0 - a) * partner_x
@@ -87,14 +103,24 @@ def mix_batch(waveforms, labels, seed, mode="mix_training", probability=1.0, con
 def mix_batches(batches, options: DataOptions, level_frame=LEVEL_FRAME):
     """Stage 4: (waveform, multi_hot) pairs, mixed per `options.mix` with a seeded α per batch,
     levels measured over `level_frame` samples (see `mix_batch`)."""
-    mix_seeds = tf.data.Dataset.random(seed=None if options.seed is None else options.seed + 1).batch(2)
+    mix_seeds = tf.data.Dataset.random(
+        seed=None if options.seed is None else options.seed + 1
+    ).batch(2)
 
     def to_inputs(batch, mix_seed):
         x, y = batch["waveform"], batch["multi_hot"]
         if options.mix != "none":
-            x, y, _ = mix_batch(x, y, tf.cast(mix_seed, tf.int32), options.mix, options.mix_probability,
-                                options.concentration, options.match_mix_levels, options.mix_different_classes,
-                                level_frame)
+            x, y, _ = mix_batch(
+                x,
+                y,
+                tf.cast(mix_seed, tf.int32),
+                options.mix,
+                options.mix_probability,
+                options.concentration,
+                options.match_mix_levels,
+                options.mix_different_classes,
+                level_frame,
+            )
         return x, y
 
     return tf.data.Dataset.zip(batches, mix_seeds).map(to_inputs, num_parallel_calls=AUTOTUNE)

@@ -53,21 +53,39 @@ class DataOptions:
     clip_seconds: float | None = field(1.0, "Training window in seconds.", lower=0.1)
     mix: str = field("none", "Phase-1 mixing.", choices=MIX_MODES)
     mix_probability: float = field(1.0, "Fraction of clips mixed in phase 1.", lower=0, upper=1)
-    mix_concentration: float | None = field(None, "α ~ Beta(a, a); default U(0, 1) (mix_training), Beta(0.2, 0.2) "
-                                            "(mixup).", lower=1e-3)
-    mix_different_classes: bool = field(False, "Mix each clip with a random clip of the batch that shares none of "
-                                        "its classes, not with its neighbour.")
-    match_mix_levels: bool = field(True, "Mix two sounds at the ratio α of their levels (the loudest frame of each, "
-                                   "as level normalisation measures it), not of their recorded amplitudes.")
+    mix_concentration: float | None = field(
+        None, "α ~ Beta(a, a); default U(0, 1) (mix_training), Beta(0.2, 0.2) (mixup).", lower=1e-3
+    )
+    mix_different_classes: bool = field(
+        False,
+        "Mix each clip with a random clip of the batch that shares none of "
+        "its classes, not with its neighbour.",
+    )
+    match_mix_levels: bool = field(
+        True,
+        "Mix two sounds at the ratio α of their levels (the loudest frame of each, "
+        "as level normalisation measures it), not of their recorded amplitudes.",
+    )
     balanced: bool = field(False, "Class-balanced sampling (needs --steps_per_epoch).")
     cache: bool = field(False, "Keep decoded clips in memory.")
-    crop: str = field("energy", "Training crops of longer clips: random, or energy (where the clip's energy is).",
-                      choices=CROPS)
-    gain_db: float = field(0.0, "Random gain of each training clip, uniform in ±this many dB.", lower=0)
-    speed_semitones: float = field(0.0, "Random speed of each training clip, moving its pitch uniformly in ±this "
-                                   "many semitones.", lower=0, upper=12)
+    crop: str = field(
+        "energy",
+        "Training crops of longer clips: random, or energy (where the clip's energy is).",
+        choices=CROPS,
+    )
+    gain_db: float = field(
+        0.0, "Random gain of each training clip, uniform in ±this many dB.", lower=0
+    )
+    speed_semitones: float = field(
+        0.0,
+        "Random speed of each training clip, moving its pitch uniformly in ±this many semitones.",
+        lower=0,
+        upper=12,
+    )
     shuffle_buffer: int = 2048
-    seed: int | None = field(None, "Seed of weights, shuffling, crops and mixing.", lower=0, upper=MAX_SEED)
+    seed: int | None = field(
+        None, "Seed of weights, shuffling, crops and mixing.", lower=0, upper=MAX_SEED
+    )
 
     def __post_init__(self):
         if self.mix not in MIX_MODES:

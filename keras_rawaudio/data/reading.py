@@ -38,11 +38,19 @@ def read_labels(data_dir) -> list[str]:
     path = pathlib.Path(data_dir) / "labels.txt"
     if not path.is_file():
         raise DataError(f"{data_dir} has no labels.txt: is it an output of make_tfrecords?")
-    labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    written = read_info(data_dir).get("num_classes") if (path.parent / "dataset_info.json").is_file() else None
+    labels = [
+        line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    written = (
+        read_info(data_dir).get("num_classes")
+        if (path.parent / "dataset_info.json").is_file()
+        else None
+    )
     if written is not None and written != len(labels):
-        raise DataError(f"{path} names {len(labels)} classes but the records of {data_dir} have {written} "
-                        "(dataset_info.json): restore the labels.txt that make_tfrecords wrote, or run it again")
+        raise DataError(
+            f"{path} names {len(labels)} classes but the records of {data_dir} have {written} "
+            "(dataset_info.json): restore the labels.txt that make_tfrecords wrote, or run it again"
+        )
     return labels
 
 
@@ -54,10 +62,14 @@ def read_info(data_dir) -> dict:
     try:
         info = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise DataError(f"{path} is not JSON: restore the file that make_tfrecords wrote, or run it again") from None
+        raise DataError(
+            f"{path} is not JSON: restore the file that make_tfrecords wrote, or run it again"
+        ) from None
     if not isinstance(info, dict) or info.get("record_format") != RECORD_FORMAT:
-        raise DataError(f"{data_dir} was written by an older make_tfrecords (record format "
-                        f"{info.get('record_format', 1)}, now {RECORD_FORMAT}): run it again with --overwrite")
+        raise DataError(
+            f"{data_dir} was written by an older make_tfrecords (record format "
+            f"{info.get('record_format', 1)}, now {RECORD_FORMAT}): run it again with --overwrite"
+        )
     return info
 
 
@@ -90,12 +102,18 @@ def reading_shards(data_dir, split):
         yield
     except tf.errors.DataLossError:
         damaged = damaged_shards(shard_files(data_dir, split))
-        raise DataError(f"{', '.join(damaged) or f'a {split} shard of {data_dir}'} is truncated or corrupt: {again}") from None
+        raise DataError(
+            f"{', '.join(damaged) or f'a {split} shard of {data_dir}'} is truncated or corrupt: "
+            f"{again}"
+        ) from None
     except tf.errors.FailedPreconditionError as error:
         if "Input dataset was expected to contain" not in str(error):
             raise
-        raise DataError(f"the {split} shards of {data_dir} hold fewer clips than its dataset_info.json counts (a shard "
-                        f"was cut short or replaced): {again}") from None
+        raise DataError(
+            f"the {split} shards of {data_dir} hold fewer clips than its dataset_info.json counts "
+            f"(a shard "
+            f"was cut short or replaced): {again}"
+        ) from None
 
 
 def load_recordings(data_dir, split) -> Recordings:
@@ -153,8 +171,15 @@ def batch_examples(examples, batch_size, fixed_length, training):
     return examples.padded_batch(batch_size, drop_remainder=training)
 
 
-def load_dataset(data_dir, split, options: DataOptions | None = None, training=None, repeat=False,
-                 level_frame=LEVEL_FRAME, **overrides):
+def load_dataset(
+    data_dir,
+    split,
+    options: DataOptions | None = None,
+    training=None,
+    repeat=False,
+    level_frame=LEVEL_FRAME,
+    **overrides,
+):
     """A `tf.data.Dataset` of (waveform (B, samples), multi_hot (B, K)) batches.
 
     Args:
@@ -177,12 +202,19 @@ def load_dataset(data_dir, split, options: DataOptions | None = None, training=N
     files = shard_files(data_dir, split)
     clips = info["splits"].get(split, {}).get("clips")
     examples = read_examples(files, num_classes, options, training, repeat, clips)
-    samples = None if options.clip_seconds is None else round(options.clip_seconds * info["sample_rate"])
+    samples = (
+        None if options.clip_seconds is None else round(options.clip_seconds * info["sample_rate"])
+    )
     if samples is not None:
         examples = fix_lengths(examples, samples, training, options)
-    dataset = mix_batches(batch_examples(examples, options.batch_size, samples is not None, training), options,
-                          level_frame)
-    if clips and not (repeat or (training and options.balanced)):  # a known length: Keras shows it, stops exactly
+    dataset = mix_batches(
+        batch_examples(examples, options.batch_size, samples is not None, training),
+        options,
+        level_frame,
+    )
+    if clips and not (
+        repeat or (training and options.balanced)
+    ):  # a known length: Keras shows it, stops exactly
         count = clips // options.batch_size if training else -(-clips // options.batch_size)
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
     return dataset.prefetch(AUTOTUNE)

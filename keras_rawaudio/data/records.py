@@ -22,7 +22,9 @@ def _ints(values):
     return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
 
 
-def serialize(audio: bytes, labels, num_classes, clip_id, recording_id, duration, start, sample_rate) -> bytes:
+def serialize(
+    audio: bytes, labels, num_classes, clip_id, recording_id, duration, start, sample_rate
+) -> bytes:
     """One record. start: the window's first sample within its recording."""
     multi_hot = [0.0] * num_classes
     for index in labels:
@@ -37,7 +39,9 @@ def serialize(audio: bytes, labels, num_classes, clip_id, recording_id, duration
         "start": _ints([start]),
         "sample_rate": _ints([sample_rate]),
     }
-    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString(deterministic=True)
+    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString(
+        deterministic=True
+    )
 
 
 def parse(serialized, num_classes: int):
@@ -77,7 +81,8 @@ def read_recordings(files, num_classes: int) -> Recordings:
     records = tf.data.TFRecordDataset(files).map(lambda r: parse(r, num_classes))
     for example in records.as_numpy_iterator():
         pieces.setdefault(example["recording_id"].decode(), []).append(
-            (int(example["start"]), example["waveform"], example["multi_hot"]))
+            (int(example["start"]), example["waveform"], example["multi_hot"])
+        )
     waveforms, labels = [], []
     for windows in pieces.values():
         waveform = np.zeros(max(start + len(w) for start, w, _ in windows), np.float32)
@@ -85,4 +90,6 @@ def read_recordings(files, num_classes: int) -> Recordings:
             waveform[start : start + len(w)] = w
         waveforms.append(waveform)
         labels.append(np.max([y for _, _, y in windows], axis=0))
-    return Recordings(list(pieces), waveforms, np.array(labels, np.float32).reshape(len(labels), num_classes))
+    return Recordings(
+        list(pieces), waveforms, np.array(labels, np.float32).reshape(len(labels), num_classes)
+    )

@@ -13,6 +13,10 @@ def write_records(root, clips=600, seconds=2.0, seed=0, record_seconds=10.0) -> 
     and the bench scripts."""
     root = pathlib.Path(root)
     meta = synthetic.write_dataset(root / "audio", clips, seconds, seed)
-    write_tfrecords(layouts.list_csv(root / "audio", meta), root / "records", WriteOptions(clip_seconds=record_seconds),
-                    workers=1)
+    write_tfrecords(
+        layouts.list_csv(root / "audio", meta),
+        root / "records",
+        WriteOptions(clip_seconds=record_seconds),
+        workers=1,
+    )
     return root / "records"

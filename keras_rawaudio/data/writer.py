@@ -26,11 +26,11 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from keras_rawaudio.audio_io import prepare_clip
+from keras_rawaudio.data.records import RECORD_FORMAT, serialize
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.files import write_atomic
 from keras_rawaudio.layouts import SPLITS, Listing
 from keras_rawaudio.processes import worker_pool
-from keras_rawaudio.data.records import RECORD_FORMAT, serialize
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,12 +53,22 @@ def shard_plan(listing: Listing, options: WriteOptions) -> dict[str, list[list]]
         items = [item for item in listing.items if item.split == split]
         random.Random(f"{options.seed}/{split}").shuffle(items)
         count = math.ceil(len(items) / options.files_per_shard)
-        plan[split] = [items[k * options.files_per_shard : (k + 1) * options.files_per_shard] for k in range(count)]
+        plan[split] = [
+            items[k * options.files_per_shard : (k + 1) * options.files_per_shard]
+            for k in range(count)
+        ]
     return plan
 
 
 def _fingerprint(listing: Listing, options: WriteOptions) -> str:
-    content = json.dumps([RECORD_FORMAT, listing.vocabulary, [dataclasses.astuple(i) for i in listing.items], dataclasses.asdict(options)])
+    content = json.dumps(
+        [
+            RECORD_FORMAT,
+            listing.vocabulary,
+            [dataclasses.astuple(i) for i in listing.items],
+            dataclasses.asdict(options),
+        ]
+    )
     return hashlib.sha256(content.encode()).hexdigest()
 
 
@@ -100,7 +110,14 @@ def _decode_in_parallel(items, options: WriteOptions, workers: int):
             yield item, future.result()
 
 
-def write_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers=None, overwrite=False, description=None):
+def write_tfrecords(
+    listing: Listing,
+    output_dir,
+    options: WriteOptions,
+    workers=None,
+    overwrite=False,
+    description=None,
+):
     """Converts `listing` into TFRecords in `output_dir`; returns the dataset_info dict."""
     output_dir = pathlib.Path(output_dir)
     _prepare_output(output_dir, _fingerprint(listing, options), overwrite)
@@ -114,7 +131,10 @@ def write_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers
     todo = [(path, shard) for path, shard in shards if not path.exists()]
     stream = _decode_in_parallel([item for _, shard in todo for item in shard], options, workers)
     total = sum(len(shard) for _, shard in todo)
-    with contextlib.closing(stream), tqdm(total=total, unit="file", desc="decoding", dynamic_ncols=True) as progress:
+    with (
+        contextlib.closing(stream),
+        tqdm(total=total, unit="file", desc="decoding", dynamic_ncols=True) as progress,
+    ):
         for path, shard in todo:
             _write_shard(path, itertools.islice(stream, len(shard)), index, options, progress)
 
@@ -132,11 +152,16 @@ def _write_shard(path: pathlib.Path, decoded, index, options: WriteOptions, prog
     try:
         _write_records(temporary, decoded, index, options, progress, stats)
         write_atomic(path.parent / "shard_stats" / f"{path.stem}.json", json.dumps(stats))
-    except (OSError, tf.errors.OpError) as error:  # a full disk: TensorFlow raises ResourceExhaustedError
+    except (
+        OSError,
+        tf.errors.OpError,
+    ) as error:  # a full disk: TensorFlow raises ResourceExhaustedError
         temporary.unlink(missing_ok=True)
         reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
-        raise RunError(f"cannot write {path}: {reason.splitlines()[0][:200]}; the finished shards are intact, "
-                       "and the same command resumes once there is room") from None
+        raise RunError(
+            f"cannot write {path}: {reason.splitlines()[0][:200]}; the finished shards are intact, "
+            "and the same command resumes once there is room"
+        ) from None
     os.replace(temporary, path)
 
 
@@ -146,15 +171,30 @@ def clip_records(item, prepared, index, sample_rate) -> list[bytes]:
     pipeline (`keras_rawaudio.beam_writer`)."""
     pieces, duration = prepared
     labels = [index[label] for label in item.labels]
-    return [serialize(audio, labels, len(index), item.clip_id if len(pieces) == 1 else f"{item.clip_id}#{n}",
-                      item.clip_id, duration, start, sample_rate) for n, (start, audio) in enumerate(pieces)]
+    return [
+        serialize(
+            audio,
+            labels,
+            len(index),
+            item.clip_id if len(pieces) == 1 else f"{item.clip_id}#{n}",
+            item.clip_id,
+            duration,
+            start,
+            sample_rate,
+        )
+        for n, (start, audio) in enumerate(pieces)
+    ]
 
 
 def clip_stats(item, prepared, sample_rate) -> dict:
     """What one written file adds to its split's counts in dataset_info.json."""
     pieces, _ = prepared
-    return {"clips": len(pieces), "files": 1, "seconds": sum(len(audio) / 2 / sample_rate for _, audio in pieces),
-            "classes": collections.Counter({label: len(pieces) for label in item.labels})}
+    return {
+        "clips": len(pieces),
+        "files": 1,
+        "seconds": sum(len(audio) / 2 / sample_rate for _, audio in pieces),
+        "classes": collections.Counter({label: len(pieces) for label in item.labels}),
+    }
 
 
 def merge_stats(stats) -> dict:
@@ -185,15 +225,28 @@ def _dataset_info(output_dir, listing, options, shard_paths, description) -> dic
         stats = json.loads((output_dir / "shard_stats" / f"{path.stem}.json").read_text())
         splits.setdefault(path.name.split("-")[0], []).append(stats)
         skipped += stats["skipped"]
-    return dataset_info(listing, options, {split: merge_stats(parts) | {"shards": len(parts)} for split, parts in splits.items()},
-                        skipped, description)
+    return dataset_info(
+        listing,
+        options,
+        {split: merge_stats(parts) | {"shards": len(parts)} for split, parts in splits.items()},
+        skipped,
+        description,
+    )
 
 
 def dataset_info(listing, options, splits, skipped, description) -> dict:
     """The dataset_info.json dict: `splits` {split: merged stats with "shards"}, `skipped` the
     files that could not be decoded (after the listing's own skipped entries)."""
-    splits = {split: {"clips": s["clips"], "files": s["files"], "seconds": round(s["seconds"], 3), "shards": s["shards"],
-                      "classes": dict(sorted(s["classes"].items()))} for split, s in splits.items()}
+    splits = {
+        split: {
+            "clips": s["clips"],
+            "files": s["files"],
+            "seconds": round(s["seconds"], 3),
+            "shards": s["shards"],
+            "classes": dict(sorted(s["classes"].items())),
+        }
+        for split, s in splits.items()
+    }
     return {
         "record_format": RECORD_FORMAT,
         "sample_rate": options.sample_rate,
@@ -207,8 +260,14 @@ def dataset_info(listing, options, splits, skipped, description) -> dict:
     }
 
 
-def make_tfrecords(listing: Listing, output_dir, options: WriteOptions, workers=0, overwrite=False,
-                   description=None) -> dict:
+def make_tfrecords(
+    listing: Listing,
+    output_dir,
+    options: WriteOptions,
+    workers=0,
+    overwrite=False,
+    description=None,
+) -> dict:
     """Writes `listing` (see `write_tfrecords`); raises InputError if no clip was usable and
     RunError naming `output_dir` if it cannot be written."""
     try:

@@ -5,5 +5,13 @@ exported file. `runner` (LiteRT), `metadata` (TFLite Model Metadata, read and wr
 from keras_rawaudio.edge.files import classify_file, model_labels, read_label_file, top
 from keras_rawaudio.edge.runner import PCM16_SCALE, EdgeClassifier, EdgeModelError, in_layers
 
-__all__ = ["PCM16_SCALE", "EdgeClassifier", "EdgeModelError", "classify_file", "in_layers", "model_labels",
-           "read_label_file", "top"]
+__all__ = [
+    "PCM16_SCALE",
+    "EdgeClassifier",
+    "EdgeModelError",
+    "classify_file",
+    "in_layers",
+    "model_labels",
+    "read_label_file",
+    "top",
+]

@@ -13,23 +13,31 @@ def top(scores, labels, k):
     return [{"label": labels[i], "score": round(float(scores[i]), 4)} for i in order]
 
 
-def classify_file(path, model: EdgeClassifier, labels, windowing: Windowing, sample_rate=16000, top_k=5) -> dict:
+def classify_file(
+    path, model: EdgeClassifier, labels, windowing: Windowing, sample_rate=16000, top_k=5
+) -> dict:
     """One file → {'file', 'top', 'windows'}; raises AudioError for unusable audio."""
     waveform, _ = load_audio(path, sample_rate)
     hop = windowing.hop_samples
     windows = sliding_windows(waveform, windowing.window, hop)
     scores = model.predict(windows)
     clip = combine_windows(scores, windows, windowing.combine)
-    per_window = [{"start_seconds": round(i * hop / sample_rate, 3), "top": top(s, labels, top_k)} for i, s in enumerate(scores)]
+    per_window = [
+        {"start_seconds": round(i * hop / sample_rate, 3), "top": top(s, labels, top_k)}
+        for i, s in enumerate(scores)
+    ]
     return {"file": str(path), "top": top(clip, labels, top_k), "windows": per_window}
 
 
 def model_labels(model: EdgeClassifier, path=None) -> list[str]:
-    """The class names of `model`: those of a labels file if `path` is given, else its metadata's."""
+    """The class names of `model`: those of a labels file if `path` is given, else its
+    metadata's."""
     if path is not None:
         return read_label_file(path, model.num_classes)
     if model.labels is None:
-        raise EdgeModelError(f"{model.path} has no labels in its metadata (an older export?): give --labels")
+        raise EdgeModelError(
+            f"{model.path} has no labels in its metadata (an older export?): give --labels"
+        )
     return model.labels
 
 
@@ -37,5 +45,7 @@ def read_label_file(path, num_classes) -> list[str]:
     """The lines of a labels.txt, checked to name one class per model output."""
     labels = read_lines(path, "labels")
     if len(labels) != num_classes:
-        raise EdgeModelError(f"--labels {path} has {len(labels)} labels but the model outputs {num_classes} classes")
+        raise EdgeModelError(
+            f"--labels {path} has {len(labels)} labels but the model outputs {num_classes} classes"
+        )
     return labels

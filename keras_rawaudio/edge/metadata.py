@@ -12,7 +12,8 @@ metadata populator writes them; a LiteRT interpreter ignores the trailing bytes.
 
 Example:
 
-    description = ModelDescription("drums", "Drum hits from raw audio", "1", 16000, ("kick", "snare"))
+    description = ModelDescription("drums", "Drum hits from raw audio", "1", 16000, ("kick",
+    "snare"))
     tagged = describe(flatbuffer_bytes, description)
     read_description(tagged) == description  # True
 """
@@ -73,6 +74,7 @@ class ModelDescription:
 
 # --- writing -------------------------------------------------------------------------------------
 
+
 def _vector(builder, offsets):
     builder.StartVector(4, len(offsets), 4)
     for offset in reversed(offsets):
@@ -83,8 +85,12 @@ def _vector(builder, offsets):
 def _table(builder, fields):
     """Builds a table from {slot: (kind, value)}; kind is "offset", "uint32", "uint8" or "int8"."""
     builder.StartObject(max(fields) + 1)
-    prepend = {"offset": builder.PrependUOffsetTRelativeSlot, "uint32": builder.PrependUint32Slot,
-               "uint8": builder.PrependUint8Slot, "int8": builder.PrependInt8Slot}
+    prepend = {
+        "offset": builder.PrependUOffsetTRelativeSlot,
+        "uint32": builder.PrependUint32Slot,
+        "uint8": builder.PrependUint8Slot,
+        "int8": builder.PrependInt8Slot,
+    }
     for slot, (kind, value) in sorted(fields.items(), reverse=True):
         prepend[kind](slot, value, 0)
     return builder.EndObject()
@@ -95,28 +101,57 @@ def metadata_flatbuffer(description: ModelDescription) -> bytes:
     builder = flatbuffers.Builder(1024)
     s = builder.CreateString
     # AssociatedFile: name 0, description 1, type 2.
-    labels_file = _table(builder, {0: ("offset", s(description.labels_file)),
-                                   1: ("offset", s("Class names, one per line, in output order.")),
-                                   2: ("int8", TENSOR_AXIS_LABELS)})
-    # AudioProperties: sample_rate 0, channels 1. Content: content_properties_type 0, content_properties 1.
-    audio = _table(builder, {0: ("uint32", description.sample_rate), 1: ("uint32", description.channels)})
+    labels_file = _table(
+        builder,
+        {
+            0: ("offset", s(description.labels_file)),
+            1: ("offset", s("Class names, one per line, in output order.")),
+            2: ("int8", TENSOR_AXIS_LABELS),
+        },
+    )
+    # AudioProperties: sample_rate 0, channels 1. Content: content_properties_type 0,
+    # content_properties 1.
+    audio = _table(
+        builder, {0: ("uint32", description.sample_rate), 1: ("uint32", description.channels)}
+    )
     content = _table(builder, {0: ("uint8", AUDIO_PROPERTIES), 1: ("offset", audio)})
     # TensorMetadata: name 0, description 1, dimension_names 2, content 3, ..., associated_files 6.
-    waveform = _table(builder, {
-        0: ("offset", s(description.input_name)),
-        1: ("offset", s(f"Mono float32 waveform in [-1, 1] at {description.sample_rate} Hz.")),
-        3: ("offset", content)})
-    scores = _table(builder, {
-        0: ("offset", s(description.output_name)),
-        1: ("offset", s("Independent per-class probabilities (sigmoid): several classes can be present.")),
-        6: ("offset", _vector(builder, [labels_file]))})
+    waveform = _table(
+        builder,
+        {
+            0: ("offset", s(description.input_name)),
+            1: ("offset", s(f"Mono float32 waveform in [-1, 1] at {description.sample_rate} Hz.")),
+            3: ("offset", content),
+        },
+    )
+    scores = _table(
+        builder,
+        {
+            0: ("offset", s(description.output_name)),
+            1: (
+                "offset",
+                s("Independent per-class probabilities (sigmoid): several classes can be present."),
+            ),
+            6: ("offset", _vector(builder, [labels_file])),
+        },
+    )
     # SubGraphMetadata: name 0, description 1, input_tensor_metadata 2, output_tensor_metadata 3.
-    subgraph = _table(builder, {2: ("offset", _vector(builder, [waveform])),
-                                3: ("offset", _vector(builder, [scores]))})
-    # ModelMetadata: name 0, description 1, version 2, subgraph_metadata 3, ..., min_parser_version 7.
-    root = _table(builder, {0: ("offset", s(description.name)), 1: ("offset", s(description.description)),
-                            2: ("offset", s(description.version)), 3: ("offset", _vector(builder, [subgraph])),
-                            7: ("offset", s(MIN_PARSER_VERSION))})
+    subgraph = _table(
+        builder,
+        {2: ("offset", _vector(builder, [waveform])), 3: ("offset", _vector(builder, [scores]))},
+    )
+    # ModelMetadata: name 0, description 1, version 2, subgraph_metadata 3, ..., min_parser_version
+    # 7.
+    root = _table(
+        builder,
+        {
+            0: ("offset", s(description.name)),
+            1: ("offset", s(description.description)),
+            2: ("offset", s(description.version)),
+            3: ("offset", _vector(builder, [subgraph])),
+            7: ("offset", s(MIN_PARSER_VERSION)),
+        },
+    )
     builder.Finish(root, file_identifier=FILE_IDENTIFIER)
     return bytes(builder.Output())
 
@@ -138,7 +173,10 @@ def describe(flatbuffer: bytes, description: ModelDescription) -> bytes:
     if len(subgraph.inputs) != 1 or len(subgraph.outputs) != 1:
         raise MetadataError("a classifier has one input and one output tensor")
     if len(description.labels) != int(subgraph.tensors[subgraph.outputs[0]].shape[-1]):
-        raise MetadataError(f"{len(description.labels)} labels for {subgraph.tensors[subgraph.outputs[0]].shape[-1]} outputs")
+        raise MetadataError(
+            f"{len(description.labels)} labels for "
+            f"{subgraph.tensors[subgraph.outputs[0]].shape[-1]} outputs"
+        )
     signature = schema.SignatureDefT()
     signature.signatureKey = SIGNATURE_KEY
     signature.subgraphIndex = 0
@@ -161,7 +199,9 @@ def describe(flatbuffer: bytes, description: ModelDescription) -> bytes:
 
     packed = io.BytesIO(pack_model(model))
     with zipfile.ZipFile(packed, "a", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr(description.labels_file, "".join(f"{label}\n" for label in description.labels))
+        archive.writestr(
+            description.labels_file, "".join(f"{label}\n" for label in description.labels)
+        )
     return packed.getvalue()
 
 
@@ -176,6 +216,7 @@ def _text(value):
 
 
 # --- reading -------------------------------------------------------------------------------------
+
 
 class _Table:
     """Read access to one table of a flatbuffer by field slot."""
@@ -196,15 +237,23 @@ class _Table:
 
     def child(self, slot):
         o = self._offset(slot)
-        return _Table(flatbuffers.table.Table(self.table.Bytes, self.table.Indirect(o + self.table.Pos))) if o else None
+        return (
+            _Table(
+                flatbuffers.table.Table(self.table.Bytes, self.table.Indirect(o + self.table.Pos))
+            )
+            if o
+            else None
+        )
 
     def children(self, slot):
         o = self._offset(slot)
         if not o:
             return []
         start = self.table.Vector(o)
-        return [_Table(flatbuffers.table.Table(self.table.Bytes, self.table.Indirect(start + 4 * i)))
-                for i in range(self.table.VectorLen(o))]
+        return [
+            _Table(flatbuffers.table.Table(self.table.Bytes, self.table.Indirect(start + 4 * i)))
+            for i in range(self.table.VectorLen(o))
+        ]
 
 
 def _metadata_bytes(model_bytes):
@@ -224,16 +273,26 @@ def read_description(model_bytes: bytes) -> ModelDescription | None:
         return None
     if not flatbuffers.util.BufferHasIdentifier(data, 0, FILE_IDENTIFIER):
         raise MetadataError("its TFLITE_METADATA is not a TFLite metadata flatbuffer")
-    root = _Table(flatbuffers.table.Table(bytearray(data), flatbuffers.encode.Get(flatbuffers.packer.uoffset, data, 0)))
+    root = _Table(
+        flatbuffers.table.Table(
+            bytearray(data), flatbuffers.encode.Get(flatbuffers.packer.uoffset, data, 0)
+        )
+    )
     subgraphs = root.children(3)
-    inputs, outputs = (subgraphs[0].children(2), subgraphs[0].children(3)) if subgraphs else ([], [])
+    inputs, outputs = (
+        (subgraphs[0].children(2), subgraphs[0].children(3)) if subgraphs else ([], [])
+    )
     if len(inputs) != 1 or len(outputs) != 1:
         raise MetadataError("its metadata does not describe one input and one output tensor")
     content = inputs[0].child(3)
     if content is None or content.scalar(0, number_types.Uint8Flags) != AUDIO_PROPERTIES:
         raise MetadataError("its input is not described as audio")
     audio = content.child(1)
-    labels_files = [f for f in outputs[0].children(6) if f.scalar(2, number_types.Int8Flags) == TENSOR_AXIS_LABELS]
+    labels_files = [
+        f
+        for f in outputs[0].children(6)
+        if f.scalar(2, number_types.Int8Flags) == TENSOR_AXIS_LABELS
+    ]
     if not labels_files:
         raise MetadataError("its output has no labels file")
     labels_file = labels_files[0].string(0)
@@ -241,11 +300,20 @@ def read_description(model_bytes: bytes) -> ModelDescription | None:
         with zipfile.ZipFile(io.BytesIO(model_bytes)) as archive:
             labels = archive.read(labels_file).decode().splitlines()
     except (zipfile.BadZipFile, KeyError):
-        raise MetadataError(f"the labels file {labels_file!r} named in its metadata is not packed in it") from None
+        raise MetadataError(
+            f"the labels file {labels_file!r} named in its metadata is not packed in it"
+        ) from None
     return ModelDescription(
-        name=root.string(0), description=root.string(1), version=root.string(2),
-        sample_rate=audio.scalar(0, number_types.Uint32Flags), channels=audio.scalar(1, number_types.Uint32Flags),
-        labels=tuple(labels), input_name=inputs[0].string(0), output_name=outputs[0].string(0), labels_file=labels_file)
+        name=root.string(0),
+        description=root.string(1),
+        version=root.string(2),
+        sample_rate=audio.scalar(0, number_types.Uint32Flags),
+        channels=audio.scalar(1, number_types.Uint32Flags),
+        labels=tuple(labels),
+        input_name=inputs[0].string(0),
+        output_name=outputs[0].string(0),
+        labels_file=labels_file,
+    )
 
 
 def signatures(model_bytes: bytes) -> dict:
@@ -257,6 +325,11 @@ def signatures(model_bytes: bytes) -> dict:
     for i in range(model.SignatureDefsLength()):
         signature = model.SignatureDefs(i)
         result[signature.SignatureKey().decode()] = {
-            "inputs": [signature.Inputs(j).Name().decode() for j in range(signature.InputsLength())],
-            "outputs": [signature.Outputs(j).Name().decode() for j in range(signature.OutputsLength())]}
+            "inputs": [
+                signature.Inputs(j).Name().decode() for j in range(signature.InputsLength())
+            ],
+            "outputs": [
+                signature.Outputs(j).Name().decode() for j in range(signature.OutputsLength())
+            ],
+        }
     return result

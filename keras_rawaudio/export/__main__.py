@@ -30,21 +30,53 @@ from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE
 def define_flags():
     from absl import flags
 
-    flags.DEFINE_string("model", None, "A keras_rawaudio .keras model (e.g. RUN/best.keras).", required=True)
-    flags.DEFINE_string("data_dir", None, "Its TFRecord directory: train (calibration) and val (checks).", required=True)
-    flags.DEFINE_string("output_dir", None, "Where the .tflite files and the report go.", required=True)
+    flags.DEFINE_string(
+        "model", None, "A keras_rawaudio .keras model (e.g. RUN/best.keras).", required=True
+    )
+    flags.DEFINE_string(
+        "data_dir",
+        None,
+        "Its TFRecord directory: train (calibration) and val (checks).",
+        required=True,
+    )
+    flags.DEFINE_string(
+        "output_dir", None, "Where the .tflite files and the report go.", required=True
+    )
     flags.DEFINE_list("quantize", list(MODES), "Modes to export.")
-    flags.DEFINE_float("window_seconds", None, "Fixed input window of the exported files (default: the run's "
-                       "training window).", lower_bound=0.01)
-    flags.DEFINE_float("hop_seconds", None, "Validation scoring: hop between windows (default: half a window).",
-                       lower_bound=0.001)
-    flags.DEFINE_enum("combine", DEFAULT_COMBINE, COMBINE, "Validation scoring: how window scores combine per recording.")
-    flags.DEFINE_integer("calibration_windows", 200, "Training windows that calibrate int8.", lower_bound=1)
-    flags.DEFINE_float("calibration_percentile", None, "int8 activation ranges cover this central "
-                       "percentage of the calibration values (100: min to max; default: 99.99 for a full-integer "
-                       "file, 100 after the Gabor front-end's float32 part).", lower_bound=50, upper_bound=100)
+    flags.DEFINE_float(
+        "window_seconds",
+        None,
+        "Fixed input window of the exported files (default: the run's training window).",
+        lower_bound=0.01,
+    )
+    flags.DEFINE_float(
+        "hop_seconds",
+        None,
+        "Validation scoring: hop between windows (default: half a window).",
+        lower_bound=0.001,
+    )
+    flags.DEFINE_enum(
+        "combine",
+        DEFAULT_COMBINE,
+        COMBINE,
+        "Validation scoring: how window scores combine per recording.",
+    )
+    flags.DEFINE_integer(
+        "calibration_windows", 200, "Training windows that calibrate int8.", lower_bound=1
+    )
+    flags.DEFINE_float(
+        "calibration_percentile",
+        None,
+        "int8 activation ranges cover this central "
+        "percentage of the calibration values (100: min to max; default: 99.99 for a full-integer "
+        "file, 100 after the Gabor front-end's float32 part).",
+        lower_bound=50,
+        upper_bound=100,
+    )
     flags.DEFINE_integer("latency_runs", 50, "Timed invocations per latency figure.", lower_bound=1)
-    flags.DEFINE_string("name", None, "Model name in the files' metadata (default: the model's run directory name).")
+    flags.DEFINE_string(
+        "name", None, "Model name in the files' metadata (default: the model's run directory name)."
+    )
     flags.DEFINE_string("version", "1", "Model version in the files' metadata.")
 
 
@@ -52,16 +84,26 @@ def main(argv) -> int:
     from absl import flags
 
     FLAGS = flags.FLAGS
-    report = export(FLAGS.model, FLAGS.data_dir, FLAGS.output_dir, FLAGS.quantize, FLAGS.window_seconds,
-                    FLAGS.calibration_windows, FLAGS.latency_runs, FLAGS.calibration_percentile, FLAGS.hop_seconds,
-                    FLAGS.combine, FLAGS.name, FLAGS.version)
+    report = export(
+        FLAGS.model,
+        FLAGS.data_dir,
+        FLAGS.output_dir,
+        FLAGS.quantize,
+        FLAGS.window_seconds,
+        FLAGS.calibration_windows,
+        FLAGS.latency_runs,
+        FLAGS.calibration_percentile,
+        FLAGS.hop_seconds,
+        FLAGS.combine,
+        FLAGS.name,
+        FLAGS.version,
+    )
     print(report_markdown(report))
     return 0
 
 
 def entry():
     cli.run(main, define_flags)
-
 
 
 if __name__ == "__main__":

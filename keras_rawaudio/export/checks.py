@@ -43,20 +43,34 @@ class Reference:
         sample_rate = self.model.config.sample_rate
         samples = "int16 PCM samples" if mode == "int8_pcm16" else "mono audio in [-1, 1]"
         return ModelDescription(
-            name=self.name, version=self.version, sample_rate=sample_rate, labels=tuple(self.class_names),
-            description=f"Sound-event classifier ({type(self.model).__name__}, keras_rawaudio {__version__}, {mode}): "
-                        f"{self.windowing.window / sample_rate:g} s of {sample_rate} Hz {samples} → "
-                        f"{len(self.class_names)} independent per-class probabilities (sigmoid).")
+            name=self.name,
+            version=self.version,
+            sample_rate=sample_rate,
+            labels=tuple(self.class_names),
+            description=f"Sound-event classifier ({type(self.model).__name__}, keras_rawaudio "
+            f"{__version__}, {mode}): {self.windowing.window / sample_rate:g} s of "
+            f"{sample_rate} Hz {samples} → "
+            f"{len(self.class_names)} independent per-class probabilities (sigmoid).",
+        )
 
 
 def probe_signals(window, sample_rate, rng):
     """Silence, white noise and a 1 kHz sine, as YAMNet's export checks: (3, window)."""
     t = np.arange(window) / sample_rate
-    return np.stack([np.zeros(window), rng.uniform(-0.5, 0.5, window), 0.5 * np.sin(2 * np.pi * 1000 * t)]).astype(np.float32)
+    return np.stack(
+        [np.zeros(window), rng.uniform(-0.5, 0.5, window), 0.5 * np.sin(2 * np.pi * 1000 * t)]
+    ).astype(np.float32)
 
 
-def build_reference(model_path, data_dir, window_seconds=None, hop_seconds=None, combine=DEFAULT_COMBINE, name=None,
-                    version="1") -> Reference:
+def build_reference(
+    model_path,
+    data_dir,
+    window_seconds=None,
+    hop_seconds=None,
+    combine=DEFAULT_COMBINE,
+    name=None,
+    version="1",
+) -> Reference:
     """Loads the model, fixes its input to the scoring window and scores the validation split.
 
     The window is the run's training window unless `window_seconds` is given; `name` (default:
@@ -69,22 +83,48 @@ def build_reference(model_path, data_dir, window_seconds=None, hop_seconds=None,
     fixed = fixed_window_model(model, windowing.window)
     val_labels, val_scores = score_split(keras_predict(fixed), data_dir, "val", windowing)
     probes = probe_signals(windowing.window, model.config.sample_rate, np.random.default_rng(0))
-    val_windows = next(iter(load_dataset(data_dir, "val", DataOptions(batch_size=16, clip_seconds=windowing.window
-                                                                      / model.config.sample_rate))))[0].numpy()
+    val_windows = next(
+        iter(
+            load_dataset(
+                data_dir,
+                "val",
+                DataOptions(
+                    batch_size=16, clip_seconds=windowing.window / model.config.sample_rate
+                ),
+            )
+        )
+    )[0].numpy()
     probes = np.concatenate([probes, val_windows])
-    return Reference(fixed, str(data_dir), windowing, probes, keras_predict(fixed)(probes), val_labels, val_scores,
-                     labels, clip_metrics(val_labels, val_scores), name or pathlib.Path(model_path).resolve().parent.name,
-                     version)
+    return Reference(
+        fixed,
+        str(data_dir),
+        windowing,
+        probes,
+        keras_predict(fixed)(probes),
+        val_labels,
+        val_scores,
+        labels,
+        clip_metrics(val_labels, val_scores),
+        name or pathlib.Path(model_path).resolve().parent.name,
+        version,
+    )
 
 
 def calibration_windows(data_dir, window_seconds, count) -> np.ndarray:
     """(count, window) random training windows (seed 0) that calibrate int8."""
-    train = load_dataset(data_dir, "train", DataOptions(batch_size=1, clip_seconds=window_seconds, seed=0),
-                         training=True, repeat=True)
+    train = load_dataset(
+        data_dir,
+        "train",
+        DataOptions(batch_size=1, clip_seconds=window_seconds, seed=0),
+        training=True,
+        repeat=True,
+    )
     return np.concatenate([x.numpy() for x, _ in train.take(count)])
 
 
-def file_problems(runner: EdgeClassifier, mode, reference: Reference, probe_scores, val_scores) -> list[str]:
+def file_problems(
+    runner: EdgeClassifier, mode, reference: Reference, probe_scores, val_scores
+) -> list[str]:
     """What is wrong with an exported file, checked against `reference` (empty: nothing)."""
     problems = []
     expected = reference.description(mode)
@@ -103,10 +143,15 @@ def file_problems(runner: EdgeClassifier, mode, reference: Reference, probe_scor
     difference = float(np.abs(probe_scores - reference.probe_scores).max())
     if mode in MAX_DIFFERENCE and difference > MAX_DIFFERENCE[mode]:
         problems.append(f"max abs difference from Keras {difference:.2g} > {MAX_DIFFERENCE[mode]}")
-    keras_map, file_map = reference.val_metrics["mAP"], clip_metrics(reference.val_labels, val_scores)["mAP"]
+    keras_map, file_map = (
+        reference.val_metrics["mAP"],
+        clip_metrics(reference.val_labels, val_scores)["mAP"],
+    )
     if keras_map - file_map > MAX_MAP_DROP:
-        problems.append(f"validation mAP {file_map:.4f} is more than {MAX_MAP_DROP} below Keras {keras_map:.4f}"
-                        f" ({largest_loss(reference, val_scores)})")
+        problems.append(
+            f"validation mAP {file_map:.4f} is more than {MAX_MAP_DROP} below Keras {keras_map:.4f}"
+            f" ({largest_loss(reference, val_scores)})"
+        )
     return problems
 
 
@@ -119,5 +164,8 @@ def largest_loss(reference: Reference, scores) -> str:
     before = per_class_average_precision(reference.val_labels, reference.val_scores)
     after = per_class_average_precision(reference.val_labels, scores)
     k = int(np.nanargmax(before - after))
-    return (f"most of it in class {reference.class_names[k]!r}: AP {before[k]:.3f} → {after[k]:.3f}; "
-            f"its Keras scores have a standard deviation of {reference.val_scores[:, k].std():.3f} over the validation clips")
+    return (
+        f"most of it in class {reference.class_names[k]!r}: AP {before[k]:.3f} → {after[k]:.3f}; "
+        f"its Keras scores have a standard deviation of {reference.val_scores[:, k].std():.3f} "
+        f"over the validation clips"
+    )

@@ -1,10 +1,14 @@
 """Keras model → TFLite flatbuffer, builtin ops only, with a fixed (1, window) input."""
 
-
 from keras_rawaudio.edge import PCM16_SCALE
 from keras_rawaudio.edge.metadata import pack_model
 from keras_rawaudio.errors import RunError
-from keras_rawaudio.export.quantize import default_percentile, float_layers, float_weights, quantize_int8
+from keras_rawaudio.export.quantize import (
+    default_percentile,
+    float_layers,
+    float_weights,
+    quantize_int8,
+)
 
 MODES = ("float32", "float16", "dynamic", "int8", "int8_pcm16")
 INTEGER_MODES = ("int8", "int8_pcm16")
@@ -39,7 +43,9 @@ def convert(model, mode, calibration=None, percentile=None, converted=None) -> b
 
     window = model.input_shape[1]
     signature = [tf.TensorSpec([1, window], tf.float32, name="waveform")]
-    function = tf.function(lambda waveform: model(waveform, training=False), input_signature=signature)
+    function = tf.function(
+        lambda waveform: model(waveform, training=False), input_signature=signature
+    )
     # Without a trackable object the converter freezes the weights into constants. With one
     # (TF 2.21, Keras 3) every weight stays an uninitialised resource variable: NaN outputs.
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()])
@@ -52,13 +58,20 @@ def convert(model, mode, calibration=None, percentile=None, converted=None) -> b
         if mode == "int8":
             converted[mode] = quantize_int8(converter, calibration, percentile, float_layers(model))
         elif mode == "dynamic" and float_layers(model):
-            converted[mode] = float_weights(converter.convert(), convert(model, "float32", converted=converted),
-                                            float_layers(model))
+            converted[mode] = float_weights(
+                converter.convert(),
+                convert(model, "float32", converted=converted),
+                float_layers(model),
+            )
         else:
             converted[mode] = converter.convert()
     except Exception as error:  # noqa: BLE001 - the converter raises many types
-        first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
-        raise ExportError(f"{mode}: the converter needs ops outside the TFLite builtins ({first})") from None
+        first = (
+            str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        )
+        raise ExportError(
+            f"{mode}: the converter needs ops outside the TFLite builtins ({first})"
+        ) from None
     return converted[mode]
 
 
@@ -86,7 +99,11 @@ def pcm16_input(flatbuffer: bytes) -> bytes:
     code.version = 3  # DEQUANTIZE of int16
     model.operatorCodes.append(code)
     dequantize = schema.OperatorT()
-    dequantize.opcodeIndex, dequantize.inputs, dequantize.outputs = len(model.operatorCodes) - 1, [len(subgraph.tensors) - 1], [subgraph.inputs[0]]
+    dequantize.opcodeIndex, dequantize.inputs, dequantize.outputs = (
+        len(model.operatorCodes) - 1,
+        [len(subgraph.tensors) - 1],
+        [subgraph.inputs[0]],
+    )
     subgraph.operators.insert(0, dequantize)
     subgraph.inputs = [len(subgraph.tensors) - 1]
     return pack_model(model)

@@ -29,18 +29,30 @@ from keras_rawaudio.models import frontends, names
 FULL_INTEGER_PERCENTILE = 99.99
 FLOAT_FRONTEND_PERCENTILE = 100.0
 # The image layers between a float front-end and the ResNet's first stage.
-FLOAT_IMAGE_LAYERS = (names.LEVEL_NORMALIZATION, names.FRONTEND_COMPRESSION, names.BAND_NORMALIZATION,
-                      names.TO_IMAGE_TRANSPOSE, names.TO_IMAGE, *names.conv_bn_layers(names.RESNET_STEM))
+FLOAT_IMAGE_LAYERS = (
+    names.LEVEL_NORMALIZATION,
+    names.FRONTEND_COMPRESSION,
+    names.BAND_NORMALIZATION,
+    names.TO_IMAGE_TRANSPOSE,
+    names.TO_IMAGE,
+    *names.conv_bn_layers(names.RESNET_STEM),
+)
 
 
 def float_layers(model) -> tuple[str, ...]:
-    """Names of the layers of `model` that its int8 file keeps in float32 (see the module docstring)."""
+    """Names of the layers of `model` that its int8 file keeps in float32 (see the module
+    docstring)."""
     config = model.config
     if not model.learns_frontend or not frontends.get(config.frontend).float_in_int8:
         return ()
-    frontend = tuple(layer.name for layer in model.layers
-                     if layer.name.startswith("frontend_") and layer.name != names.FRONTEND_COMPRESSION)
-    heads = tuple(names.head(i + 1, part) for i in range(config.num_heads) for part in names.HEAD_PARTS)
+    frontend = tuple(
+        layer.name
+        for layer in model.layers
+        if layer.name.startswith("frontend_") and layer.name != names.FRONTEND_COMPRESSION
+    )
+    heads = tuple(
+        names.head(i + 1, part) for i in range(config.num_heads) for part in names.HEAD_PARTS
+    )
     return frontend + FLOAT_IMAGE_LAYERS + heads + (names.CLIPWISE,)
 
 
@@ -70,7 +82,9 @@ def activation_range(values, low, high, percentile):
 def float_nodes(flatbuffer, layers) -> set:
     """Names of the ops (their output tensors, as the quantizer names them) of Keras `layers`."""
     subgraph = flatbuffer.subgraphs[0]
-    names = {subgraph.tensors[output].name.decode() for op in subgraph.operators for output in op.outputs}
+    names = {
+        subgraph.tensors[output].name.decode() for op in subgraph.operators for output in op.outputs
+    }
     return {name for name in names if in_layers(name, layers)}
 
 
@@ -98,11 +112,18 @@ def quantize_int8(converter, calibration, percentile, float_layers=(), samples_p
         # every tensor is "for debugging purposes only": here it is the point.
         warnings.simplefilter("ignore", UserWarning)
         calibrated = converter.convert()
-        interpreter = Interpreter(model_content=bytes(calibrated), experimental_preserve_all_tensors=True)
+        interpreter = Interpreter(
+            model_content=bytes(calibrated), experimental_preserve_all_tensors=True
+        )
     flatbuffer = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
     tensors = flatbuffer.subgraphs[0].tensors
-    ranged = [i for i, t in enumerate(tensors) if t.quantization is not None and t.quantization.min is not None
-              and len(t.quantization.min) == 1]
+    ranged = [
+        i
+        for i, t in enumerate(tensors)
+        if t.quantization is not None
+        and t.quantization.min is not None
+        and len(t.quantization.min) == 1
+    ]
     interpreter.allocate_tensors()
     waveform = interpreter.get_input_details()[0]["index"]
     rng = np.random.default_rng(0)
@@ -112,15 +133,28 @@ def quantize_int8(converter, calibration, percentile, float_layers=(), samples_p
         interpreter.invoke()
         for i in ranged:
             values = interpreter.get_tensor(i).ravel()
-            samples[i].append(values if values.size <= samples_per_window else rng.choice(values, samples_per_window))
+            samples[i].append(
+                values
+                if values.size <= samples_per_window
+                else rng.choice(values, samples_per_window)
+            )
     for i in ranged:
         q = tensors[i].quantization
-        q.min[0], q.max[0] = activation_range(np.concatenate(samples[i]), q.min[0], q.max[0], percentile)
+        q.min[0], q.max[0] = activation_range(
+            np.concatenate(samples[i]), q.min[0], q.max[0], percentile
+        )
     waveform_range = tensors[flatbuffer.subgraphs[0].inputs[0]].quantization
-    waveform_range.min, waveform_range.max = [-1.0], [1.0]  # audio's full scale: loud input is never clipped
+    waveform_range.min, waveform_range.max = (
+        [-1.0],
+        [1.0],
+    )  # audio's full scale: loud input is never clipped
     ranged_model = bytes(flatbuffer_utils.convert_object_to_bytearray(flatbuffer))
-    return lite_convert.mlir_quantize(ranged_model, input_data_type=tf.float32, output_data_type=tf.float32,
-                                      denylisted_nodes=float_nodes(flatbuffer, float_layers) or None)
+    return lite_convert.mlir_quantize(
+        ranged_model,
+        input_data_type=tf.float32,
+        output_data_type=tf.float32,
+        denylisted_nodes=float_nodes(flatbuffer, float_layers) or None,
+    )
 
 
 def float_weights(flatbuffer: bytes, float32: bytes, layers) -> bytes:
@@ -134,10 +168,18 @@ def float_weights(flatbuffer: bytes, float32: bytes, layers) -> bytes:
 
     model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
     reference = schema.ModelT.InitFromPackedBuf(bytearray(float32), 0)
-    originals = {t.name: t for t in reference.subgraphs[0].tensors if t.type == schema.TensorType.FLOAT32 and t.buffer}
+    originals = {
+        t.name: t
+        for t in reference.subgraphs[0].tensors
+        if t.type == schema.TensorType.FLOAT32 and t.buffer
+    }
     for tensor in model.subgraphs[0].tensors:
         original = originals.get(tensor.name)
-        if original is not None and tensor.type == schema.TensorType.INT8 and in_layers(tensor.name.decode(), layers):
+        if (
+            original is not None
+            and tensor.type == schema.TensorType.INT8
+            and in_layers(tensor.name.decode(), layers)
+        ):
             tensor.type, tensor.quantization = schema.TensorType.FLOAT32, None
             model.buffers[tensor.buffer].data = reference.buffers[original.buffer].data
     return pack_model(model)

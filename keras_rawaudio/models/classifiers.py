@@ -26,8 +26,13 @@ class AudioClassifier(keras.Model):
 
     def __init__(self, config: ModelConfig, **kwargs):
         waveform = keras.Input((config.input_samples,), name="waveform")
-        level = (LevelNormalization(frame_samples=config.level_frame_samples, name=names.LEVEL_NORMALIZATION)(waveform)
-                 if config.level_normalization else waveform)
+        level = (
+            LevelNormalization(
+                frame_samples=config.level_frame_samples, name=names.LEVEL_NORMALIZATION
+            )(waveform)
+            if config.level_normalization
+            else waveform
+        )
         stages = resnet.resnet(image.to_image(self.frontend(level, config), config), config)
         clipwise = heads.multi_level_prediction(stages, config)
         super().__init__(waveform, clipwise, **kwargs)
@@ -42,7 +47,8 @@ class AudioClassifier(keras.Model):
 
     @classmethod
     def from_preset(cls, name: str, num_classes: int, **overrides):
-        """A new, untrained model of preset `name` (`keras_rawaudio.presets.PRESETS`); any field overridable."""
+        """A new, untrained model of preset `name` (`keras_rawaudio.presets.PRESETS`); any field
+        overridable."""
         return cls(preset_config(name, num_classes, **overrides))
 
     def get_config(self):
@@ -54,8 +60,16 @@ class AudioClassifier(keras.Model):
         model.trainable = config.get("trainable", True)
         return model
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=1e-3, weight_decay=WEIGHT_DECAY,
-                ema_momentum=None, **kwargs):
+    def compile(
+        self,
+        optimizer="auto",
+        loss="auto",
+        metrics="auto",
+        learning_rate=1e-3,
+        weight_decay=WEIGHT_DECAY,
+        ema_momentum=None,
+        **kwargs,
+    ):
         """Keras `compile` with defaults for multi-label audio: AdamW at `learning_rate` with
         `weight_decay`, the gradient norm clipped at 5, binary cross-entropy, and mAP, AUC and
         top-1 accuracy metrics. With `ema_momentum`, the AdamW optimizer also keeps an
@@ -65,8 +79,13 @@ class AudioClassifier(keras.Model):
         the kernels only (`decay_kernels_only`), here and when a saved file is loaded. The
         optimizer is built here (its slots created), so `fit` traces its training step once."""
         if optimizer == "auto":
-            optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, clipnorm=5.0,
-                                               use_ema=ema_momentum is not None, ema_momentum=ema_momentum or 0.99)
+            optimizer = keras.optimizers.AdamW(
+                learning_rate,
+                weight_decay=weight_decay,
+                clipnorm=5.0,
+                use_ema=ema_momentum is not None,
+                ema_momentum=ema_momentum or 0.99,
+            )
         if loss == "auto":
             loss = keras.losses.BinaryCrossentropy()
         if metrics == "auto":
@@ -81,7 +100,9 @@ class AudioClassifier(keras.Model):
         kernels: biases, BatchNorm scales and offsets, and the filterbank's centres, widths and
         gains, whose values are not weights that should shrink towards 0. Returns `optimizer`."""
         if hasattr(optimizer, "exclude_from_weight_decay") and not optimizer.built:
-            optimizer.exclude_from_weight_decay(var_list=[v for v in self.trainable_variables if v.name != "kernel"])
+            optimizer.exclude_from_weight_decay(
+                var_list=[v for v in self.trainable_variables if v.name != "kernel"]
+            )
         return optimizer
 
     def compile_from_config(self, config):
@@ -91,7 +112,9 @@ class AudioClassifier(keras.Model):
     def predict(self, x, *args, **kwargs):
         """Keras `predict`; waveforms given as arrays, lists, scalars or tensors are checked
         first (rank, length, dtype, NaN/Inf). A `tf.data.Dataset` goes to Keras as it is."""
-        if isinstance(x, (np.ndarray, np.generic, list, tuple, float, int)) or keras.ops.is_tensor(x):
+        if isinstance(x, (np.ndarray, np.generic, list, tuple, float, int)) or keras.ops.is_tensor(
+            x
+        ):
             x = check_waveform(np.asarray(x), self.config.min_samples, self.config.input_samples)
         return super().predict(x, *args, **kwargs)
 
@@ -102,7 +125,10 @@ class AudioClassifier(keras.Model):
         `framewise` (batch, T_l, K) classification probabilities and `attention`
         (batch, T_l, K) weights that sum to 1 over T_l.
         """
-        levels = [self.get_layer(names.head(i + 1, "attention")).output for i in range(self.config.num_heads)]
+        levels = [
+            self.get_layer(names.head(i + 1, "attention")).output
+            for i in range(self.config.num_heads)
+        ]
         outputs = {
             "clipwise": self.output,
             "levels": [h[0] for h in levels],
@@ -114,7 +140,8 @@ class AudioClassifier(keras.Model):
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")
 class RawWaveformClassifier(AudioClassifier):
-    """A learned filterbank (`config.frontend`) → (C, T, 1) image → 2D ResNet → multi-level attention."""
+    """A learned filterbank (`config.frontend`) → (C, T, 1) image → 2D ResNet → multi-level
+    attention."""
 
     frontend = staticmethod(image.waveform_frontend)
     learns_frontend = True
@@ -132,8 +159,12 @@ def keras_predict(model):
     time through `predict_on_batch`. `predict` builds an iterator and callbacks at every call,
     which cost more than scoring a validation split of a few hundred windows (about 0.15 s of
     0.35 s an epoch on drums16k)."""
-    return lambda windows: np.concatenate([np.asarray(model.predict_on_batch(windows[start:start + PREDICT_BATCH]))
-                                           for start in range(0, len(windows), PREDICT_BATCH)])
+    return lambda windows: np.concatenate(
+        [
+            np.asarray(model.predict_on_batch(windows[start : start + PREDICT_BATCH]))
+            for start in range(0, len(windows), PREDICT_BATCH)
+        ]
+    )
 
 
 def load_classifier(path) -> AudioClassifier:
@@ -146,7 +177,11 @@ def load_classifier(path) -> AudioClassifier:
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # noqa: BLE001 - any load failure is reported in one line
-        raise InputError(f"--model {path} is not a loadable .keras file ({type(error).__name__})") from None
+        raise InputError(
+            f"--model {path} is not a loadable .keras file ({type(error).__name__})"
+        ) from None
     if not isinstance(model, AudioClassifier):
-        raise InputError(f"--model {path} is a {type(model).__name__}, not a keras_rawaudio classifier")
+        raise InputError(
+            f"--model {path} is a {type(model).__name__}, not a keras_rawaudio classifier"
+        )
     return model

@@ -15,7 +15,9 @@ def attention_head(feature_map, config: ModelConfig, index):
     if config.head_units:
         x = layers.Dense(config.head_units, activation="relu", name=names.head(index, "hidden"))(x)
     x = layers.Dropout(config.dropout, name=names.head(index, "dropout"))(x)
-    return AttentionPooling(config.num_classes, config.attention_clip, name=names.head(index, "attention"))(x)
+    return AttentionPooling(
+        config.num_classes, config.attention_clip, name=names.head(index, "attention")
+    )(x)
 
 
 def multi_level_prediction(stage_outputs, config: ModelConfig):

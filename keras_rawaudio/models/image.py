@@ -6,16 +6,26 @@ from keras import layers
 
 from keras_rawaudio.config import ModelConfig
 from keras_rawaudio.models import frontends, names
-from keras_rawaudio.models.layers import (FilterAugment, LogCompression, LogMelSpectrogram,
-                                          PerChannelEnergyNormalization, TimeFrequencyMasking)
+from keras_rawaudio.models.layers import (
+    FilterAugment,
+    LogCompression,
+    LogMelSpectrogram,
+    PerChannelEnergyNormalization,
+    TimeFrequencyMasking,
+)
 
 
 def compression(config: ModelConfig):
-    """The layer that compresses the learned filterbank's frames, by `config.frontend_compression`."""
+    """The layer that compresses the learned filterbank's frames, by
+    `config.frontend_compression`."""
     if config.frontend_compression == "log":
-        return LogCompression(frontends.get(config.frontend).compression_gain, name=names.FRONTEND_COMPRESSION)
+        return LogCompression(
+            frontends.get(config.frontend).compression_gain, name=names.FRONTEND_COMPRESSION
+        )
     # PCEN's smoother sees the frames of the shortest input, the window the model is scored on.
-    return PerChannelEnergyNormalization(-(-config.min_samples // config.hop_samples), name=names.FRONTEND_COMPRESSION)
+    return PerChannelEnergyNormalization(
+        -(-config.min_samples // config.hop_samples), name=names.FRONTEND_COMPRESSION
+    )
 
 
 def waveform_frontend(waveform, config: ModelConfig):
@@ -48,8 +58,12 @@ def to_image(frames, config: ModelConfig):
     if config.filter_augment_db:
         frames = FilterAugment(config.filter_augment_db, name=names.FILTER_AUGMENT)(frames)
     if config.band_normalization:
-        frames = layers.BatchNormalization(momentum=config.batch_norm_momentum, name=names.BAND_NORMALIZATION)(frames)
+        frames = layers.BatchNormalization(
+            momentum=config.batch_norm_momentum, name=names.BAND_NORMALIZATION
+        )(frames)
     if config.mask_bands or config.mask_frames:
-        frames = TimeFrequencyMasking(config.mask_bands, config.mask_frames, name=names.TIME_FREQUENCY_MASKING)(frames)
+        frames = TimeFrequencyMasking(
+            config.mask_bands, config.mask_frames, name=names.TIME_FREQUENCY_MASKING
+        )(frames)
     x = layers.Permute((2, 1), name=names.TO_IMAGE_TRANSPOSE)(frames)
     return layers.Reshape((bands, -1, 1), name=names.TO_IMAGE)(x)

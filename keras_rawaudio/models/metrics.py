@@ -57,7 +57,11 @@ class MeanAveragePrecision(keras.metrics.Metric):
             self.negatives.assign(ops.zeros(self.negatives.shape, self.negatives.dtype))
 
     def get_config(self):
-        return {**super().get_config(), "num_thresholds": self.num_thresholds, "num_classes": self.num_classes}
+        return {
+            **super().get_config(),
+            "num_thresholds": self.num_thresholds,
+            "num_classes": self.num_classes,
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")

@@ -13,7 +13,12 @@ TO_IMAGE = "to_image"
 LOG_MEL = "log_mel"
 RESNET_STEM = "resnet_stem"
 CLIPWISE = "clipwise"
-HEAD_PARTS = ("frequency_mean", "frames", "hidden", "attention")  # each head's layers: head<i>_<part>
+HEAD_PARTS = (
+    "frequency_mean",
+    "frames",
+    "hidden",
+    "attention",
+)  # each head's layers: head<i>_<part>
 
 
 def head(index: int, part: str) -> str:

@@ -24,7 +24,9 @@ def separable_conv_bn(x, filters, kernel, stride, name, momentum, relu=True):
     """Depthwise conv → BatchNorm → ReLU → 1×1 conv → BatchNorm → optional ReLU (MobileNet's
     factorisation of `conv_bn`), 1D or 2D by the rank of `x`; 'same' padding."""
     depthwise = layers.DepthwiseConv1D if len(x.shape) == 3 else layers.DepthwiseConv2D
-    x = depthwise(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_depthwise")(x)
+    x = depthwise(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_depthwise")(
+        x
+    )
     x = layers.BatchNormalization(momentum=momentum, name=f"{name}_depthwise_bn")(x)
     x = layers.ReLU(name=f"{name}_depthwise_relu")(x)
     return conv_bn(x, filters, 1, 1, name, momentum, relu)
@@ -44,8 +46,15 @@ def residual_block(x, filters, kernel, stride, name, momentum, separable=False):
 def residual_stage(x, stage: Stage, name, momentum):
     for block in range(stage.blocks):
         stride = stage.stride if block == 0 else 1
-        x = residual_block(x, stage.filters, stage.kernel, stride, f"{name}_block{block + 1}", momentum,
-                           stage.separable)
+        x = residual_block(
+            x,
+            stage.filters,
+            stage.kernel,
+            stride,
+            f"{name}_block{block + 1}",
+            momentum,
+            stage.separable,
+        )
     return x
 
 

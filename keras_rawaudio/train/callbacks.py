@@ -20,7 +20,9 @@ class ValidationMetrics(keras.callbacks.Callback):
         self.recordings, self.windowing = recordings, windowing
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = score_recordings(keras_predict(self.model), self.recordings.waveforms, self.windowing)
+        scores = score_recordings(
+            keras_predict(self.model), self.recordings.waveforms, self.windowing
+        )
         if not np.all(np.isfinite(scores)):  # a NaN model: StopOnNaN reports it, nothing to score
             return
         scores, y = np.clip(scores, 1e-7, 1 - 1e-7), self.recordings.labels
@@ -79,7 +81,9 @@ class AveragedWeights(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.swap()
-        if epoch == self.params["epochs"] - 1:  # fit ends by writing the optimizer's average into the model
+        if (
+            epoch == self.params["epochs"] - 1
+        ):  # fit ends by writing the optimizer's average into the model
             for weights, average in self.pairs():
                 average.assign(weights)
 
@@ -95,7 +99,12 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     def __init__(self, run, phase_index, phase_name, nan_guard, every_seconds):
         super().__init__()
-        self.run, self.phase_index, self.phase_name, self.nan_guard = run, phase_index, phase_name, nan_guard
+        self.run, self.phase_index, self.phase_name, self.nan_guard = (
+            run,
+            phase_index,
+            phase_name,
+            nan_guard,
+        )
         self.every_seconds = every_seconds
         self.unwritten = {}  # path → the weights to write there
         self.written_at = time.monotonic()
@@ -108,10 +117,14 @@ class RunCheckpoint(keras.callbacks.Callback):
             return
         state = self.run.state
         score = logs.get("val_mAP", float("nan"))
-        state["history"].append({"phase": self.phase_name, "epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
+        state["history"].append(
+            {"phase": self.phase_name, "epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
+        )
         improved = []
         phase_best = self.run.phase_best(self.phase_name)
-        if not score <= state["phase_best"] or not self.kept(phase_best):  # NaN never improves a number
+        if not score <= state["phase_best"] or not self.kept(
+            phase_best
+        ):  # NaN never improves a number
             state["phase_best"] = score
             improved.append(phase_best)
         if score > state["best"] or not self.kept(self.run.best):
@@ -120,8 +133,11 @@ class RunCheckpoint(keras.callbacks.Callback):
         if improved:
             self.unwritten.update(dict.fromkeys(improved, self.model.get_weights()))
         state.update(phase=self.phase_index, epoch=epoch + 1)
-        if (epoch + 1 >= self.params["epochs"] or self.model.stop_training
-                or time.monotonic() - self.written_at >= self.every_seconds):
+        if (
+            epoch + 1 >= self.params["epochs"]
+            or self.model.stop_training
+            or time.monotonic() - self.written_at >= self.every_seconds
+        ):
             self.write()
 
     def write(self):

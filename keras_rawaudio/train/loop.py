@@ -12,22 +12,41 @@ import time
 
 import keras
 
-from keras_rawaudio.data.reading import load_dataset, load_recordings, read_info, read_labels, reading_shards
+from keras_rawaudio.data.reading import (
+    load_dataset,
+    load_recordings,
+    read_info,
+    read_labels,
+    reading_shards,
+)
 from keras_rawaudio.errors import RunError
 from keras_rawaudio.files import write_atomic
 from keras_rawaudio.models.classifiers import LogMelClassifier, RawWaveformClassifier
 from keras_rawaudio.presets import preset_config
 from keras_rawaudio.scoring import Windowing
-from keras_rawaudio.train.callbacks import AveragedWeights, RunCheckpoint, StopOnNaN, ValidationMetrics
-from keras_rawaudio.train.run_directory import RunDirectory, TrainingError
+from keras_rawaudio.train.callbacks import (
+    AveragedWeights,
+    RunCheckpoint,
+    StopOnNaN,
+    ValidationMetrics,
+)
 from keras_rawaudio.train.pretraining import pretrain_frontend
+from keras_rawaudio.train.run_directory import RunDirectory, TrainingError
 from keras_rawaudio.train.schedule import Schedule
 
 CHECKPOINT_SECONDS = 60.0  # a resumed run repeats at most about this much training
 
 
-def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Schedule(), strategy=None, verbose="auto",
-                          callbacks=(), checkpoint_seconds=CHECKPOINT_SECONDS):
+def fit_mix_then_finetune(
+    model,
+    data_dir,
+    model_dir,
+    schedule: Schedule = Schedule(),
+    strategy=None,
+    verbose="auto",
+    callbacks=(),
+    checkpoint_seconds=CHECKPOINT_SECONDS,
+):
     """Trains `model` on `data_dir` with the two-phase schedule; returns (best model, history).
 
     Phase 1 trains on `schedule.data.mix` batches (mix-training by default) for `epochs`;
@@ -40,29 +59,48 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
     Example:
 
         model = keras_rawaudio.RawWaveformClassifier.from_preset("edge", num_classes=10)
-        best, history = fit_mix_then_finetune(model, "data/esc50", "runs/esc50", Schedule(epochs=30))
+        best, history = fit_mix_then_finetune(model, "data/esc50", "runs/esc50",
+        Schedule(epochs=30))
     """
     check_onednn(model.config)
     labels = read_labels(data_dir)
     if model.config.num_classes != len(labels):
-        raise TrainingError(f"the model has {model.config.num_classes} classes but {data_dir}/labels.txt has {len(labels)}")
+        raise TrainingError(
+            f"the model has {model.config.num_classes} classes but {data_dir}/labels.txt has "
+            f"{len(labels)}"
+        )
     info = read_info(data_dir)
     train_clips = info["splits"].get("train", {}).get("clips", 0)
-    if train_clips == 0 or (schedule.steps_per_epoch is None and train_clips < schedule.data.batch_size):
-        raise TrainingError(f"the train split of {data_dir} has {train_clips} clips, fewer than one batch of "
-                            f"{schedule.data.batch_size}: no training step would run")
+    if train_clips == 0 or (
+        schedule.steps_per_epoch is None and train_clips < schedule.data.batch_size
+    ):
+        raise TrainingError(
+            f"the train split of {data_dir} has {train_clips} clips, fewer than one batch of "
+            f"{schedule.data.batch_size}: no training step would run"
+        )
     steps_per_epoch = schedule.epoch_steps(train_clips)
     window = round(schedule.data.clip_seconds * info["sample_rate"])
     if schedule.data.clip_seconds > info.get("clip_seconds", math.inf):
-        raise TrainingError(f"clip_seconds={schedule.data.clip_seconds:g} is longer than the clips of {data_dir} (at most "
-                            f"{info['clip_seconds']:g} s, dataset_info.json): every window would be mostly padding")
+        raise TrainingError(
+            f"clip_seconds={schedule.data.clip_seconds:g} is longer than the clips of {data_dir} "
+            f"(at most "
+            f"{info['clip_seconds']:g} s, dataset_info.json): every window would be mostly padding"
+        )
     if window < model.config.min_samples:
-        raise TrainingError(f"clip_seconds={schedule.data.clip_seconds} is shorter than the model's minimum input "
-                            f"of {model.config.min_samples} samples")
+        raise TrainingError(
+            f"clip_seconds={schedule.data.clip_seconds} is shorter than the model's minimum input "
+            f"of {model.config.min_samples} samples"
+        )
     validation = ValidationMetrics(load_recordings(data_dir, "val"), Windowing(window))
     run = RunDirectory(model_dir)
-    run.check_config({"model": model.config.to_dict(), "model_class": type(model).__name__,
-                      "schedule": schedule.to_dict(), "window_samples": window})
+    run.check_config(
+        {
+            "model": model.config.to_dict(),
+            "model_class": type(model).__name__,
+            "schedule": schedule.to_dict(),
+            "window_samples": window,
+        }
+    )
     write_atomic(run.path / "labels.txt", "".join(f"{name}\n" for name in labels))
     if model.learns_frontend and schedule.frontend_pretraining_epochs and not run.state["history"]:
         with _scope(strategy):
@@ -71,7 +109,11 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
 
     for index, phase in enumerate(phases):
         state = run.state
-        if index < state["phase"] or state["done"] or (index == state["phase"] and state["epoch"] >= phase.epochs):
+        if (
+            index < state["phase"]
+            or state["done"]
+            or (index == state["phase"] and state["epoch"] >= phase.epochs)
+        ):
             continue
         resuming = index == state["phase"] and state["epoch"] > 0
         with _scope(strategy):
@@ -80,26 +122,42 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
             else:
                 if index:
                     model.load_weights(run.phase_best(phases[index - 1].name))
-                model.compile(learning_rate=schedule.rate(phase, index, steps_per_epoch), weight_decay=schedule.weight_decay,
-                              ema_momentum=schedule.ema_momentum(steps_per_epoch))
+                model.compile(
+                    learning_rate=schedule.rate(phase, index, steps_per_epoch),
+                    weight_decay=schedule.weight_decay,
+                    ema_momentum=schedule.ema_momentum(steps_per_epoch),
+                )
                 state.update(phase=index, epoch=0, phase_best=float("-inf"))
         nan_guard = StopOnNaN()
-        print(f"phase {index + 1}/{len(phases)}: {phase.name} (mix={phase.mix}, lr={phase.learning_rate:g}), "
-              f"epochs {state['epoch'] + 1}..{phase.epochs}", flush=True)
+        print(
+            f"phase {index + 1}/{len(phases)}: {phase.name} (mix={phase.mix}, "
+            f"lr={phase.learning_rate:g}), "
+            f"epochs {state['epoch'] + 1}..{phase.epochs}",
+            flush=True,
+        )
         data = schedule.data.replace(mix=phase.mix, seed=schedule.seed + index)
         with reading_shards(data_dir, "train"):
             model.fit(
                 # One endless stream of passes (each checked against dataset_info.json, new crops
                 # and mixes) cut into epochs: Keras keeps its iterator from epoch to epoch.
-                load_dataset(data_dir, "train", data, training=True, repeat=True,
-                             level_frame=model.config.level_frame_samples),
+                load_dataset(
+                    data_dir,
+                    "train",
+                    data,
+                    training=True,
+                    repeat=True,
+                    level_frame=model.config.level_frame_samples,
+                ),
                 epochs=phase.epochs,
                 initial_epoch=state["epoch"],
                 steps_per_epoch=steps_per_epoch,
                 shuffle=False,  # the tf.data pipeline shuffles
                 verbose=verbose,
                 callbacks=[
-                    *([AveragedWeights(resuming)] if model.optimizer.use_ema else []), nan_guard, validation, *callbacks,
+                    *([AveragedWeights(resuming)] if model.optimizer.use_ema else []),
+                    nan_guard,
+                    validation,
+                    *callbacks,
                     keras.callbacks.TensorBoard(str(run.path / "logs" / phase.name)),
                     RunCheckpoint(run, index, phase.name, nan_guard, checkpoint_seconds),
                 ],
@@ -109,7 +167,11 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
             last = next(run.path.glob("checkpoint-*.keras"), None)
             raise RunError(
                 f"loss became NaN in phase {phase.name}, epoch {epoch}, batch {batch}; "
-                + (f"the last good checkpoint {last} is intact" if last else "no checkpoint had been written")
+                + (
+                    f"the last good checkpoint {last} is intact"
+                    if last
+                    else "no checkpoint had been written"
+                )
             )
     run.state["done"] = True
     run.save_state()
@@ -121,10 +183,17 @@ def fit_mix_then_finetune(model, data_dir, model_dir, schedule: Schedule = Sched
 def check_onednn(config):
     """TrainingError if TensorFlow's oneDNN CPU kernels would corrupt memory training `config`'s
     one-channel Conv1D stem (fewer than 16 filters), as they do when TF_ENABLE_ONEDNN_OPTS is on."""
-    if config.frontend == "cnn" and config.stem_filters < 16 and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
-        raise TrainingError(f"stem_filters={config.stem_filters}: TensorFlow's oneDNN CPU kernels corrupt memory when "
-                            "training a one-channel Conv1D with fewer than 16 filters; use >= 16 or set "
-                            "TF_ENABLE_ONEDNN_OPTS=0 before importing TensorFlow")
+    if (
+        config.frontend == "cnn"
+        and config.stem_filters < 16
+        and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0"
+    ):
+        raise TrainingError(
+            f"stem_filters={config.stem_filters}: TensorFlow's oneDNN CPU kernels corrupt memory "
+            f"when "
+            "training a one-channel Conv1D with fewer than 16 filters; use >= 16 or set "
+            "TF_ENABLE_ONEDNN_OPTS=0 before importing TensorFlow"
+        )
 
 
 def initialise_frontend(model, data_dir, run: RunDirectory, schedule: Schedule):
@@ -133,18 +202,28 @@ def initialise_frontend(model, data_dir, run: RunDirectory, schedule: Schedule):
     if run.frontend_init.exists():
         model.load_weights(run.frontend_init)
         return
-    print(f"front-end pretraining: {schedule.frontend_pretraining_epochs} epochs towards a log-mel image", flush=True)
+    print(
+        f"front-end pretraining: {schedule.frontend_pretraining_epochs} epochs towards a log-mel "
+        f"image",
+        flush=True,
+    )
     # Label-free: passes over the train split as it is (balanced sampling would never end one).
     data = schedule.data.replace(mix="none", balanced=False)
     with reading_shards(data_dir, "train"):
-        error = pretrain_frontend(model, load_dataset(data_dir, "train", data, training=True),
-                                  schedule.frontend_pretraining_epochs)
-    print(f"front-end pretraining: mean squared error {error:.3f} of the bands' variance", flush=True)
+        error = pretrain_frontend(
+            model,
+            load_dataset(data_dir, "train", data, training=True),
+            schedule.frontend_pretraining_epochs,
+        )
+    print(
+        f"front-end pretraining: mean squared error {error:.3f} of the bands' variance", flush=True
+    )
     run.save_atomic(model, run.frontend_init, weights_only=True)
 
 
 def _scope(strategy):
     return strategy.scope() if strategy else contextlib.nullcontext()
+
 
 MODELS = {"raw": RawWaveformClassifier, "logmel": LogMelClassifier}
 
@@ -155,8 +234,10 @@ def build_model(kind: str, preset: str, num_classes: int, **overrides):
         raise TrainingError(f"--model must be {' or '.join(MODELS)}, got {kind!r}")
     config = preset_config(preset, num_classes, **overrides)
     if "gabor_learning_rate_scale" in overrides and config.frontend != "gabor":
-        raise TrainingError(f"gabor_learning_rate_scale is for the Gabor front-end; preset {preset!r} with these "
-                            f"flags has the {config.frontend!r} front-end")
+        raise TrainingError(
+            f"gabor_learning_rate_scale is for the Gabor front-end; preset {preset!r} with these "
+            f"flags has the {config.frontend!r} front-end"
+        )
     return MODELS[kind](config)
 
 
@@ -170,8 +251,17 @@ def make_strategy(name: str):
     raise TrainingError(f"--distribute must be none or mirrored, got {name!r}")
 
 
-def train(data_dir, model_dir, model="raw", preset="edge", schedule=Schedule(), distribute="none", verbose="auto",
-          model_overrides=None, checkpoint_seconds=CHECKPOINT_SECONDS):
+def train(
+    data_dir,
+    model_dir,
+    model="raw",
+    preset="edge",
+    schedule=Schedule(),
+    distribute="none",
+    verbose="auto",
+    model_overrides=None,
+    checkpoint_seconds=CHECKPOINT_SECONDS,
+):
     """Builds the model and runs `fit_mix_then_finetune`; returns (best model, history, seconds)."""
     strategy = make_strategy(distribute)
     num_classes = len(read_labels(data_dir))
@@ -179,8 +269,15 @@ def train(data_dir, model_dir, model="raw", preset="edge", schedule=Schedule(), 
     with _scope(strategy):
         classifier = build_model(model, preset, num_classes, **(model_overrides or {}))
     start = time.perf_counter()
-    best, history = fit_mix_then_finetune(classifier, data_dir, model_dir, schedule, strategy, verbose,
-                                          checkpoint_seconds=checkpoint_seconds)
+    best, history = fit_mix_then_finetune(
+        classifier,
+        data_dir,
+        model_dir,
+        schedule,
+        strategy,
+        verbose,
+        checkpoint_seconds=checkpoint_seconds,
+    )
     return best, history, time.perf_counter() - start
 
 

@@ -42,15 +42,25 @@ def image_layer_name(config) -> str:
 
 
 def frontend_model(model) -> keras.Model:
-    """waveform (batch, samples) → the frames that become the image, (batch, T, C); shares `model`'s weights."""
-    return keras.Model(model.input, model.get_layer(image_layer_name(model.config)).output, name="frontend")
+    """waveform (batch, samples) → the frames that become the image, (batch, T, C); shares `model`'s
+    weights."""
+    return keras.Model(
+        model.input, model.get_layer(image_layer_name(model.config)).output, name="frontend"
+    )
 
 
 def centred_log_mel(config) -> keras.layers.Layer:
     """A log-mel layer with the front-end's bands and hop (see `target_frames`)."""
     window = round(WINDOW_MS * config.sample_rate / 1000)
-    return LogMelSpectrogram(config.sample_rate, window, config.hop_samples, config.frequency_bands,
-                             config.mel_min_hz, config.mel_max_hz, name="target_log_mel")
+    return LogMelSpectrogram(
+        config.sample_rate,
+        window,
+        config.hop_samples,
+        config.frequency_bands,
+        config.mel_min_hz,
+        config.mel_max_hz,
+        name="target_log_mel",
+    )
 
 
 def frontend_frames(samples: int, config) -> int:
@@ -76,10 +86,16 @@ def pretrain_frontend(model, dataset, epochs, learning_rate=1e-3, verbose=0) -> 
     log_mel = centred_log_mel(model.config)
     level = model.get_layer(names.LEVEL_NORMALIZATION) if model.config.level_normalization else None
     target = lambda x: target_frames(log_mel, level(x) if level else x, frames)  # noqa: E731
-    sample = np.concatenate([ops.convert_to_numpy(target(x)) for x, _ in dataset.take(STATISTICS_BATCHES)])
+    sample = np.concatenate(
+        [ops.convert_to_numpy(target(x)) for x, _ in dataset.take(STATISTICS_BATCHES)]
+    )
     mean, std = sample.mean(axis=(0, 1)), sample.std(axis=(0, 1)) + 1e-3
     pairs = dataset.map(lambda x, _: (x, (target(x) - mean) / std))
     frontend.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    frontend.optimizer.build(frontend.trainable_variables)  # before `fit`, which would trace its step twice
-    history = frontend.fit(pairs, epochs=epochs, verbose=verbose, shuffle=False)  # the tf.data pipeline shuffles
+    frontend.optimizer.build(
+        frontend.trainable_variables
+    )  # before `fit`, which would trace its step twice
+    history = frontend.fit(
+        pairs, epochs=epochs, verbose=verbose, shuffle=False
+    )  # the tf.data pipeline shuffles
     return float(history.history["loss"][-1])

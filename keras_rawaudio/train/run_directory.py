@@ -37,9 +37,18 @@ class RunDirectory:
         remove_partial_files(self.path, (".tmp-*", ".*.tmp"))  # save_atomic's and write_atomic's
         self.best = self.path / "best.keras"
         state_file = self.path / "state.json"
-        self.state = json.loads(state_file.read_text()) if state_file.exists() else {
-            "phase": 0, "epoch": 0, "best": float("-inf"), "phase_best": float("-inf"), "history": [], "done": False,
-        }
+        self.state = (
+            json.loads(state_file.read_text())
+            if state_file.exists()
+            else {
+                "phase": 0,
+                "epoch": 0,
+                "best": float("-inf"),
+                "phase_best": float("-inf"),
+                "history": [],
+                "done": False,
+            }
+        )
 
     @property
     def frontend_init(self) -> pathlib.Path:
@@ -49,7 +58,11 @@ class RunDirectory:
         return self.path / f"best_{phase_name}.weights.h5"
 
     def checkpoint_path(self, state) -> pathlib.Path | None:
-        return self.path / f"checkpoint-{state['phase']}-{state['epoch']}.keras" if state["epoch"] else None
+        return (
+            self.path / f"checkpoint-{state['phase']}-{state['epoch']}.keras"
+            if state["epoch"]
+            else None
+        )
 
     def save_atomic(self, model, path, weights_only=False):
         """Saves through a temporary file and a rename; a failed write (a full disk) leaves the
@@ -63,8 +76,10 @@ class RunDirectory:
             reason = write_failure(error)
             if reason is None:
                 raise
-            raise RunError(f"cannot write {path}: {reason}; the files written before it are "
-                           "intact, and the same command resumes once there is room") from None
+            raise RunError(
+                f"cannot write {path}: {reason}; the files written before it are "
+                "intact, and the same command resumes once there is room"
+            ) from None
 
     def save_state(self):
         write_atomic(self.path / "state.json", json.dumps(self.state, indent=1))
@@ -101,14 +116,19 @@ def check_labels(model, model_path, data_dir) -> list[str]:
     """The class names, after checking that model and data agree on them."""
     labels = read_labels(data_dir)
     if model.config.num_classes != len(labels):
-        raise EvaluationError(f"the model has {model.config.num_classes} classes but {data_dir}/labels.txt has {len(labels)}")
+        raise EvaluationError(
+            f"the model has {model.config.num_classes} classes but {data_dir}/labels.txt has "
+            f"{len(labels)}"
+        )
     run_labels = pathlib.Path(model_path).parent / "labels.txt"
     if run_labels.exists() and read_labels(run_labels.parent) != labels:
         raise EvaluationError(f"{run_labels} and {data_dir}/labels.txt name different classes")
     return labels
 
 
-def model_windowing(model, model_path, data_dir, window_seconds=None, hop_seconds=None, combine=DEFAULT_COMBINE) -> Windowing:
+def model_windowing(
+    model, model_path, data_dir, window_seconds=None, hop_seconds=None, combine=DEFAULT_COMBINE
+) -> Windowing:
     """The scoring of `model`: its training window (or `window_seconds`), hop and combine rule.
 
     The window is the model's fixed input if it has one, else the run's training window
@@ -116,15 +136,22 @@ def model_windowing(model, model_path, data_dir, window_seconds=None, hop_second
     """
     rate = read_info(data_dir)["sample_rate"]
     if rate != model.config.sample_rate:
-        raise EvaluationError(f"{data_dir} is at {rate} Hz but the model takes {model.config.sample_rate} Hz")
+        raise EvaluationError(
+            f"{data_dir} is at {rate} Hz but the model takes {model.config.sample_rate} Hz"
+        )
     if window_seconds:
         window = round(window_seconds * rate)
     else:
         window = model.config.input_samples or training_window(pathlib.Path(model_path).parent)
     if window is None:
-        raise EvaluationError("the model's training window is unknown (no config.json beside it): pass --window_seconds")
+        raise EvaluationError(
+            "the model's training window is unknown (no config.json beside it): pass "
+            "--window_seconds"
+        )
     if window < model.config.min_samples:
-        raise EvaluationError(f"the window of {window} samples is shorter than the model's minimum of "
-                              f"{model.config.min_samples}")
+        raise EvaluationError(
+            f"the window of {window} samples is shorter than the model's minimum of "
+            f"{model.config.min_samples}"
+        )
     hop = None if hop_seconds is None else max(1, round(hop_seconds * rate))
     return Windowing(window, hop, combine)

@@ -15,7 +15,8 @@ MAX_EPOCHS = 100_000
 
 @dataclasses.dataclass(frozen=True)
 class Phase:
-    """One phase of a `Schedule`: its name (the files of its best weights), mixing, epochs and rate."""
+    """One phase of a `Schedule`: its name (the files of its best weights), mixing, epochs and
+    rate."""
 
     name: str
     mix: str
@@ -55,23 +56,44 @@ class Schedule:
 
     data: DataOptions = DataOptions(mix="mix_training", seed=0)
     epochs: int = field(60, "Phase-1 epochs.", lower=0, upper=MAX_EPOCHS)
-    finetune_epochs: int = field(10, "Phase-2 (unmixed fine-tuning) epochs.", lower=0, upper=MAX_EPOCHS)
+    finetune_epochs: int = field(
+        10, "Phase-2 (unmixed fine-tuning) epochs.", lower=0, upper=MAX_EPOCHS
+    )
     learning_rate: float = field(3e-3, "Phase-1 learning rate.", lower=0)
-    finetune_learning_rate: float | None = field(None, "Phase-2 learning rate (default: learning_rate / 10).",
-                                                 lower=0)
-    lr_schedule: str = field("warmup_cosine", "constant, or warmup_cosine: linear warmup (phase 1) then cosine "
-                             "decay to 0 in each phase.", choices=LR_SCHEDULES)
+    finetune_learning_rate: float | None = field(
+        None, "Phase-2 learning rate (default: learning_rate / 10).", lower=0
+    )
+    lr_schedule: str = field(
+        "warmup_cosine",
+        "constant, or warmup_cosine: linear warmup (phase 1) then cosine decay to 0 in each phase.",
+        choices=LR_SCHEDULES,
+    )
     warmup_epochs: int = field(3, "Warmup epochs of warmup_cosine.", lower=0, upper=MAX_EPOCHS)
-    weight_decay: float = field(WEIGHT_DECAY, "AdamW weight decay of the convolution and dense kernels (per unit "
-                                "of learning rate).", lower=0)
-    weight_averaging_epochs: float = field(0.0, "Validate and keep a moving average of the weights over about this "
-                                           "many epochs (0: the weights themselves).", lower=0)
-    steps_per_epoch: int | None = field(None, "Batches per epoch (default: one pass over train, at least "
-                                        "min_steps_per_epoch).", lower=1)
-    min_steps_per_epoch: int = field(8, "A train split of fewer batches is repeated up to this many an epoch.",
-                                     lower=1)
-    frontend_pretraining_epochs: int = field(10, "Raw model: epochs that first fit the learned filterbank to a "
-                                             "log-mel image (0: off).", lower=0, upper=MAX_EPOCHS)
+    weight_decay: float = field(
+        WEIGHT_DECAY,
+        "AdamW weight decay of the convolution and dense kernels (per unit of learning rate).",
+        lower=0,
+    )
+    weight_averaging_epochs: float = field(
+        0.0,
+        "Validate and keep a moving average of the weights over about this "
+        "many epochs (0: the weights themselves).",
+        lower=0,
+    )
+    steps_per_epoch: int | None = field(
+        None,
+        "Batches per epoch (default: one pass over train, at least min_steps_per_epoch).",
+        lower=1,
+    )
+    min_steps_per_epoch: int = field(
+        8, "A train split of fewer batches is repeated up to this many an epoch.", lower=1
+    )
+    frontend_pretraining_epochs: int = field(
+        10,
+        "Raw model: epochs that first fit the learned filterbank to a log-mel image (0: off).",
+        lower=0,
+        upper=MAX_EPOCHS,
+    )
 
     def __post_init__(self):
         if self.data.clip_seconds is None:
@@ -81,19 +103,29 @@ class Schedule:
         for name in ("learning_rate", "finetune_learning_rate"):
             rate = getattr(self, name)
             if rate is not None and not rate > 0:
-                raise ConfigError(f"{name} must be positive, got {rate}: a rate of 0 trains nothing")
+                raise ConfigError(
+                    f"{name} must be positive, got {rate}: a rate of 0 trains nothing"
+                )
         if self.epochs < 0 or self.finetune_epochs < 0 or self.epochs + self.finetune_epochs == 0:
-            raise ConfigError(f"epochs must be >= 0 and not both 0, got {self.epochs} + {self.finetune_epochs}")
+            raise ConfigError(
+                f"epochs must be >= 0 and not both 0, got {self.epochs} + {self.finetune_epochs}"
+            )
         if self.min_steps_per_epoch < 1:
             raise ConfigError(f"min_steps_per_epoch must be >= 1, got {self.min_steps_per_epoch}")
         if self.frontend_pretraining_epochs < 0:
-            raise ConfigError(f"frontend_pretraining_epochs must be >= 0, got {self.frontend_pretraining_epochs}")
+            raise ConfigError(
+                f"frontend_pretraining_epochs must be >= 0, got {self.frontend_pretraining_epochs}"
+            )
         if not 0 <= self.weight_decay < 1:
             raise ConfigError(f"weight_decay must be in [0, 1), got {self.weight_decay}")
         if self.weight_averaging_epochs < 0:
-            raise ConfigError(f"weight_averaging_epochs must be >= 0, got {self.weight_averaging_epochs}")
+            raise ConfigError(
+                f"weight_averaging_epochs must be >= 0, got {self.weight_averaging_epochs}"
+            )
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+            raise ConfigError(
+                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
+            )
 
     @property
     def seed(self) -> int:
@@ -103,13 +135,17 @@ class Schedule:
         """Phase 1 on `data.mix` clips; phase 2 fine-tunes on unmixed clips at the lower rate."""
         mix = self.data.mix
         finetune_rate = self.finetune_learning_rate or self.learning_rate / 10
-        phases = [Phase(mix if mix != "none" else "train", mix, self.epochs, self.learning_rate),
-                  Phase("finetune", "none", self.finetune_epochs, finetune_rate)]
+        phases = [
+            Phase(mix if mix != "none" else "train", mix, self.epochs, self.learning_rate),
+            Phase("finetune", "none", self.finetune_epochs, finetune_rate),
+        ]
         return [p for p in phases if p.epochs > 0]
 
     def epoch_steps(self, train_clips: int) -> int:
         """Batches per epoch on a train split of `train_clips` clips."""
-        return self.steps_per_epoch or max(train_clips // self.data.batch_size, self.min_steps_per_epoch)
+        return self.steps_per_epoch or max(
+            train_clips // self.data.batch_size, self.min_steps_per_epoch
+        )
 
     def rate(self, phase: "Phase", index: int, steps_per_epoch: int):
         """The learning rate of a phase: a number, or a Keras schedule over its steps."""
@@ -117,8 +153,11 @@ class Schedule:
             return phase.learning_rate
         warmup = min(self.warmup_epochs, phase.epochs - 1) * steps_per_epoch if index == 0 else 0
         return keras.optimizers.schedules.CosineDecay(
-            0.0 if warmup else phase.learning_rate, decay_steps=max(1, phase.epochs * steps_per_epoch - warmup),
-            warmup_target=phase.learning_rate if warmup else None, warmup_steps=warmup)
+            0.0 if warmup else phase.learning_rate,
+            decay_steps=max(1, phase.epochs * steps_per_epoch - warmup),
+            warmup_target=phase.learning_rate if warmup else None,
+            warmup_steps=warmup,
+        )
 
     def ema_momentum(self, steps_per_epoch: int) -> float | None:
         """The momentum of an average over `weight_averaging_epochs` epochs' steps (None: off)."""

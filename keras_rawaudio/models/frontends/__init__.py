@@ -8,7 +8,7 @@ against without importing Keras. `get(name)` loads it.
 
 import dataclasses
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from keras_rawaudio.config import FRONTENDS
 

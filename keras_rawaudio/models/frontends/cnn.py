@@ -38,6 +38,12 @@ def filter_taps(model) -> np.ndarray:
 
 # Its batch-normalised ReLU outputs are about 1, so log(1 + 10·x) starts compressing near 0.1;
 # log-compressed from 0.1 up they quantise well, and the int8 file is full-integer.
-FRONTEND = Frontend(build=build, output_layer=output_layer, filter_taps=filter_taps, filters_are_channels=False,
-                    filter_title=lambda config: f"CNN stem kernels ({config.stem_kernel} taps)",
-                    compression_gain=10.0, float_in_int8=False)
+FRONTEND = Frontend(
+    build=build,
+    output_layer=output_layer,
+    filter_taps=filter_taps,
+    filters_are_channels=False,
+    filter_title=lambda config: f"CNN stem kernels ({config.stem_kernel} taps)",
+    compression_gain=10.0,
+    float_in_int8=False,
+)

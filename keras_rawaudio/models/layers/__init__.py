@@ -9,5 +9,13 @@ from keras_rawaudio.models.layers.gabor import GaborFilterbank
 from keras_rawaudio.models.layers.level import LevelNormalization
 from keras_rawaudio.models.layers.log_mel import LogMelSpectrogram
 
-LAYERS = (AttentionPooling, FilterAugment, TimeFrequencyMasking, LogCompression, PerChannelEnergyNormalization,
-          GaborFilterbank, LevelNormalization, LogMelSpectrogram)
+LAYERS = (
+    AttentionPooling,
+    FilterAugment,
+    TimeFrequencyMasking,
+    LogCompression,
+    PerChannelEnergyNormalization,
+    GaborFilterbank,
+    LevelNormalization,
+    LogMelSpectrogram,
+)

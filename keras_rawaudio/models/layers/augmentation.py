@@ -25,8 +25,13 @@ class TimeFrequencyMasking(keras.layers.Layer):
 
     def _keep(self, batch, size, max_width):
         """(batch, size) float: 0 on one run of 0..max_width positions per example, else 1."""
-        width = ops.floor(keras.random.uniform((batch, 1), seed=self.seed_generator) * (max_width + 1))
-        start = ops.floor(keras.random.uniform((batch, 1), seed=self.seed_generator) * (ops.cast(size, "float32") - width + 1))
+        width = ops.floor(
+            keras.random.uniform((batch, 1), seed=self.seed_generator) * (max_width + 1)
+        )
+        start = ops.floor(
+            keras.random.uniform((batch, 1), seed=self.seed_generator)
+            * (ops.cast(size, "float32") - width + 1)
+        )
         position = ops.cast(ops.arange(size), "float32")[None, :]
         return ops.cast((position < start) | (position >= start + width), "float32")
 
@@ -42,7 +47,12 @@ class TimeFrequencyMasking(keras.layers.Layer):
         return frames * keep
 
     def get_config(self):
-        return {**super().get_config(), "max_bands": self.max_bands, "max_frames": self.max_frames, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "max_bands": self.max_bands,
+            "max_frames": self.max_frames,
+            "seed": self.seed,
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")
@@ -69,16 +79,26 @@ class FilterAugment(keras.layers.Layer):
     def build(self, input_shape):
         # (points, bands): row p holds the weight of control point p at each band.
         position = np.linspace(0, self.points - 1, input_shape[-1])
-        self.interpolation = np.array([np.interp(position, np.arange(self.points), row)
-                                       for row in np.eye(self.points)], np.float32)
+        self.interpolation = np.array(
+            [np.interp(position, np.arange(self.points), row) for row in np.eye(self.points)],
+            np.float32,
+        )
 
     def call(self, frames, training=False):
         if not training or not self.max_db:
             return frames
-        gains_db = keras.random.uniform((ops.shape(frames)[0], self.points), -self.max_db, self.max_db,
-                                        seed=self.seed_generator)
-        curve = ops.matmul(gains_db, ops.convert_to_tensor(self.interpolation)) * (np.log(10.0) / 10)
+        gains_db = keras.random.uniform(
+            (ops.shape(frames)[0], self.points), -self.max_db, self.max_db, seed=self.seed_generator
+        )
+        curve = ops.matmul(gains_db, ops.convert_to_tensor(self.interpolation)) * (
+            np.log(10.0) / 10
+        )
         return frames + curve[:, None, :]
 
     def get_config(self):
-        return {**super().get_config(), "max_db": self.max_db, "points": self.points, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "max_db": self.max_db,
+            "points": self.points,
+            "seed": self.seed,
+        }

@@ -22,8 +22,10 @@ class LogCompression(keras.layers.Layer):
 
     def build(self, input_shape):
         self.log_gain = self.add_weight(
-            shape=(input_shape[-1],), initializer=keras.initializers.Constant(np.log(self.initial_gain)),
-            name="log_gain")
+            shape=(input_shape[-1],),
+            initializer=keras.initializers.Constant(np.log(self.initial_gain)),
+            name="log_gain",
+        )
 
     def call(self, frames):
         return ops.log1p(ops.exp(self.log_gain) * ops.relu(frames))
@@ -73,9 +75,12 @@ class PerChannelEnergyNormalization(keras.layers.Layer):
         self.root = self.add_weight(shape=bands, initializer=constant(2.0), name="root")
 
     def smoother_kernel(self):
-        """The smoother's weights as a depthwise kernel, (context_frames, bands, 1), oldest frame first."""
+        """The smoother's weights as a depthwise kernel, (context_frames, bands, 1), oldest frame
+        first."""
         s = ops.clip(self.smoothing, 1e-3, 1.0)
-        lag = ops.convert_to_tensor(np.arange(self.context_frames - 1, -1, -1.0)[:, None], "float32")
+        lag = ops.convert_to_tensor(
+            np.arange(self.context_frames - 1, -1, -1.0)[:, None], "float32"
+        )
         return ops.expand_dims(s * ops.power(1.0 - s, lag), -1)
 
     def call(self, frames):
@@ -94,4 +99,8 @@ class PerChannelEnergyNormalization(keras.layers.Layer):
         return input_shape[1] * input_shape[2] * self.context_frames
 
     def get_config(self):
-        return {**super().get_config(), "context_frames": self.context_frames, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "context_frames": self.context_frames,
+            "epsilon": self.epsilon,
+        }

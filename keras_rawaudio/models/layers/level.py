@@ -9,7 +9,9 @@ model's `level_frame_ms`. Each sets its own floor: normalisation stops raising t
 import keras
 from keras import ops
 
-LEVEL_FLOOR = 1e-3  # RMS below which level normalisation stops raising the gain: silence stays near silence
+LEVEL_FLOOR = (
+    1e-3  # RMS below which level normalisation stops raising the gain: silence stays near silence
+)
 
 
 def loudest_frame_power(waveforms, frame_samples=None):
@@ -19,7 +21,9 @@ def loudest_frame_power(waveforms, frame_samples=None):
     squared = waveforms * waveforms  # MUL: int8 TFLite has no SQUARE
     if frame_samples is None:
         return ops.mean(squared, axis=-1, keepdims=True)
-    frames = ops.average_pool(ops.expand_dims(squared, -1), frame_samples, frame_samples // 2, "same")
+    frames = ops.average_pool(
+        ops.expand_dims(squared, -1), frame_samples, frame_samples // 2, "same"
+    )
     return ops.max(frames, axis=1)
 
 
@@ -47,5 +51,9 @@ class LevelNormalization(keras.layers.Layer):
         return waveform * (self.target_rms * ops.rsqrt(power + self.floor**2))
 
     def get_config(self):
-        return {**super().get_config(), "target_rms": self.target_rms, "floor": self.floor,
-                "frame_samples": self.frame_samples}
+        return {
+            **super().get_config(),
+            "target_rms": self.target_rms,
+            "floor": self.floor,
+            "frame_samples": self.frame_samples,
+        }

@@ -43,8 +43,12 @@ class LogMelSpectrogram(keras.layers.Layer):
         mel = mel_weight_matrix(
             self.mel_bins, self.spectrum_bins, self.sample_rate, self.lower_hz, self.upper_hz
         )
-        self.dft = self.add_weight(shape=dft.shape, initializer="zeros", trainable=False, name="dft")
-        self.mel = self.add_weight(shape=mel.shape, initializer="zeros", trainable=False, name="mel")
+        self.dft = self.add_weight(
+            shape=dft.shape, initializer="zeros", trainable=False, name="dft"
+        )
+        self.mel = self.add_weight(
+            shape=mel.shape, initializer="zeros", trainable=False, name="mel"
+        )
         self.dft.assign(dft.astype("float32"))
         self.mel.assign(mel.astype("float32"))
 
@@ -56,12 +60,16 @@ class LogMelSpectrogram(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         samples = input_shape[1]
-        frames = None if samples is None else 1 + (samples - self.window_samples) // self.hop_samples
+        frames = (
+            None if samples is None else 1 + (samples - self.window_samples) // self.hop_samples
+        )
         return (input_shape[0], frames, self.mel_bins)
 
     def multiply_accumulates(self, input_shape) -> int:
         frames = 1 + (input_shape[1] - self.window_samples) // self.hop_samples
-        per_frame = self.window_samples * 2 * self.spectrum_bins + self.spectrum_bins * self.mel_bins
+        per_frame = (
+            self.window_samples * 2 * self.spectrum_bins + self.spectrum_bins * self.mel_bins
+        )
         return frames * per_frame
 
     def get_config(self):
