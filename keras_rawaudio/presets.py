@@ -7,7 +7,7 @@ PRESETS: dict[str, dict] = {
     # <= 1 M parameters and <= 75 M multiply-accumulates per second of audio:
     # trains on a 2-core CPU, runs in real time on a Raspberry Pi. Its raw front-end is the
     # Gabor filterbank (mel-spaced, learnable, kept at its start by default): with a few hundred
-    # clips it beat the paper's 1D CNN by 0.13 mAP (BENCHMARKS.md, "Accuracy study"), and it
+    # clips it beat the paper's 1D CNN by 0.13 mAP (docs/benchmarks/accuracy.md), and it
     # costs 5 M of the 32 M MACs.
     "edge": {},
     # The paper's 1D CNN front-end, with ResNet widths sized for AudioSet on a GPU.

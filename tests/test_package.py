@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 from conftest import BLOCK_TENSORFLOW, ROOT
 
 STAGES = ("make_tfrecords", "train", "evaluate", "ablate", "export", "classify", "demo")
@@ -187,3 +189,84 @@ def test_imports_point_down_the_tiers():
 def test_every_package_file_belongs_to_a_tier():
     units = {unit(path) for path in PACKAGE.rglob("*.py")}
     assert units - TIER0 - set(LIBRARY) - COMMANDS == set()
+
+
+def test_the_base_install_is_the_edge_tier_and_classifies_without_tensorflow(
+    tmp_path, plain_tflite
+):
+    """The wheel, installed plainly into a fresh venv, brings no TensorFlow or Keras and runs
+    `keras-rawaudio-classify`, whose scores are the runner's in this (training) environment."""
+    import json
+
+    from conftest import write_tone
+    from keras_rawaudio.audio_io import load_audio
+    from keras_rawaudio.edge import EdgeClassifier
+    from keras_rawaudio.scoring import Windowing, score_recordings
+
+    wheel = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "wheel"),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert wheel.returncode == 0, wheel.stderr[-2000:]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    install = subprocess.run(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            *map(str, (tmp_path / "wheel").glob("*.whl")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+    installed = subprocess.run(
+        [str(venv / "bin" / "pip"), "list", "--format=freeze"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.lower()
+    assert "keras-rawaudio" in installed or "keras_rawaudio" in installed
+    assert not any(
+        line.split("==")[0] in ("tensorflow", "keras", "tf-keras") for line in installed.split()
+    )
+
+    clip = write_tone(tmp_path / "a.wav", 700, 2.5)
+    (tmp_path / "labels.txt").write_text("x\ny\nz\n")
+    result = subprocess.run(
+        [
+            str(venv / "bin" / "keras-rawaudio-classify"),
+            f"--model={plain_tflite}",
+            f"--labels={tmp_path / 'labels.txt'}",
+            "--json",
+            "--top_k=3",
+            str(clip),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    scores = {t["label"]: t["score"] for t in json.loads(result.stdout)["top"]}
+    runner = EdgeClassifier(plain_tflite)
+    expected = score_recordings(
+        runner.predict, [load_audio(clip)[0]], Windowing(runner.window_samples)
+    )[0]
+    np.testing.assert_allclose([scores[k] for k in "xyz"], expected, atol=1e-4)

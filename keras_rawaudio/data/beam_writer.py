@@ -3,11 +3,11 @@
   python -m keras_rawaudio.make_tfrecords --layout=... --input_dir=... --output_dir=gs://B/data \\
       --runner=DataflowRunner -- --project=P --region=R --temp_location=gs://B/tmp
 
-Writes what the local writer (`keras_rawaudio.tfrecord_writer`) writes: the same records in
+Writes what the local writer (`keras_rawaudio.data.writer`) writes: the same records in
 the same splits, shards named `<split>-NNNNN-of-MMMMM.tfrecord` with as many shards per split
 (clips are spread over them by the runner, not in the local writer's order), `labels.txt` and
 `dataset_info.json` with the same counts and skipped files. Each file goes through the same
-per-clip step (`audio_io.prepare_clip`, then `tfrecord_writer.clip_records`); files that cannot
+per-clip step (`audio_io.prepare_clip`, then `writer.clip_records`); files that cannot
 be decoded go to a dead-letter output that ends up in `dataset_info.json`'s "skipped". Audio
 and outputs go through Beam's `FileSystems`, so gs:// and s3:// paths work where the runner has
 those filesystems (the listing itself reads --input_dir and --meta as local paths, as the

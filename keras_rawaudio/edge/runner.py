@@ -43,7 +43,7 @@ class EdgeClassifier:
     predict(windows (n, window_samples) float32 in [-1, 1], or int16 PCM) → (n, num_classes)
     probabilities. Float, int8 and int16 input/output tensors are all handled (scale and zero
     point applied), so an int8_pcm16 file takes the same float windows as the others.
-    `description` is the file's metadata (`keras_rawaudio.tflite_metadata.ModelDescription`),
+    `description` is the file's metadata (`keras_rawaudio.edge.metadata.ModelDescription`),
     None in a file without it.
     """
 
