@@ -22,9 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # On Linux, TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX-512 VNNI or
 # BF16, AVX-VNNI or AMX (tensorflow/core/util/port.cc); on other x86 CPUs, such as AVX2-only ones,
 # convolutions and their gradients run on Eigen, and training the `edge` model ran 1.2-1.4x
-# slower (docs/benchmarks/training.md#onednn-on-avx2-cpus-0317). This takes effect when the package is
-# imported
-# before TensorFlow; set the variable to 0 to keep TensorFlow's choice.
+# slower (docs/benchmarks/training.md#onednn-on-avx2-cpus-0317). This takes effect when the
+# package is imported before TensorFlow; set the variable to 0 to keep TensorFlow's choice.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.4.0"

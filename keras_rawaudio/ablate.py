@@ -22,8 +22,8 @@ one per fold and seed, ...} at the largest fraction, and "scarcity" with every f
 DIR/ablation.md and, with several fractions, DIR/scarcity.png. Finished runs are kept: run it
 again to resume or to rebuild the tables. --workers=N trains N runs at a time, each in its own
 process with 1/N of the cores: on 2 CPU cores, --workers=2 did the whole drums16k comparison
-1.14× faster than one run at a time (docs/benchmarks/training.md#two-runs-at-a-time-one-core-each-0311), because a small model's training step
-does not keep two cores busy.
+1.14× faster than one run at a time, because a small model's training step does not keep two
+cores busy (docs/benchmarks/training.md#two-runs-at-a-time-one-core-each-0311).
 """
 
 import dataclasses

@@ -12,12 +12,14 @@ from keras_rawaudio.errors import ConfigError
 SAMPLE_RATE = 16000
 # The mel range of the log-mel front-end, the Gabor front-end's initial centres and the classical
 # baseline: PANNs' 50 Hz lower edge rather than VGGish's 125 Hz, which leaves out most of a kick
-# drum's energy (docs/benchmarks/experiments.md#mel-range-from-50-hz-instead-of-125-hz-measured-alone).
+# drum's energy
+# (docs/benchmarks/experiments.md#mel-range-from-50-hz-instead-of-125-hz-measured-alone).
 MEL_MIN_HZ = 50.0
 MEL_MAX_HZ = 7500.0
 # How fast the Gabor filters' centres and widths learn, relative to the rest of the model. With a
 # few hundred clips, learning them at the full rate cost the raw model 0.024 mAP on drums16k, and
-# filters kept at their mel start tied the log-mel model (docs/benchmarks/experiments.md#the-gabor-filters-frozen-at-their-mel-start-measured-alone).
+# filters kept at their mel start tied the log-mel model
+# (docs/benchmarks/experiments.md#the-gabor-filters-frozen-at-their-mel-start-measured-alone).
 GABOR_LEARNING_RATE_SCALE = 0.0
 LEVEL_FRAME_MS = (
     50  # a sound's level: the RMS of its loudest 50 ms (level normalisation, level-matched mixing)

@@ -142,7 +142,8 @@ def synthetic_records(tmp_path_factory):
     Enough clips, each one training window long (a crop could miss a short event and keep its
     label), for `trained_run` to learn every class: the int8 0.01 mAP check then measures
     quantisation, not how int8 reorders the near-equal scores of a barely trained model (300
-    clips of 1.5 s gave val mAP 0.71–0.83 and int8 losses of up to 0.09; docs/benchmarks/export.md)."""
+    clips of 1.5 s gave val mAP 0.71–0.83 and int8 losses of up to 0.09;
+    docs/benchmarks/export.md)."""
     from keras_rawaudio.data.synthetic_records import write_records
 
     return write_records(tmp_path_factory.mktemp("synthetic"), clips=600, seconds=1.0, seed=1)
