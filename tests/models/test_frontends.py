@@ -24,8 +24,9 @@ def build(waveform, config):
 def filter_taps(model):
     return np.asarray(model.get_layer("frontend_conv").kernel)[:, 0, :]
 
-FRONTEND = Frontend(build=build, output_layer=lambda config: "frontend_relu", filter_taps=filter_taps,
-                    filters_are_channels=True, filter_title=lambda config: "convolution filters",
+FRONTEND = Frontend(build=build, output_layer=lambda config: "frontend_relu",
+                    filter_taps=filter_taps, filters_are_channels=True,
+                    filter_title=lambda config: "convolution filters",
                     compression_gain=10.0, float_in_int8=False)
 """
 
