@@ -14,8 +14,9 @@ classes with Keras, so that `keras.saving.load_model` then reads this package's 
 without `custom_objects`.
 """
 
-import importlib
 import os
+
+from keras_rawaudio.lazy import lazy_attributes
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -45,13 +46,4 @@ _LAZY = {
 }
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'keras_rawaudio' has no attribute {name!r}")
-    importlib.import_module(
-        "keras_rawaudio.models"
-    )  # registers the layers, models and metrics for load_model
-    value = getattr(importlib.import_module(f"keras_rawaudio.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

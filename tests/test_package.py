@@ -130,6 +130,7 @@ TIER0 = {
     "files",
     "inputs",
     "layouts",
+    "lazy",
     "presets",
     "processes",
     "scoring",

@@ -5,7 +5,7 @@ The names below load their module on first use, so that the writer's processes i
 writing needs.
 """
 
-import importlib
+from keras_rawaudio.lazy import lazy_attributes
 
 _LAZY = {
     "DataOptions": "options",
@@ -28,10 +28,4 @@ _LAZY = {
 }
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'keras_rawaudio.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"keras_rawaudio.data.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
