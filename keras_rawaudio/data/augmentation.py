@@ -6,8 +6,6 @@ import tensorflow as tf
 from keras_rawaudio.data.options import DataOptions
 from keras_rawaudio.scoring import ENERGY_FRACTION
 
-AUTOTUNE = tf.data.AUTOTUNE
-
 
 def energetic_offset(waveform, samples, seed):
     """A random start of a `samples` window of a longer waveform among those whose energy is at
@@ -89,7 +87,10 @@ def fix_lengths(examples, samples, training, options: DataOptions):
                 waveform = random_gain(waveform, options.gain_db, gain_seed)
             return {**example, "waveform": waveform}
 
-        return tf.data.Dataset.zip(examples, clip_seeds).map(cut, num_parallel_calls=AUTOTUNE)
+        return tf.data.Dataset.zip(examples, clip_seeds).map(
+            cut, num_parallel_calls=tf.data.AUTOTUNE
+        )
     return examples.map(
-        lambda e: {**e, "waveform": fit_length(e["waveform"], samples)}, num_parallel_calls=AUTOTUNE
+        lambda e: {**e, "waveform": fit_length(e["waveform"], samples)},
+        num_parallel_calls=tf.data.AUTOTUNE,
     )

@@ -16,7 +16,6 @@ from keras_rawaudio.data.options import MIX_MODES, DataOptions
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.models.layers.level import loudest_frame_power
 
-AUTOTUNE = tf.data.AUTOTUNE
 _EPSILON = 1e-3  # α is kept in [ε, 1 − ε] so that both clips are heard
 LEVEL_FRAME = SAMPLE_RATE * LEVEL_FRAME_MS // 1000  # samples of the default level frame
 MIX_LEVEL_FLOOR = 1e-4  # levels below -80 dBFS count as -80 dBFS: no division by a silent clip's 0
@@ -123,4 +122,6 @@ def mix_batches(batches, options: DataOptions, level_frame=LEVEL_FRAME):
             )
         return x, y
 
-    return tf.data.Dataset.zip(batches, mix_seeds).map(to_inputs, num_parallel_calls=AUTOTUNE)
+    return tf.data.Dataset.zip(batches, mix_seeds).map(
+        to_inputs, num_parallel_calls=tf.data.AUTOTUNE
+    )

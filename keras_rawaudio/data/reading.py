@@ -26,8 +26,6 @@ from keras_rawaudio.data.records import RECORD_FORMAT, Recordings, parse, read_r
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.scoring import Windowing, score_recordings
 
-AUTOTUNE = tf.data.AUTOTUNE
-
 
 class DataError(InputError):
     """A data directory or split that cannot be read; the message names it."""
@@ -149,10 +147,10 @@ def read_examples(files, num_classes, options: DataOptions, training, repeat, cl
     records = shards.interleave(
         tf.data.TFRecordDataset,
         cycle_length=min(len(files), 8),
-        num_parallel_calls=AUTOTUNE,
+        num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=seed is not None or not training,
     )
-    examples = records.map(lambda r: parse(r, num_classes), num_parallel_calls=AUTOTUNE)
+    examples = records.map(lambda r: parse(r, num_classes), num_parallel_calls=tf.data.AUTOTUNE)
     if clips:
         examples = examples.apply(tf.data.experimental.assert_cardinality(clips))
     if options.cache:
@@ -167,7 +165,9 @@ def read_examples(files, num_classes, options: DataOptions, training, repeat, cl
 def batch_examples(examples, batch_size, fixed_length, training):
     """Stage 3: batches (the last partial one dropped when training); whole clips are padded."""
     if fixed_length:
-        return examples.batch(batch_size, drop_remainder=training, num_parallel_calls=AUTOTUNE)
+        return examples.batch(
+            batch_size, drop_remainder=training, num_parallel_calls=tf.data.AUTOTUNE
+        )
     return examples.padded_batch(batch_size, drop_remainder=training)
 
 
@@ -217,7 +217,7 @@ def load_dataset(
     ):  # a known length: Keras shows it, stops exactly
         count = clips // options.batch_size if training else -(-clips // options.batch_size)
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
-    return dataset.prefetch(AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def score_split(predict, data_dir, split, windowing: Windowing, gain_db=0.0):

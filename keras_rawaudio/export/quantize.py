@@ -28,10 +28,10 @@ from keras_rawaudio.models import frontends, names
 # (docs/benchmarks/export.md).
 FULL_INTEGER_PERCENTILE = 99.99
 FLOAT_FRONTEND_PERCENTILE = 100.0
-# The image layers between a float front-end and the ResNet's first stage.
+# The layers around a float front-end (whose own layers, its compression too, are named
+# frontend_*), up to the ResNet's first stage.
 FLOAT_IMAGE_LAYERS = (
     names.LEVEL_NORMALIZATION,
-    names.FRONTEND_COMPRESSION,
     names.BAND_NORMALIZATION,
     names.TO_IMAGE_TRANSPOSE,
     names.TO_IMAGE,
@@ -45,11 +45,7 @@ def float_layers(model) -> tuple[str, ...]:
     config = model.config
     if not model.learns_frontend or not frontends.get(config.frontend).float_in_int8:
         return ()
-    frontend = tuple(
-        layer.name
-        for layer in model.layers
-        if layer.name.startswith("frontend_") and layer.name != names.FRONTEND_COMPRESSION
-    )
+    frontend = tuple(layer.name for layer in model.layers if layer.name.startswith("frontend_"))
     heads = tuple(
         names.head(i + 1, part) for i in range(config.num_heads) for part in names.HEAD_PARTS
     )

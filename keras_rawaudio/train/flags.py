@@ -6,9 +6,6 @@ from keras_rawaudio.config import ModelConfig
 from keras_rawaudio.data.options import DataOptions
 from keras_rawaudio.train.schedule import Schedule
 
-# Fields that are not flags of `train` and `ablate` (ablate's runs choose their own mixing).
-SCHEDULE_ONLY = ("data",)
-
 
 def define_training_flags(mix=True):
     """The flags of a `Schedule` and its `DataOptions` (defaults: `Schedule()`'s), and of the

@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable
 
 from keras_rawaudio.config import FRONTENDS
+from keras_rawaudio.errors import ConfigError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,5 +44,5 @@ class Frontend:
 def get(name: str) -> Frontend:
     """The `Frontend` registered as `name` in `config.FRONTENDS`."""
     if name not in FRONTENDS:
-        raise ValueError(f"unknown front-end {name!r}; choose one of {', '.join(FRONTENDS)}")
+        raise ConfigError(f"unknown front-end {name!r}; choose one of {', '.join(FRONTENDS)}")
     return importlib.import_module(FRONTENDS[name]).FRONTEND
