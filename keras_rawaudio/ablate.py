@@ -12,7 +12,9 @@ Trains each strategy with the same schedule, data options and number of epochs i
   logmel_mix_training  log-mel model, mix-training then fine-tuning
   classical            log-mel statistics + logistic regression (`keras_rawaudio.baseline`)
 
-and scores each on the test split the one way `keras_rawaudio.scoring` defines. With a TFRecord
+and scores each on the test split the one way `keras_rawaudio.scoring` defines, and each deep
+run on test streams too (`evaluate_streams`: event F1, false events an hour on quiet and on
+loud backgrounds). With a TFRecord
 directory (--data_dir) only the seed varies. With an ESC-50-style dataset (--meta: filename,
 label, fold) every fold of --folds is the test split in turn, the next one validation, and
 the others train: k-fold cross-validation. --train_fractions keeps that fraction of each
@@ -51,6 +53,7 @@ from keras_rawaudio.train.flags import (
 RUNS = ("raw_none", "raw_mixup", "raw_mix_training", "logmel_mix_training", "classical")
 LEVELS_DB = (-12.0, 6.0)  # test audio scaled by these gains: how much the mAP moves
 METRICS = ("mAP", "AUC", "d_prime", "accuracy", "level_change")
+STREAM_METRICS = ("event_f1", "false_events_quiet", "false_events_loud")  # deep runs only
 
 
 def runs(schedule: Schedule) -> dict:
@@ -148,6 +151,7 @@ def train_and_test(
     """Trains (or resumes) one run and returns its test metrics (also of louder and quieter
     test audio) and costs."""
     from keras_rawaudio.evaluate import evaluate
+    from keras_rawaudio.evaluate_streams import evaluate_streams
     from keras_rawaudio.models import model_summary
     from keras_rawaudio.train import best_epoch, train
 
@@ -165,8 +169,14 @@ def train_and_test(
         )
 
     metrics = test(0.0)
+    streams = evaluate_streams(
+        directory / "best.keras", split.records, "test", plan.data.background_dir
+    )
     return {
         **metrics,
+        "event_f1": streams["f1"],
+        "false_events_quiet": streams["false_events_quiet"],
+        "false_events_loud": streams["false_events_loud"],
         **level_changes(metrics, lambda gain: test(gain)["mAP"]),
         **model_summary(best),
         "wall_seconds": json.loads(timing.read_text()),
@@ -200,7 +210,7 @@ def classical_test(split: Split, seed, mel_range_hz) -> dict:
 def summarise(values: list[dict]) -> dict:
     """Mean and standard deviation (over folds and seeds) of each metric, with the values."""
     summary = {"n": len(values), "values": values}
-    for key in METRICS:
+    for key in (*METRICS, *(k for k in STREAM_METRICS if all(k in v for v in values))):
         column = np.array([v[key] for v in values], np.float64)
         summary[key] = float(column.mean())
         summary[f"{key}_sd"] = float(column.std(ddof=1)) if len(column) > 1 else 0.0
@@ -299,13 +309,17 @@ def table(ablation, splits, schedule: Schedule, preset, seeds) -> str:
         "the second part is unmixed fine-tuning); test metrics, mean ± sd over splits and seeds; "
         f"train fraction {fractions[-1]}.",
         "",
-        "| run | test mAP | AUC | d′ | accuracy | mAP change at −12/+6 dB | n | best val mAP |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | test mAP | AUC | d′ | accuracy | mAP change at −12/+6 dB | n | best val mAP "
+        "| event F1 | false events/h, quiet | loud |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in ((n, r) for n, r in ablation.items() if n != "scarcity"):
         cells = " | ".join(f"{r[k]:.4f} ± {r[f'{k}_sd']:.4f}" for k in METRICS)
         best_val = np.mean([v["best_val_mAP"] for v in r["values"]])
-        lines.append(f"| {name} | {cells} | {r['n']} | {best_val:.4f} |")
+        streams = " | ".join(
+            f"{r[k]:.3g} ± {r[f'{k}_sd']:.2g}" if k in r else "–" for k in STREAM_METRICS
+        )
+        lines.append(f"| {name} | {cells} | {r['n']} | {best_val:.4f} | {streams} |")
     if len(fractions) > 1:
         lines += [
             "",

@@ -1,18 +1,26 @@
-"""Edge runner: classifies audio files, or a live stream, with an exported .tflite model.
+"""Edge runner: classifies audio files, or listens to a live stream, with an exported .tflite.
 
-  python -m keras_rawaudio.classify --model=OUT/model_int8.tflite a.wav b.flac
-  arecord -f S16_LE -r 16000 -c 1 -t raw | python -m keras_rawaudio.classify --model=...
-  --stream=stdin
+  python -m keras_rawaudio.classify --model=OUT/model_int8.tflite a.wav b.flac [--events]
+  arecord -f S16_LE -r 16000 -c 1 -t raw | python -m keras_rawaudio.classify --model=... \
+      --stream=stdin [--json]
+  python -m keras_rawaudio.classify --model=... --stream=mic     # needs `pip install sounddevice`
+
+A stream is cut into windows of the model's input one after another (as MediaPipe's
+AUDIO_STREAM mode cuts it; --hop_seconds for overlapping ones), and each event is printed when it
+has ended: "onset s - offset s  label score", or with --json one object per line
+{"onset", "offset", "label", "score"} (seconds from the stream's start). Events come from the
+one detector, `keras_rawaudio.events`, with the per-class thresholds packed in the model
+(chosen on validation streams when it was trained); --threshold sets one for every class.
 
 The class names and the sample rate come from the model's metadata (written by the export);
 --labels and --sample_rate are for files without it.
 
 Imports only NumPy, soundfile, soxr, absl-py and ai-edge-litert — no TensorFlow — so it runs
-on a Raspberry Pi after `pip install keras-rawaudio` (the base install is the edge tier). Any sample
-rate and
-channel count in. Windows of the model's input length every --hop_seconds (half a window by
-default) are scored and combined per file (the max over its loud windows by default): the
-scoring of `keras_rawaudio.scoring`, the same as evaluation and the export report.
+on a Raspberry Pi after `pip install keras-rawaudio` (the base install is the edge tier). Any
+sample rate and channel count in. A file's windows of the model's input length every
+--hop_seconds (half a window by default) are scored and combined (the max over its loud windows
+by default): the scoring of `keras_rawaudio.scoring`, the same as evaluation and the export
+report.
 """
 
 import json
@@ -23,6 +31,7 @@ import numpy as np
 from keras_rawaudio import cli
 from keras_rawaudio.audio_io import AudioError, resample
 from keras_rawaudio.edge import EdgeClassifier, EdgeModelError, classify_file, model_labels, top
+from keras_rawaudio.events import EventRule, EventTracker, loud_span
 from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE, Windowing
 
 
@@ -32,12 +41,31 @@ def show(result, as_json, with_windows):
         return
     line = ", ".join(f"{t['label']} {t['score']:.3f}" for t in result["top"])
     print(f"{result['file']}: {line}  ({len(result['windows'])} windows)", flush=True)
+    for event in result.get("events", []):
+        show_event(event, False, indent="  ")
     if with_windows:
         for w in result["windows"]:
-            print(
-                f"  {w['start_seconds']:8.2f} s  "
-                + ", ".join(f"{t['label']} {t['score']:.3f}" for t in w["top"])
-            )
+            show_window(w)
+
+
+def show_window(window):
+    print(
+        f"  {window['start_seconds']:8.2f} s  "
+        + ", ".join(f"{t['label']} {t['score']:.3f}" for t in window["top"]),
+        flush=True,
+    )
+
+
+def show_event(event: dict, as_json, indent=""):
+    """One event: a JSON object (onset, offset, label, score), or a line of text."""
+    if as_json:
+        print(json.dumps(event), flush=True)
+    else:
+        print(
+            f"{indent}{event['onset']:9.2f} s - {event['offset']:9.2f} s  {event['label']} "
+            f"{event['score']:.3f}",
+            flush=True,
+        )
 
 
 def pcm_chunks(source, rate, samples):
@@ -60,31 +88,36 @@ def pcm_chunks(source, rate, samples):
 def stream(
     model: EdgeClassifier,
     labels,
-    windowing: Windowing,
+    rule: EventRule,
+    hop: int,
     source,
     stream_rate,
     sample_rate,
     top_k,
     as_json,
+    with_windows,
 ):
-    """Classifies a live stream: one result per hop once a window has been heard. A stream that
-    ends before a whole window is an EdgeModelError: nothing was classified."""
-    hop = windowing.hop_samples
+    """Listens to a live stream: a window every `hop` samples once one has been heard, each
+    window's scores into the event detector, each event printed as it ends (and, with
+    `with_windows`, each window's top-k). A stream that ends before a whole window is an
+    EdgeModelError: nothing was classified."""
+    tracker = EventTracker(labels, rule)
     buffer = np.zeros(0, np.float32)
     heard, received = 0.0, 0
     for chunk in pcm_chunks(source, stream_rate, round(hop * stream_rate / sample_rate)):
         received += len(chunk)
         buffer = np.concatenate([buffer, resample(chunk, stream_rate, sample_rate)])
         while len(buffer) >= model.window_samples:
-            scores = model.predict(buffer[None, : model.window_samples])[0]
-            result = {
-                "file": "<stream>",
-                "start_seconds": round(heard, 3),
-                "top": top(scores, labels, top_k),
-                "windows": [],
-            }
-            show(result, as_json, False)
+            window = buffer[: model.window_samples]
+            scores = model.predict(window[None])[0]
+            onset, offset = loud_span(window, sample_rate)
+            for event in tracker.update(heard + onset, heard + offset, scores):
+                show_event(event.to_dict(), as_json)
+            if with_windows and not as_json:
+                show_window({"start_seconds": heard, "top": top(scores, labels, top_k)})
             buffer, heard = buffer[hop:], heard + hop / sample_rate
+    for event in tracker.finish():
+        show_event(event.to_dict(), as_json)
     if not heard:
         raise EdgeModelError(
             f"--stream={source} ended after {received / stream_rate:.2f} s of audio, less than one "
@@ -103,7 +136,11 @@ def define_flags():
     )
     flags.DEFINE_integer("top_k", 5, "Classes shown per file and window.", lower_bound=1)
     flags.DEFINE_float(
-        "hop_seconds", None, "Hop between windows (default: half a window).", lower_bound=0.001
+        "hop_seconds",
+        None,
+        "Hop between windows (default: half a window for a file's scores; one window for "
+        "events and streams, as MediaPipe's AUDIO_STREAM mode).",
+        lower_bound=0.001,
     )
     flags.DEFINE_enum(
         "combine",
@@ -120,6 +157,15 @@ def define_flags():
     )
     flags.DEFINE_bool("json", False, "One JSON object per file on stdout.")
     flags.DEFINE_bool("windows", False, "Also print each window's top-k (text mode).")
+    flags.DEFINE_bool("events", False, "Also detect the events of each file (onset, offset, ...).")
+    flags.DEFINE_float(
+        "threshold",
+        None,
+        "Events: one threshold for every class (default: the model's per-class thresholds, "
+        "else 0.5).",
+        lower_bound=0.001,
+        upper_bound=1,
+    )
     flags.DEFINE_enum(
         "stream", None, ["stdin", "mic"], "Classify raw s16le mono PCM from stdin, or a microphone."
     )
@@ -143,23 +189,37 @@ def main(argv) -> int:
     )
     hop = None if FLAGS.hop_seconds is None else max(1, round(FLAGS.hop_seconds * sample_rate))
     windowing = Windowing(model.window_samples, hop, FLAGS.combine)
+    rule = model.event_rule or EventRule.uniform(len(labels))
+    if FLAGS.threshold is not None:
+        rule = rule.replace(thresholds=(FLAGS.threshold,) * len(labels))
     if FLAGS.stream:
         stream(
             model,
             labels,
-            windowing,
+            rule,
+            hop or model.window_samples,
             FLAGS.stream,
             FLAGS.stream_rate,
             sample_rate,
             FLAGS.top_k,
             FLAGS.json,
+            FLAGS.windows,
         )
         return 0
     failed = 0
     for path in files:
         try:
             show(
-                classify_file(path, model, labels, windowing, sample_rate, FLAGS.top_k),
+                classify_file(
+                    path,
+                    model,
+                    labels,
+                    windowing,
+                    sample_rate,
+                    FLAGS.top_k,
+                    rule if FLAGS.events else None,
+                    hop,
+                ),
                 FLAGS.json,
                 FLAGS.windows,
             )

@@ -130,6 +130,8 @@ def define_field_flags(cls, defaults=None, exclude=(), preset_default=False):
             flags.DEFINE_enum(field.name, default, list(meta["choices"]), help_text)
         elif kind is bool:
             flags.DEFINE_bool(field.name, default, help_text)
+        elif kind is str:
+            flags.DEFINE_string(field.name, default, help_text)
         else:
             define = flags.DEFINE_integer if kind is int else flags.DEFINE_float
             define(

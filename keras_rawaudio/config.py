@@ -83,7 +83,9 @@ class ModelConfig:
     +/- `attention_clip`; `dropout` before each head.
     Input: `level_normalization` scales each window to a fixed level first (`LevelNormalization`):
     the RMS of its loudest frame `level_frame_ms` long (the sound's peak level, whatever its
-    duration), or with `level_frame_ms` 0 the whole window's RMS.
+    duration), or with `level_frame_ms` 0 the whole window's RMS; a window quieter than
+    `level_floor_dbfs` is raised only as far as a window at that level would be, so that a
+    faint hiss stays faint rather than arriving as loud as a sound.
     Image (raw model only): `frontend_compression` 'log' compresses the learned filterbank's
     output as a spectrogram's log does (`LogCompression`), 'pcen' divides each band by its
     smoothed history over the shortest input's frames, then takes a root, all learned
@@ -157,6 +159,13 @@ class ModelConfig:
         "1000, the shortest input).",
         lower=0,
         upper=1000,
+    )
+    level_floor_dbfs: float = field(
+        -40.0,
+        "Level normalisation raises no window whose level is below this (dB re full scale): a "
+        "quieter window stays that much quieter than a sound.",
+        lower=-100,
+        upper=-10,
     )
     frontend_compression: str = field(
         "log",
@@ -295,6 +304,7 @@ class ModelConfig:
         )  # before 0.3.13 the filters learned at the full rate
         if values.get("level_frame_ms") is None:  # before 0.3.10, None or absent: the whole window
             values["level_frame_ms"] = 0.0
+        values.setdefault("level_floor_dbfs", -60.0)  # before 0.4.1 the floor was -60 dBFS
         for key in ("frontend_stages", "resnet_stages"):
             if key in values:
                 values[key] = tuple(_stage_from_dict(s) for s in values[key])

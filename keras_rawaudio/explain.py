@@ -10,8 +10,9 @@ Writes to --out_dir:
   * image.png: the (C, T) image the 2D ResNet sees for the recording's start, beside its log-mel
     spectrogram on the same time axis;
   * timeline.png, events.csv, events.json: frame-level class probabilities of the attention heads
-    over the whole recording (the top classes), their attention weights, and the detected
-    events (onset, offset, label, peak score) above --threshold for at least --min_duration.
+    over the whole recording (the top classes), their attention weights, and the events the one
+    detector (`keras_rawaudio.events`) finds in them (onset, offset, label, score) with the run's
+    per-class thresholds (event_rule.json; --threshold for one), at least --min_duration long.
 The recording is streamed: memory is bounded by one window, not by the file's length. Each plot
 is also a function returning a matplotlib figure (`filterbank_figure`, `image_figure`,
 `timeline_figure`). A log-mel model has no learned filterbank: its filterbank.png says so.
@@ -28,21 +29,12 @@ from keras_rawaudio import cli
 from keras_rawaudio.audio_io import AudioError, stream_audio
 from keras_rawaudio.dsp import mel_band_edges, mel_to_hertz
 from keras_rawaudio.errors import InputError, RunError
+from keras_rawaudio.events import Event, EventRule, detect_events, read_rule
 from keras_rawaudio.files import check_directory
 
 SWEEP_POINTS = 160  # sine frequencies of the sweep, log-spaced
 SWEEP_LOWEST_HZ = 40.0
 IMAGE_SECONDS = 10.0  # image.png shows at most the recording's first 10 s
-
-
-@dataclasses.dataclass
-class Event:
-    """A stretch of frames whose probability of `label` stays at or above the threshold."""
-
-    label: str
-    onset: float  # seconds
-    offset: float
-    peak: float
 
 
 def filterbank_output(model):
@@ -302,40 +294,17 @@ def frame_scores(model, path, window) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return np.concatenate(times), np.concatenate(probabilities), np.concatenate(attention)
 
 
-def detect_events(times, probabilities, labels, threshold=0.5, min_duration=0.1) -> list[Event]:
-    """Runs of frames at or above `threshold` per class, at least `min_duration` seconds long
-    (a frame spans from the midpoint before it to the midpoint after it), by onset."""
-    edges = np.concatenate(
-        [
-            [0.0],
-            (times[1:] + times[:-1]) / 2,
-            [times[-1] + (times[-1] - times[-2] if len(times) > 1 else 0.1) / 2],
-        ]
-    )
-    events = []
-    for k, label in enumerate(labels):
-        above = np.concatenate([[False], probabilities[:, k] >= threshold, [False]])
-        starts, ends = (
-            np.flatnonzero(~above[:-1] & above[1:]),
-            np.flatnonzero(above[:-1] & ~above[1:]),
-        )
-        for first, end in zip(starts, ends):
-            onset, offset = float(edges[first]), float(edges[end])
-            if offset - onset >= min_duration:
-                events.append(
-                    Event(
-                        label,
-                        round(onset, 3),
-                        round(offset, 3),
-                        float(probabilities[first:end, k].max()),
-                    )
-                )
-    return sorted(events, key=lambda e: (e.onset, e.label))
+def frame_events(times, probabilities, labels, rule: EventRule) -> list[Event]:
+    """The events of the heads' frames (`frame_scores`), each frame spanning from the midpoint
+    before it to the midpoint after it, by the one detector (`keras_rawaudio.events`)."""
+    step = times[-1] - times[-2] if len(times) > 1 else 0.1
+    edges = np.concatenate([[0.0], (times[1:] + times[:-1]) / 2, [times[-1] + step / 2]])
+    return detect_events(probabilities, edges[:-1], edges[1:], labels, rule)
 
 
-def timeline_figure(times, probabilities, attention, labels, events, top_k=5, threshold=0.5):
-    """Probabilities of the `top_k` classes (by peak) over time, events shaded, and their
-    attention."""
+def timeline_figure(times, probabilities, attention, labels, events, rule: EventRule, top_k=5):
+    """Probabilities of the `top_k` classes (by peak) over time, events shaded, each class's
+    threshold dotted, and their attention."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -347,11 +316,11 @@ def timeline_figure(times, probabilities, attention, labels, events, top_k=5, th
     for k in top:
         (line,) = axes[0].plot(times, probabilities[:, k], label=labels[k])
         colours[labels[k]] = line.get_color()
+        axes[0].axhline(rule.thresholds[k], color=line.get_color(), linestyle=":", linewidth=1)
         axes[1].plot(times, attention[:, k], color=line.get_color())
     for event in events:
         if event.label in colours:
             axes[0].axvspan(event.onset, event.offset, color=colours[event.label], alpha=0.15)
-    axes[0].axhline(threshold, color="grey", linestyle=":", linewidth=1)
     axes[0].set(
         ylim=(0, 1), ylabel="probability", title=f"top {len(top)} classes; shaded: detected events"
     )
@@ -388,10 +357,17 @@ def write_rows(path, rows, fields):
 
 
 def explain(
-    model_path, audio_path, out_dir, window_seconds=None, threshold=0.5, min_duration=0.1, top_k=5
+    model_path,
+    audio_path,
+    out_dir,
+    window_seconds=None,
+    threshold=None,
+    min_duration=0.1,
+    top_k=5,
 ) -> dict:
     """Writes the files of the module docstring; returns {"events": [...], "filterbank": rows or
-    None}.
+    None}. Events follow the run's event rule (event_rule.json beside the model; none: 0.5 for
+    every class), `threshold` for every class if given, with `min_duration`.
 
     Example: `explain("runs/esc50/best.keras", "street.wav", "explain")`.
     """
@@ -400,6 +376,10 @@ def explain(
 
     model = load_classifier(model_path)
     labels = run_labels(model, model_path)
+    rule = read_rule(pathlib.Path(model_path).parent, len(labels)) or EventRule.uniform(len(labels))
+    if threshold is not None:
+        rule = rule.replace(thresholds=(threshold,) * len(labels))
+    rule = rule.replace(min_duration=min_duration)
     rate = model.config.sample_rate
     window = (
         round(window_seconds * rate)
@@ -420,16 +400,12 @@ def explain(
         raise AudioError(f"--audio {audio_path}: {error}") from None
     try:
         out.mkdir(parents=True, exist_ok=True)
-        return write_explanation(
-            model, labels, audio_path, start, window, out, threshold, min_duration, top_k
-        )
+        return write_explanation(model, labels, audio_path, start, window, out, rule, top_k)
     except OSError as error:
         raise RunError(f"cannot write {out}: {error.strerror or error}") from None
 
 
-def write_explanation(
-    model, labels, audio_path, start, window, out, threshold, min_duration, top_k
-) -> dict:
+def write_explanation(model, labels, audio_path, start, window, out, rule, top_k) -> dict:
     """The work of `explain` once its inputs are checked: the files, then the result dict."""
     import matplotlib.pyplot as plt
 
@@ -439,21 +415,16 @@ def write_explanation(
         write_rows(out / "filterbank.csv", rows, ["channel", "centre_hz", "bandwidth_hz"])
     image_figure(model, start).savefig(out / "image.png", dpi=80, bbox_inches="tight")
     times, probabilities, attention = frame_scores(model, audio_path, window)
-    events = detect_events(times, probabilities, labels, threshold, min_duration)
-    timeline_figure(times, probabilities, attention, labels, events, top_k, threshold).savefig(
+    events = frame_events(times, probabilities, labels, rule)
+    timeline_figure(times, probabilities, attention, labels, events, rule, top_k).savefig(
         out / "timeline.png", dpi=80, bbox_inches="tight"
     )
     plt.close("all")
-    found = [dataclasses.asdict(e) for e in events]
-    write_rows(out / "events.csv", found, ["onset", "offset", "label", "peak"])
+    found = [e.to_dict() for e in events]
+    write_rows(out / "events.csv", found, ["onset", "offset", "label", "score"])
     (out / "events.json").write_text(
         json.dumps(
-            {
-                "audio": str(audio_path),
-                "threshold": threshold,
-                "min_duration": min_duration,
-                "events": found,
-            },
+            {"audio": str(audio_path), "event_rule": dataclasses.asdict(rule), "events": found},
             indent=2,
         )
     )
@@ -480,9 +451,10 @@ def define_flags():
     )
     flags.DEFINE_float(
         "threshold",
-        0.5,
-        "Events: frame probability at or above this.",
-        lower_bound=0,
+        None,
+        "Events: one threshold for every class (default: the run's per-class thresholds, "
+        "event_rule.json, else 0.5).",
+        lower_bound=0.001,
         upper_bound=1,
     )
     flags.DEFINE_float("min_duration", 0.1, "Events: at least this many seconds.", lower_bound=0)

@@ -4,7 +4,15 @@ import pytest
 
 from conftest import write_tone
 from keras_rawaudio import layouts
-from keras_rawaudio.ablate import Split, ablate, fold_splits, run_one, runs, subsample
+from keras_rawaudio.ablate import (
+    STREAM_METRICS,
+    Split,
+    ablate,
+    fold_splits,
+    run_one,
+    runs,
+    subsample,
+)
 from keras_rawaudio.baseline import ClassicalBaseline
 from keras_rawaudio.data import DataOptions
 from keras_rawaudio.errors import InputError
@@ -52,6 +60,9 @@ def test_ablation_over_seeds_in_worker_processes_trains_evaluates_summarises_and
                 abs(v["mAP_-12dB"] - v["mAP"]), abs(v["mAP_+6dB"] - v["mAP"])
             )
     assert saved["classical"]["mAP"] > 0.5  # generated events are easy for log-mel statistics
+    deep = saved["logmel_mix_training"]  # judged on test streams too; the classical run is not
+    assert 0 <= deep["event_f1"] <= 1 and deep["false_events_quiet"] >= 0
+    assert "event_f1" not in saved["classical"]
     assert (
         len(
             json.loads(
@@ -66,9 +77,13 @@ def test_ablation_over_seeds_in_worker_processes_trains_evaluates_summarises_and
     again = ablate(
         [split], tmp_path, SCHEDULE, "tiny", seeds=(0, 1), names=names
     )  # in this process
-    assert (
-        again[names[0]]["values"] == saved[names[0]]["values"]
-    )  # finished in a worker, kept, not retrained
+
+    # Finished in a worker, kept, not retrained (the stream metrics are scored again: a
+    # window's score can differ in its last digits between processes, and a threshold with it).
+    def clip_values(run):
+        return [{k: v for k, v in row.items() if k not in STREAM_METRICS} for row in run["values"]]
+
+    assert clip_values(again[names[0]]) == clip_values(saved[names[0]])
     assert (
         again["classical"] == saved["classical"]
     )  # the same figures in a worker as in this process

@@ -1,5 +1,5 @@
 """The bad-input catalogue: one table per entry point (data prep, train, ablate, evaluate, export,
-demo, classify) and one for the Python API.
+demo, classify, evaluate_streams) and one for the Python API.
 
 Every command-line case must end with exit status 2 (bad input or usage) and one last stderr line
 `<stage>: error: ...` naming the flag, file or row and what is wrong; never a traceback; and it
@@ -818,6 +818,61 @@ CLASSIFY = [
         r"flag --top_k=0",
         False,
     ),
+    (
+        "threshold_range",
+        ["--model={tflite}", "--labels={labels3}", "--events", "--threshold=0", "{clip}"],
+        r"flag --threshold=0",
+        False,
+    ),
+]
+
+STREAMS = [
+    (
+        "model_missing",
+        ["--data_dir={records}", "--model={missing}"],
+        r"--model .*missing does not exist",
+        False,
+    ),
+    (
+        "background_dir_missing",
+        [
+            "--data_dir={records}",
+            "--model={model}",
+            "--window_seconds=1",
+            "--background_dir={missing}",
+        ],
+        r"--background_dir .*missing is not a directory",
+        False,
+    ),
+    (
+        "background_dir_only_classes",
+        [
+            "--data_dir={records}",
+            "--model={model}",
+            "--window_seconds=1",
+            "--background_dir={audio}",
+        ],
+        r"--background_dir .*audio holds no audio files outside a, b$",
+        False,
+    ),
+    (
+        "event_rule_damaged",
+        ["--data_dir={records}", "--model={ruled}", "--window_seconds=1"],
+        r"event_rule.json is not an event rule",
+        False,
+    ),
+    (
+        "choose_thresholds_of_tflite",
+        ["--data_dir={records}", "--model={tflite}", "--choose_thresholds"],
+        r"--choose_thresholds is for a .keras model",
+        False,
+    ),
+    (
+        "hop_range",
+        ["--data_dir={records}", "--model={model}", "--hop_seconds=0"],
+        r"flag --hop_seconds=0",
+        False,
+    ),
 ]
 
 TABLES = {
@@ -828,6 +883,7 @@ TABLES = {
     "export": EXPORT,
     "demo": DEMO,
     "classify": CLASSIFY,
+    "evaluate_streams": STREAMS,
 }
 
 
@@ -906,6 +962,10 @@ def inputs(tmp_path_factory, plain_tflite):
     paths["model"] = root / "model" / "tiny.keras"
     paths["model"].parent.mkdir()
     RawWaveformClassifier.from_preset("tiny", num_classes=2).save(paths["model"])
+    paths["ruled"] = root / "ruled" / "tiny.keras"
+    paths["ruled"].parent.mkdir()
+    paths["ruled"].write_bytes(paths["model"].read_bytes())
+    (paths["ruled"].parent / "event_rule.json").write_text("{")
     paths["sequential"] = root / "model" / "sequential.keras"
     keras.Sequential([keras.Input((16000,)), keras.layers.Dense(2)]).save(paths["sequential"])
     paths["finished_run"] = root / "finished_run"

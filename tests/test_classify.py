@@ -9,6 +9,7 @@ import pytest
 from conftest import BLOCK_TENSORFLOW, ROOT, write_tone
 from keras_rawaudio.audio_io import load_audio
 from keras_rawaudio.edge import EdgeClassifier, EdgeModelError
+from keras_rawaudio.events import EventRule, read_rule
 from keras_rawaudio.scoring import Windowing, score_recordings
 
 # Runs `python -m keras_rawaudio.classify` with TensorFlow and Keras made unimportable.
@@ -128,30 +129,59 @@ def test_a_stream_that_ends_before_a_window_is_an_error(plain_tflite, monkeypatc
         r"\(1 s\): nothing was classified$",
     ):
         stream(
-            model, ["x", "y", "z"], Windowing(model.window_samples), "stdin", 16000, 16000, 3, False
+            model,
+            ["x", "y", "z"],
+            EventRule.uniform(3),
+            model.window_samples,
+            "stdin",
+            16000,
+            16000,
+            3,
+            False,
+            False,
         )
 
 
-def test_stream_mode_reads_pcm_from_stdin(edge_model):
+def test_stream_mode_prints_each_event_as_it_ends(edge_model, trained_run):
     model, labels = edge_model
-    pcm = (
-        (0.3 * np.sin(2 * np.pi * 700 * np.arange(40000) / 16000) * 32767).astype("<i2").tobytes()
-    )  # 2.5 s
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            NO_TENSORFLOW,
-            f"--model={model}",
-            f"--labels={labels}",
-            "--stream=stdin",
-            "--json",
-        ],
-        input=pcm,
-        capture_output=True,
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-1000:]
-    lines = [json.loads(line) for line in result.stdout.decode().strip().splitlines()]
-    assert [line["start_seconds"] for line in lines] == [0.0, 0.5, 1.0, 1.5]
+    t = np.arange(24000) / 16000
+    waveform = np.zeros(56000)  # 3.5 s: silence, a 700 Hz tone from 1.0 to 2.5 s, silence
+    waveform[16000:40000] = 0.3 * np.sin(2 * np.pi * 700 * t)
+    pcm = (waveform * 32767).astype("<i2").tobytes()
+
+    def run(*flags):
+        result = subprocess.run(
+            [sys.executable, "-c", NO_TENSORFLOW, f"--model={model}", "--stream=stdin", *flags],
+            input=pcm,
+            capture_output=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr[-1000:]
+        return result.stdout.decode().strip().splitlines()
+
+    events = [json.loads(line) for line in run("--json", "--threshold=0.5")]
+    tones = [e for e in events if e["label"] == "tone"]
+    assert all(set(e) == {"onset", "offset", "label", "score"} for e in events)
+    assert len(tones) == 1 and tones[0]["score"] >= 0.5, events
+    assert tones[0]["onset"] == pytest.approx(1.0, abs=0.03)  # where the tone starts
+    assert tones[0]["offset"] == pytest.approx(2.5, abs=0.03)
+    assert all(e["onset"] >= 0.97 for e in events)  # nothing in the silence before it
+    # Text: the same events, and with --windows every window's top classes, time-stamped.
+    text = run("--threshold=0.5", "--windows")
+    windows = [line.split()[0] for line in text if " s - " not in line]
+    assert windows == ["0.00", "1.00", "2.00"]
+    assert sum("tone" in line and " s - " in line for line in text) == 1
+    # By default the model's own per-class thresholds decide (the run's event_rule.json).
+    assert EdgeClassifier(model).event_rule == read_rule(trained_run, 5)
+
+
+def test_events_of_a_file(edge_model, tmp_path):
+    path = write_tone(tmp_path / "long.flac", 700, 4.2)
+    result = classify(edge_model[0], path, "--events", "--json", "--threshold=0.5")
+    assert result.returncode == 0, result.stderr[-1500:]
+    events = json.loads(result.stdout)["events"]
+    tones = [e for e in events if e["label"] == "tone"]
+    assert len(tones) == 1 and tones[0]["onset"] < 0.05 and tones[0]["offset"] == 4.0, events
+    text = classify(edge_model[0], path, "--events", "--threshold=0.5")
+    assert sum(" s - " in line and "tone" in line for line in text.stdout.splitlines()) == 1

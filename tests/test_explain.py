@@ -10,7 +10,8 @@ import soundfile as sf
 from conftest import run_module
 from keras_rawaudio import synthetic
 from keras_rawaudio.audio_io import load_audio, stream_audio
-from keras_rawaudio.explain import detect_events, explain
+from keras_rawaudio.events import EventRule, read_rule
+from keras_rawaudio.explain import explain, frame_events
 
 OUTPUTS = [
     "events.csv",
@@ -56,7 +57,8 @@ def test_explain_finds_the_events_of_a_long_recording_and_the_gabor_centres(trai
     ]
     assert np.mean(true_positive) >= 0.5, (np.mean(true_positive), len(tones))
     saved = json.loads((tmp_path / "out" / "events.json").read_text())
-    assert saved["events"] == result["events"] and saved["threshold"] == 0.5
+    assert saved["events"] == result["events"]
+    assert saved["event_rule"]["thresholds"] == list(read_rule(trained_run, 5).thresholds)
     with open(tmp_path / "out" / "events.csv") as file:
         assert len(list(csv.DictReader(file))) == len(result["events"])
 
@@ -75,14 +77,15 @@ def test_explain_finds_the_events_of_a_long_recording_and_the_gabor_centres(trai
         assert row["bandwidth_hz"] > 0
 
 
-def test_detect_events_keeps_runs_above_threshold_that_last_long_enough():
+def test_frame_events_are_the_detectors_on_frame_spans():
     times = np.arange(20) * 0.1 + 0.05  # frames of 0.1 s
     probabilities = np.zeros((20, 2))
-    probabilities[3:8, 0] = [0.6, 0.9, 0.7, 0.55, 0.5]  # 0.3-0.8 s
+    probabilities[3:8, 0] = [0.6, 0.9, 0.7, 0.45, 0.41]  # 0.3-0.8 s (release at 0.4)
     probabilities[12, 0] = 0.95  # one frame: 0.1 s
     probabilities[15:17, 1] = 0.8  # 1.5-1.7 s
-    events = detect_events(times, probabilities, ["a", "b"], threshold=0.5, min_duration=0.15)
-    assert [(e.label, e.onset, e.offset, e.peak) for e in events] == [
+    rule = EventRule.uniform(2, 0.5, min_duration=0.15)
+    events = frame_events(times, probabilities, ["a", "b"], rule)
+    assert [(e.label, round(e.onset, 6), round(e.offset, 6), e.score) for e in events] == [
         ("a", 0.3, 0.8, 0.9),
         ("b", 1.5, 1.7, 0.8),
     ]

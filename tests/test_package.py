@@ -127,6 +127,7 @@ TIER0 = {
     "config",
     "dsp",
     "errors",
+    "events",
     "files",
     "inputs",
     "layouts",
@@ -134,12 +135,23 @@ TIER0 = {
     "presets",
     "processes",
     "scoring",
+    "soundscapes",
+    "stream_metrics",
     "synthetic",
     "edge",
     "classify",
 }
 LIBRARY = ("models", "data", "train", "export")  # tier 1, in this order
-COMMANDS = {"ablate", "baseline", "demo", "evaluate", "explain", "make_tfrecords", "classify"}
+COMMANDS = {
+    "ablate",
+    "baseline",
+    "demo",
+    "evaluate",
+    "evaluate_streams",
+    "explain",
+    "make_tfrecords",
+    "classify",
+}
 
 
 def imported_names(path) -> set[str]:

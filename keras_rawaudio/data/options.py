@@ -45,6 +45,15 @@ class DataOptions:
             perturbation does in speech recognition and pitch shifting in environmental sound
             classification: a smaller drum, a larger engine, another bird of the species
             (0: off).
+        empty_fraction: the fraction of training windows replaced by background alone, with an
+            all-zero target: what a stream holds between events (`data.background`).
+        background_fraction: the fraction of the other training windows that get background
+            added under the sound.
+        background_snr_min_db, background_snr_max_db: the range of the sound's level over the
+            background's (its loudest frame's RMS over the background's RMS), uniform.
+        background_dir: recordings of real ambience without events (a folder per kind; a kind
+            named like a class is left out), drawn as backgrounds beside silence and white,
+            pink and brown noise; None: those alone.
         shuffle_buffer: clips in the shuffle buffer.
         seed: makes shuffling, crops and mixing deterministic.
     """
@@ -82,6 +91,26 @@ class DataOptions:
         lower=0,
         upper=12,
     )
+    empty_fraction: float = field(
+        0.2,
+        "Fraction of training windows replaced by background alone (target: no class).",
+        lower=0,
+        upper=1,
+    )
+    background_fraction: float = field(
+        0.25, "Fraction of the other training windows with background under them.", lower=0, upper=1
+    )
+    background_snr_min_db: float = field(
+        10.0, "Lowest level of a sound over its background, dB.", lower=-30, upper=60
+    )
+    background_snr_max_db: float = field(
+        40.0, "Highest level of a sound over its background, dB.", lower=-30, upper=60
+    )
+    background_dir: str | None = field(
+        None,
+        "Recordings of real ambience with no event, a folder per kind, drawn as training "
+        "backgrounds beside silence and noise (a kind named like a class is left out).",
+    )
     shuffle_buffer: int = 2048
     seed: int | None = field(
         None, "Seed of weights, shuffling, crops and mixing.", lower=0, upper=MAX_SEED
@@ -102,6 +131,14 @@ class DataOptions:
             raise ConfigError(f"gain_db must be >= 0, got {self.gain_db}")
         if not 0 <= self.speed_semitones <= 12:
             raise ConfigError(f"speed_semitones must be in [0, 12], got {self.speed_semitones}")
+        for name in ("empty_fraction", "background_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.background_snr_min_db > self.background_snr_max_db:
+            raise ConfigError(
+                f"background_snr_min_db ({self.background_snr_min_db}) is above "
+                f"background_snr_max_db ({self.background_snr_max_db})"
+            )
         if self.mix_concentration is not None and self.mix_concentration <= 0:
             raise ConfigError(f"mix_concentration must be positive, got {self.mix_concentration}")
 

@@ -2,9 +2,9 @@
 recordings for scoring, and the tf.data pipeline of training and evaluation batches.
 
 `load_dataset(data_dir, split, options)` yields (waveform (batch, samples) float32 in [-1, 1],
-multi_hot (batch, K)) batches ready for `model.fit`, in four stages, each its own function:
+multi_hot (batch, K)) batches ready for `model.fit`, in five stages, each its own function:
 read (shards → parsed clips, shuffled or class-balanced) → fix length (random crop or pad,
-`augmentation`) → batch → mix (`mixing`).
+`augmentation`) → batch → mix (`mixing`) → background (`background`, training only).
 
 Example:
 
@@ -20,11 +20,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rawaudio.data.augmentation import fix_lengths
+from keras_rawaudio.data.background import Ambience, background_batches
 from keras_rawaudio.data.mixing import LEVEL_FRAME, mix_batches
 from keras_rawaudio.data.options import DataOptions
 from keras_rawaudio.data.records import RECORD_FORMAT, Recordings, parse, read_recordings
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.scoring import Windowing, score_recordings
+from keras_rawaudio.soundscapes import read_ambience
 
 
 class DataError(InputError):
@@ -197,7 +199,8 @@ def load_dataset(
     training = split == "train" if training is None else training
     if options.mix != "none" and not training:
         raise InputError("mixing is for training: pass training=True or mix='none'")
-    num_classes = len(read_labels(data_dir))
+    labels = read_labels(data_dir)
+    num_classes = len(labels)
     info = read_info(data_dir)
     files = shard_files(data_dir, split)
     clips = info["splits"].get(split, {}).get("clips")
@@ -212,6 +215,16 @@ def load_dataset(
         options,
         level_frame,
     )
+    if training and samples is not None and (options.empty_fraction or options.background_fraction):
+        ambience = (
+            Ambience(
+                read_ambience(options.background_dir, info["sample_rate"], labels).values(),
+                samples,
+            )
+            if options.background_dir
+            else None
+        )
+        dataset = background_batches(dataset, options, level_frame, ambience)
     if clips and not (
         repeat or (training and options.balanced)
     ):  # a known length: Keras shows it, stops exactly

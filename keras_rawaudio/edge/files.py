@@ -4,8 +4,10 @@ import numpy as np
 
 from keras_rawaudio.audio_io import load_audio
 from keras_rawaudio.edge.runner import EdgeClassifier, EdgeModelError
+from keras_rawaudio.events import EventRule
 from keras_rawaudio.files import read_lines
 from keras_rawaudio.scoring import Windowing, combine_windows, sliding_windows
+from keras_rawaudio.stream_metrics import score_stream
 
 
 def top(scores, labels, k):
@@ -14,9 +16,18 @@ def top(scores, labels, k):
 
 
 def classify_file(
-    path, model: EdgeClassifier, labels, windowing: Windowing, sample_rate=16000, top_k=5
+    path,
+    model: EdgeClassifier,
+    labels,
+    windowing: Windowing,
+    sample_rate=16000,
+    top_k=5,
+    rule: EventRule | None = None,
+    event_hop: int | None = None,
 ) -> dict:
-    """One file → {'file', 'top', 'windows'}; raises AudioError for unusable audio."""
+    """One file → {'file', 'top', 'windows'} and, with an event `rule`, 'events' (in windows
+    every `event_hop` samples, default one window: `stream_metrics.score_stream`); raises
+    AudioError for unusable audio."""
     waveform, _ = load_audio(path, sample_rate)
     hop = windowing.hop_samples
     windows = sliding_windows(waveform, windowing.window, hop)
@@ -26,7 +37,13 @@ def classify_file(
         {"start_seconds": round(i * hop / sample_rate, 3), "top": top(s, labels, top_k)}
         for i, s in enumerate(scores)
     ]
-    return {"file": str(path), "top": top(clip, labels, top_k), "windows": per_window}
+    result = {"file": str(path), "top": top(clip, labels, top_k), "windows": per_window}
+    if rule is not None:
+        stream = score_stream(
+            model.predict, waveform, windowing.window, event_hop or windowing.window, sample_rate
+        )
+        result["events"] = [event.to_dict() for event in stream.events(labels, rule)]
+    return result
 
 
 def model_labels(model: EdgeClassifier, path=None) -> list[str]:

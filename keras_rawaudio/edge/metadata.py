@@ -26,6 +26,8 @@ import flatbuffers
 import numpy as np
 from flatbuffers import number_types
 
+from keras_rawaudio.events import RULE_FILE, EventRule
+
 METADATA_NAME = "TFLITE_METADATA"  # the name TFLite tools look for among the model's metadata
 FILE_IDENTIFIER = b"M001"
 MODEL_FILE_IDENTIFIER = b"TFL3"
@@ -33,6 +35,13 @@ MIN_PARSER_VERSION = "1.3.0"  # the schema version that added AudioProperties
 SIGNATURE_KEY = "serving_default"
 AUDIO_PROPERTIES = 4  # index of AudioProperties in the ContentProperties union
 TENSOR_AXIS_LABELS = 2  # AssociatedFileType of a file with one label per output class
+DESCRIPTIONS = 1  # AssociatedFileType of the event rule file (MediaPipe ignores it)
+
+
+RULE_DESCRIPTION = (
+    "How the scores become events: per-class thresholds, release (hysteresis), hold and minimum "
+    "duration in seconds (JSON; keras_rawaudio.events.EventRule)."
+)
 
 
 class MetadataError(ValueError):
@@ -52,6 +61,8 @@ class ModelDescription:
         channels: the input's channel count (mono: 1).
         input_name, output_name: tensor names in the metadata and the signature.
         labels_file: the name of the packed labels file.
+        event_rule: how the scores become events (`keras_rawaudio.events.EventRule`), packed as
+            the JSON file RULE_FILE beside the labels; None: the file has none.
     """
 
     name: str
@@ -63,9 +74,15 @@ class ModelDescription:
     input_name: str = "waveform"
     output_name: str = "scores"
     labels_file: str = "labels.txt"
+    event_rule: EventRule | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "labels", tuple(self.labels))
+        if self.event_rule and len(self.event_rule.thresholds) != len(self.labels):
+            raise MetadataError(
+                f"an event rule of {len(self.event_rule.thresholds)} thresholds for "
+                f"{len(self.labels)} labels"
+            )
 
     def signatures(self) -> dict:
         """The signature `describe` writes, as `signatures` reads it back."""
@@ -109,6 +126,18 @@ def metadata_flatbuffer(description: ModelDescription) -> bytes:
             2: ("int8", TENSOR_AXIS_LABELS),
         },
     )
+    files = [labels_file]
+    if description.event_rule:
+        files.append(
+            _table(
+                builder,
+                {
+                    0: ("offset", s(RULE_FILE)),
+                    1: ("offset", s(RULE_DESCRIPTION)),
+                    2: ("int8", DESCRIPTIONS),
+                },
+            )
+        )
     # AudioProperties: sample_rate 0, channels 1. Content: content_properties_type 0,
     # content_properties 1.
     audio = _table(
@@ -132,7 +161,7 @@ def metadata_flatbuffer(description: ModelDescription) -> bytes:
                 "offset",
                 s("Independent per-class probabilities (sigmoid): several classes can be present."),
             ),
-            6: ("offset", _vector(builder, [labels_file])),
+            6: ("offset", _vector(builder, files)),
         },
     )
     # SubGraphMetadata: name 0, description 1, input_tensor_metadata 2, output_tensor_metadata 3.
@@ -202,6 +231,8 @@ def describe(flatbuffer: bytes, description: ModelDescription) -> bytes:
         archive.writestr(
             description.labels_file, "".join(f"{label}\n" for label in description.labels)
         )
+        if description.event_rule:
+            archive.writestr(RULE_FILE, description.event_rule.to_json())
     return packed.getvalue()
 
 
@@ -296,13 +327,20 @@ def read_description(model_bytes: bytes) -> ModelDescription | None:
     if not labels_files:
         raise MetadataError("its output has no labels file")
     labels_file = labels_files[0].string(0)
+    has_rule = any(
+        f.string(0) == RULE_FILE and f.scalar(2, number_types.Int8Flags) == DESCRIPTIONS
+        for f in outputs[0].children(6)
+    )
     try:
         with zipfile.ZipFile(io.BytesIO(model_bytes)) as archive:
             labels = archive.read(labels_file).decode().splitlines()
-    except (zipfile.BadZipFile, KeyError):
+            rule = archive.read(RULE_FILE).decode() if has_rule else None
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError):
         raise MetadataError(
-            f"the labels file {labels_file!r} named in its metadata is not packed in it"
+            f"a file named in its metadata ({labels_file!r}"
+            f"{f' or {RULE_FILE!r}' if has_rule else ''}) is not packed in it"
         ) from None
+    event_rule = EventRule.from_json(rule, len(labels), f"its packed {RULE_FILE}") if rule else None
     return ModelDescription(
         name=root.string(0),
         description=root.string(1),
@@ -313,6 +351,7 @@ def read_description(model_bytes: bytes) -> ModelDescription | None:
         input_name=inputs[0].string(0),
         output_name=outputs[0].string(0),
         labels_file=labels_file,
+        event_rule=event_rule,
     )
 
 

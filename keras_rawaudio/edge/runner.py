@@ -18,6 +18,7 @@ import numpy as np
 
 from keras_rawaudio.edge.metadata import MetadataError, read_description, signatures
 from keras_rawaudio.errors import InputError
+from keras_rawaudio.events import EventRule, EventRuleError
 
 
 def in_layers(tensor_name: str, layers) -> bool:
@@ -79,7 +80,7 @@ class EdgeClassifier:
         self.signatures = signatures(data)  # {key: {"inputs": [...], "outputs": [...]}}
         try:
             self.description = read_description(data)
-        except MetadataError as error:
+        except (MetadataError, EventRuleError) as error:
             raise EdgeModelError(f"{path}: {error}") from None
         if self.description and len(self.description.labels) != self.num_classes:
             raise EdgeModelError(
@@ -91,6 +92,11 @@ class EdgeClassifier:
     def labels(self) -> list[str] | None:
         """The class names in the file's metadata, in output order (None without metadata)."""
         return list(self.description.labels) if self.description else None
+
+    @property
+    def event_rule(self) -> EventRule | None:
+        """How the file's scores become events (its packed event_rule.json), None without it."""
+        return self.description.event_rule if self.description else None
 
     @functools.cached_property
     def _operators(self):

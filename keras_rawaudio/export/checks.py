@@ -12,6 +12,7 @@ from keras_rawaudio.data.options import DataOptions
 from keras_rawaudio.data.reading import load_dataset, score_split, shard_files
 from keras_rawaudio.edge import EdgeClassifier
 from keras_rawaudio.edge.metadata import ModelDescription
+from keras_rawaudio.events import EventRule, read_rule
 from keras_rawaudio.export.convert import INTEGER_MODES, fixed_window_model
 from keras_rawaudio.export.quantize import float_layers
 from keras_rawaudio.models import keras_predict, load_classifier
@@ -37,6 +38,7 @@ class Reference:
     val_metrics: dict  # Keras clip metrics on the validation split
     name: str = "keras_rawaudio"  # the exported files' model name
     version: str = "1"
+    event_rule: EventRule | None = None  # the run's (event_rule.json), packed into every file
 
     def description(self, mode) -> ModelDescription:
         """The metadata of the file of `mode`."""
@@ -51,6 +53,7 @@ class Reference:
             f"{__version__}, {mode}): {self.windowing.window / sample_rate:g} s of "
             f"{sample_rate} Hz {samples} → "
             f"{len(self.class_names)} independent per-class probabilities (sigmoid).",
+            event_rule=self.event_rule,
         )
 
 
@@ -107,15 +110,23 @@ def build_reference(
         clip_metrics(val_labels, val_scores),
         name or pathlib.Path(model_path).resolve().parent.name,
         version,
+        read_rule(pathlib.Path(model_path).parent, len(labels)),
     )
 
 
 def calibration_windows(data_dir, window_seconds, count) -> np.ndarray:
-    """(count, window) random training windows (seed 0) that calibrate int8."""
+    """(count, window) random training windows (seed 0) that calibrate int8: the recordings as
+    they are, without the training's backgrounds."""
     train = load_dataset(
         data_dir,
         "train",
-        DataOptions(batch_size=1, clip_seconds=window_seconds, seed=0),
+        DataOptions(
+            batch_size=1,
+            clip_seconds=window_seconds,
+            seed=0,
+            empty_fraction=0.0,
+            background_fraction=0.0,
+        ),
         training=True,
         repeat=True,
     )

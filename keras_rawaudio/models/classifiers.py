@@ -28,7 +28,9 @@ class AudioClassifier(keras.Model):
         waveform = keras.Input((config.input_samples,), name="waveform")
         level = (
             LevelNormalization(
-                frame_samples=config.level_frame_samples, name=names.LEVEL_NORMALIZATION
+                floor=10 ** (config.level_floor_dbfs / 20),
+                frame_samples=config.level_frame_samples,
+                name=names.LEVEL_NORMALIZATION,
             )(waveform)
             if config.level_normalization
             else waveform

@@ -20,8 +20,13 @@ from keras_rawaudio.data.reading import (
     reading_shards,
 )
 from keras_rawaudio.errors import RunError
+from keras_rawaudio.events import RULE_FILE
 from keras_rawaudio.files import write_atomic
-from keras_rawaudio.models.classifiers import LogMelClassifier, RawWaveformClassifier
+from keras_rawaudio.models.classifiers import (
+    LogMelClassifier,
+    RawWaveformClassifier,
+    keras_predict,
+)
 from keras_rawaudio.presets import preset_config
 from keras_rawaudio.scoring import Windowing
 from keras_rawaudio.train.callbacks import (
@@ -30,6 +35,7 @@ from keras_rawaudio.train.callbacks import (
     StopOnNaN,
     ValidationMetrics,
 )
+from keras_rawaudio.train.event_rule import choose_event_rule, write_event_rule
 from keras_rawaudio.train.pretraining import pretrain_frontend
 from keras_rawaudio.train.run_directory import RunDirectory, TrainingError
 from keras_rawaudio.train.schedule import Schedule
@@ -52,9 +58,10 @@ def fit_mix_then_finetune(
     Phase 1 trains on `schedule.data.mix` batches (mix-training by default) for `epochs`;
     phase 2 fine-tunes the best phase-1 weights on unmixed clips for `finetune_epochs` at the
     lower rate. Each phase keeps its best weights by validation mAP; `best.keras` is the best
-    of the run. If `model_dir` holds an unfinished run of the same settings, it is resumed
-    from its last checkpoint, written at the first epoch's end `checkpoint_seconds` after the
-    last write (0: after every epoch) and after each phase.
+    of the run, and `event_rule.json` its per-class event thresholds, chosen on validation
+    soundscapes (`train.event_rule`). If `model_dir` holds an unfinished run of the same
+    settings, it is resumed from its last checkpoint, written at the first epoch's end
+    `checkpoint_seconds` after the last write (0: after every epoch) and after each phase.
 
     Example:
 
@@ -173,10 +180,25 @@ def fit_mix_then_finetune(
                     else "no checkpoint had been written"
                 )
             )
-    run.state["done"] = True
-    run.save_state()
     with _scope(strategy):
         best = keras.saving.load_model(run.best)
+    if not (run.path / RULE_FILE).exists():
+        rule = choose_event_rule(
+            keras_predict(best),
+            data_dir,
+            window,
+            info["sample_rate"],
+            schedule.data.background_dir,
+            seed=schedule.seed,
+        )
+        write_event_rule(run.path, rule)
+        print(
+            "event thresholds (validation soundscapes): "
+            + ", ".join(f"{name} {t:g}" for name, t in zip(labels, rule.thresholds)),
+            flush=True,
+        )
+    run.state["done"] = True
+    run.save_state()
     return best, run.state["history"]
 
 
@@ -208,7 +230,9 @@ def initialise_frontend(model, data_dir, run: RunDirectory, schedule: Schedule):
         flush=True,
     )
     # Label-free: passes over the train split as it is (balanced sampling would never end one).
-    data = schedule.data.replace(mix="none", balanced=False)
+    data = schedule.data.replace(
+        mix="none", balanced=False, empty_fraction=0.0, background_fraction=0.0
+    )
     with reading_shards(data_dir, "train"):
         error = pretrain_frontend(
             model,

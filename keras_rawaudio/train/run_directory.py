@@ -86,14 +86,47 @@ class RunDirectory:
         write_atomic(self.path / "history.json", json.dumps(self.state["history"], indent=1))
 
     def check_config(self, config: dict):
-        """Writes config.json, or checks that a resumed run has the same one."""
+        """Writes config.json, or checks that a resumed run has the same one (the settings a run
+        of an earlier version did not write taken as that version's behaviour,
+        EARLIER_DEFAULTS)."""
         path = self.path / "config.json"
-        if path.exists() and json.loads(path.read_text()) != json.loads(json.dumps(config)):
+        if path.exists() and with_defaults(
+            json.loads(path.read_text()), EARLIER_DEFAULTS
+        ) != json.loads(json.dumps(config)):
             raise TrainingError(
                 f"--model_dir {self.path} holds a run with other settings; use a new --model_dir "
                 "or the flags of that run (see its config.json)"
             )
         write_atomic(path, json.dumps(config, indent=2))
+
+
+# What a run of 0.4.0 or earlier did where its config.json is silent: no background training, the
+# level floor at -60 dBFS.
+EARLIER_DEFAULTS = {
+    "model": {"level_floor_dbfs": -60.0},
+    "schedule": {
+        "data": {
+            "empty_fraction": 0.0,
+            "background_fraction": 0.0,
+            "background_snr_min_db": 10.0,
+            "background_snr_max_db": 40.0,
+            "background_dir": None,
+        }
+    },
+}
+
+
+def with_defaults(config, defaults: dict):
+    """`config` (a dict of dicts) with each key of `defaults` it lacks."""
+    if not isinstance(config, dict):
+        return config
+    merged = dict(config)
+    for key, value in defaults.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = with_defaults(merged[key], value)
+        else:
+            merged.setdefault(key, value)
+    return merged
 
 
 def write_failure(error: Exception) -> str | None:

@@ -250,7 +250,14 @@ def test_unreadable_directories_raise_data_errors(records, tmp_path):
 
 def test_random_gain_scales_each_clip_within_its_range(records):
     def batches(gain_db):
-        options = data.DataOptions(batch_size=6, clip_seconds=0.5, gain_db=gain_db, seed=3)
+        options = data.DataOptions(
+            batch_size=6,
+            clip_seconds=0.5,
+            gain_db=gain_db,
+            seed=3,
+            empty_fraction=0.0,
+            background_fraction=0.0,
+        )
         return np.concatenate(
             [x.numpy() for x, _ in reading.load_dataset(records / "train", "train", options)]
         )
@@ -284,7 +291,14 @@ def test_change_speed_moves_every_frequency_and_the_duration():
 
 
 def test_random_speed_shifts_each_training_clip_within_its_range(records):
-    options = data.DataOptions(batch_size=6, clip_seconds=0.5, speed_semitones=2.0, seed=1)
+    options = data.DataOptions(
+        batch_size=6,
+        clip_seconds=0.5,
+        speed_semitones=2.0,
+        seed=1,
+        empty_fraction=0.0,
+        background_fraction=0.0,
+    )
     shifts = []
     for x, y in reading.load_dataset(records / "train", "train", options):
         for waveform, label in zip(x.numpy(), y.numpy()):

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import keras
@@ -8,6 +9,7 @@ from keras_rawaudio import __version__
 from keras_rawaudio.edge import EdgeClassifier
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.evaluate import evaluate
+from keras_rawaudio.events import read_rule
 from keras_rawaudio.export import ExportError, export, fixed_window_model
 from keras_rawaudio.export.quantize import activation_range
 from keras_rawaudio.train import best_epoch
@@ -178,7 +180,7 @@ def test_activation_range_ignores_rare_peaks():
     )  # most of a ReLU output is 0: no range
 
 
-def test_report_lists_builtin_ops_and_fixed_tensors(exported):
+def test_report_lists_builtin_ops_and_fixed_tensors(exported, trained_run):
     out, report, _ = exported
     saved = json.loads((out / "export_report.json").read_text())
     assert saved["files"].keys() == report["files"].keys()
@@ -211,6 +213,8 @@ def test_report_lists_builtin_ops_and_fixed_tensors(exported):
             "output_name": "scores",
             "labels_file": "labels.txt",
             "labels_count": 5,
+            # The run's event rule, packed beside the labels.
+            "event_rule": dataclasses.asdict(read_rule(trained_run, 5)),
         }
         samples = "int16 PCM samples" if mode == "int8_pcm16" else "mono audio in [-1, 1]"
         assert (

@@ -129,11 +129,18 @@ def test_fixed_input_length(tiny_config):
 
 
 def test_a_level_normalised_model_does_not_hear_the_gain(tiny_config, tmp_path):
-    model = RawWaveformClassifier(tiny_config.replace(level_normalization=True))
+    model = RawWaveformClassifier(
+        tiny_config.replace(level_normalization=True, level_floor_dbfs=-100.0)
+    )
     x = noise(2, 16000) * 0.1
     np.testing.assert_allclose(
         model.predict(4 * x, verbose=0), model.predict(x, verbose=0), atol=1e-5
     )
+    # Below the floor a window is not raised: a faint hiss stays fainter than a sound.
+    floored = RawWaveformClassifier(tiny_config.replace(level_floor_dbfs=-40.0))
+    level = floored.get_layer("level_normalization")
+    faint, loud = (np.asarray(level(g * x)).std() for g in (1e-4, 1.0))
+    assert faint < 0.05 * loud
     model.save(tmp_path / "level.keras")
     assert keras.saving.load_model(tmp_path / "level.keras").config.level_normalization
 

@@ -28,13 +28,20 @@ def test_a_0_3_18_run_directory_resumes_to_the_end(tmp_path):
     run = shutil.copytree(FIXTURE / "run", tmp_path / "run")
     data = write_records(tmp_path / "data", clips=40, seconds=1.0, seed=3)
     schedule = Schedule(
-        DataOptions(batch_size=8, clip_seconds=1.0, mix="mix_training", seed=0),
+        DataOptions(
+            batch_size=8,
+            clip_seconds=1.0,
+            mix="mix_training",
+            seed=0,
+            empty_fraction=0.0,  # as 0.3.18 trained: without background
+            background_fraction=0.0,
+        ),
         epochs=2,
         finetune_epochs=1,
         frontend_pretraining_epochs=0,
         min_steps_per_epoch=2,
     )
-    model = RawWaveformClassifier.from_preset("tiny", num_classes=5)
+    model = RawWaveformClassifier.from_preset("tiny", num_classes=5, level_floor_dbfs=-60.0)
     _, history = fit_mix_then_finetune(model, data, run, schedule, verbose=0, checkpoint_seconds=0)
     assert [(h["phase"], h["epoch"]) for h in history] == [
         ("mix_training", 1),
