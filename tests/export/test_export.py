@@ -1,4 +1,3 @@
-import dataclasses
 import json
 
 import keras
@@ -214,7 +213,7 @@ def test_report_lists_builtin_ops_and_fixed_tensors(exported, trained_run):
             "labels_file": "labels.txt",
             "labels_count": 5,
             # The run's event rule, packed beside the labels.
-            "event_rule": dataclasses.asdict(read_rule(trained_run, 5)),
+            "event_rule": json.loads(read_rule(trained_run, 5).to_json()),
         }
         samples = "int16 PCM samples" if mode == "int8_pcm16" else "mono audio in [-1, 1]"
         assert (
