@@ -191,7 +191,7 @@ def main(argv) -> int:
     windowing = Windowing(model.window_samples, hop, FLAGS.combine)
     rule = model.event_rule or EventRule.uniform(len(labels))
     if FLAGS.threshold is not None:
-        rule = rule.replace(thresholds=(FLAGS.threshold,) * len(labels))
+        rule = rule.with_threshold(FLAGS.threshold)
     if FLAGS.stream:
         stream(
             model,

@@ -97,6 +97,10 @@ class EventRule:
     def replace(self, **changes) -> "EventRule":
         return dataclasses.replace(self, **changes)
 
+    def with_threshold(self, threshold: float) -> "EventRule":
+        """This rule with `threshold` for every class."""
+        return self.replace(thresholds=(threshold,) * len(self.thresholds))
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
 
@@ -128,20 +132,28 @@ def read_rule(directory, num_classes: int) -> EventRule | None:
     return EventRule.from_json(text, num_classes, str(path))
 
 
+def frame_powers(waveform: np.ndarray, frame: int) -> np.ndarray:
+    """The mean square of each `frame` samples of `waveform` (the last frame zero-padded)."""
+    count = max(1, -(-len(waveform) // frame))
+    padded = np.zeros(count * frame)
+    padded[: len(waveform)] = waveform
+    return np.square(padded).reshape(count, frame).mean(1)
+
+
 def loud_span(window: np.ndarray, sample_rate: int) -> tuple[float, float]:
     """(start, end) seconds within `window` (1-D) of its sound: from the first to the last frame
     of SPAN_FRAME_SECONDS within LOUD_SPAN_DB of its loudest and ABOVE_FLOOR_DB above its floor
     (its quietest FLOOR_QUANTILE of frames: the background); the whole window where no frame
     stands out (silence, a steady sound)."""
     frame = max(1, round(SPAN_FRAME_SECONDS * sample_rate))
-    count = max(1, len(window) // frame)
-    power = np.square(window[: count * frame].reshape(count, frame), dtype=np.float64).mean(1)
+    power = frame_powers(window, frame)
+    count = len(power)
     floor = np.quantile(power, FLOOR_QUANTILE) * 10 ** (ABOVE_FLOOR_DB / 10)
     loud = np.flatnonzero((power >= power.max() * 10 ** (-LOUD_SPAN_DB / 10)) & (power > floor))
     if not len(loud):
         return 0.0, len(window) / sample_rate
     end = len(window) if loud[-1] == count - 1 else (loud[-1] + 1) * frame
-    return loud[0] * frame / sample_rate, end / sample_rate
+    return loud[0] * frame / sample_rate, min(end, len(window)) / sample_rate
 
 
 class EventTracker:

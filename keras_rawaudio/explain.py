@@ -378,7 +378,7 @@ def explain(
     labels = run_labels(model, model_path)
     rule = read_rule(pathlib.Path(model_path).parent, len(labels)) or EventRule.uniform(len(labels))
     if threshold is not None:
-        rule = rule.replace(thresholds=(threshold,) * len(labels))
+        rule = rule.with_threshold(threshold)
     rule = rule.replace(min_duration=min_duration)
     rate = model.config.sample_rate
     window = (

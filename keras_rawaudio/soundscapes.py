@@ -23,7 +23,7 @@ import pathlib
 import numpy as np
 
 from keras_rawaudio.errors import InputError
-from keras_rawaudio.events import LOUD_SPAN_DB, Event
+from keras_rawaudio.events import LOUD_SPAN_DB, SPAN_FRAME_SECONDS, Event, frame_powers
 
 NOISE_COLOURS = ("white", "pink", "brown")
 NOISE_LEVELS_DBFS = (-60, -45, -30)
@@ -81,13 +81,11 @@ def peak_level(waveform: np.ndarray, sample_rate: int) -> float:
 
 
 def sound_span(waveform: np.ndarray, sample_rate: int) -> tuple[float, float]:
-    """(onset, offset) seconds of a recording's sound: from its first to its last 20 ms frame
-    within LOUD_SPAN_DB + 10 dB of its loudest (a decaying tail counts while it is audible)."""
-    frame = max(1, round(0.02 * sample_rate))
-    count = max(1, -(-len(waveform) // frame))
-    padded = np.zeros(count * frame)
-    padded[: len(waveform)] = waveform
-    power = np.square(padded).reshape(count, frame).mean(1)
+    """(onset, offset) seconds of a recording's sound: from its first to its last
+    SPAN_FRAME_SECONDS frame within LOUD_SPAN_DB + 10 dB of its loudest (a decaying tail counts
+    while it is audible)."""
+    frame = max(1, round(SPAN_FRAME_SECONDS * sample_rate))
+    power = frame_powers(waveform, frame)
     if not power.max() > 0:
         return 0.0, len(waveform) / sample_rate
     loud = np.flatnonzero(power >= power.max() * 10 ** (-(LOUD_SPAN_DB + 10) / 10))

@@ -70,6 +70,12 @@ def score_stream(predict, waveform, window: int, hop: int, sample_rate: int) -> 
     )
 
 
+def score_soundscapes(predict, scapes, window: int, hop: int, sample_rate: int):
+    """({name: StreamScores}, {name: annotated events}) of `scapes` (`soundscapes.Soundscape`)."""
+    scored = {s.name: score_stream(predict, s.waveform, window, hop, sample_rate) for s in scapes}
+    return scored, {s.name: s.events for s in scapes}
+
+
 def _sed_eval_events(events, name):
     return [
         {"event_label": e.label, "onset": e.onset, "offset": e.offset, "filename": name}
@@ -152,7 +158,7 @@ def choose_thresholds(scored: dict, references: dict, labels, rule: EventRule) -
     best = np.asarray(rule.thresholds, np.float64)
     best_f1 = np.full(len(labels), -1.0)
     for threshold in THRESHOLD_GRID:
-        trial = rule.replace(thresholds=(threshold,) * len(labels))
+        trial = rule.with_threshold(threshold)
         detections = {name: stream.events(labels, trial) for name, stream in scored.items()}
         class_f1 = event_f1(references, detections, labels)["class_f1"]
         annotated = {e.label for events in references.values() for e in events}
@@ -189,8 +195,7 @@ def evaluate_streams(
     the worst of the quiet (silence, −60, −45 dBFS) and of the loud ones, and the counts."""
     rng = np.random.default_rng(seed)
     scapes = soundscapes(waveforms, label_lists, rng, sample_rate, ambience)
-    scored = {s.name: score_stream(predict, s.waveform, window, hop, sample_rate) for s in scapes}
-    references = {s.name: s.events for s in scapes}
+    scored, references = score_soundscapes(predict, scapes, window, hop, sample_rate)
     detections = {name: stream.events(labels, rule) for name, stream in scored.items()}
     result = {**event_f1(references, detections, labels), **psds(scored, references, labels)}
     false = {}
@@ -226,8 +231,9 @@ def tune_event_rule(
     on soundscapes of `waveforms` (a validation split), `choose_thresholds`."""
     rule = rule or EventRule.uniform(len(labels))
     scapes = soundscapes(waveforms, label_lists, np.random.default_rng(seed), sample_rate, ambience)
-    scored = {s.name: score_stream(predict, s.waveform, window, hop, sample_rate) for s in scapes}
-    return choose_thresholds(scored, {s.name: s.events for s in scapes}, labels, rule)
+    return choose_thresholds(
+        *score_soundscapes(predict, scapes, window, hop, sample_rate), labels, rule
+    )
 
 
 def label_lists(multi_hot, labels) -> list[list[str]]:
