@@ -6,6 +6,9 @@ of a preset (random weights: latency does not depend on them) and for YAMNet's a
 way: min / median / max over --repeats timings of --runs invocations each, the files taking
 turns so that a busy machine slows all of them alike; and, from the medians, the ratios of
 the integer files to the float32 file (goal <= 0.6) and to YAMNet-arch float32 (goal <= 0.35).
+Then the real-time factor of `classify --stream` with the int8 file on one thread (seconds of
+work per second of audio: reading PCM, the model, the event detector), over --stream_seconds of
+noise with tone bursts, min / median / max of --repeats.
 
   python bench/latency_bench.py [--preset=edge] [--runs=200] [--repeats=3]
 """
@@ -27,6 +30,9 @@ def define_flags():
     )
     flags.DEFINE_integer("runs", 200, "Timed invocations per timing.", lower_bound=1)
     flags.DEFINE_integer("repeats", 3, "Timings per file (min / median / max).", lower_bound=1)
+    flags.DEFINE_float(
+        "stream_seconds", 60.0, "Audio streamed for the real-time factor.", lower_bound=1.0
+    )
 
 
 # YAMNet's layer table (tensorflow/models research/audioset/yamnet/yamnet.py): (kind, stride,
@@ -90,6 +96,49 @@ def timer(tflite_bytes, directory, name, seconds, runs):
     return time_runs, path.stat().st_size
 
 
+def stream_real_time_factor(path, seconds, num_classes) -> float:
+    """Seconds `classify --stream=stdin` takes per second of audio with the file at `path` on
+    one thread: `seconds` of pink noise at -45 dBFS with a 1 kHz burst every 3 s, as s16le PCM
+    on stdin, events printed to a buffer."""
+    import contextlib
+    import io
+    import sys
+
+    from keras_rawaudio.classify import stream
+    from keras_rawaudio.edge import EdgeClassifier
+    from keras_rawaudio.events import EventRule
+    from keras_rawaudio.soundscapes import background
+
+    rng = np.random.default_rng(0)
+    audio = background("pink_-45dBFS", round(seconds * 16000), rng)
+    t = np.arange(3200) / 16000
+    for start in range(16000, len(audio) - 3200, 48000):
+        audio[start : start + 3200] += 0.3 * np.sin(2 * np.pi * 1000 * t)
+    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+    runner = EdgeClassifier(path, num_threads=1)
+    labels = [f"class {k}" for k in range(num_classes)]
+    stdin = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(pcm))
+    try:
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            stream(
+                runner,
+                labels,
+                EventRule.uniform(num_classes),
+                runner.window_samples,
+                "stdin",
+                16000,
+                16000,
+                3,
+                False,
+                False,
+            )
+        return (time.perf_counter() - start) / seconds
+    finally:
+        sys.stdin = stdin
+
+
 def main(argv) -> int:
     from keras_rawaudio import RawWaveformClassifier, model_summary
     from keras_rawaudio.export import MODES, convert
@@ -122,6 +171,11 @@ def main(argv) -> int:
         for _ in range(FLAGS.repeats):
             for name, (time_runs, _) in timers.items():
                 timings[name].append(time_runs())
+        int8_file = pathlib.Path(directory) / "int8.tflite"
+        factors = [
+            stream_real_time_factor(int8_file, FLAGS.stream_seconds, 10)
+            for _ in range(FLAGS.repeats)
+        ]
     print(
         f"{FLAGS.preset}: {model_summary(model)['macs_per_second'] / 1e6:.1f} MMAC/s; 1 LiteRT "
         f"thread, "
@@ -140,6 +194,11 @@ def main(argv) -> int:
             "/ YAMNet-arch float32 = "
             f"{median[f'{FLAGS.preset} {mode}'] / median['YAMNet-arch float32']:.2f} (goal <= 0.35)"
         )
+    print(
+        f"classify --stream, {FLAGS.preset} int8, 1 thread, {FLAGS.stream_seconds:g} s of audio: "
+        f"real-time factor {min(factors):.4f} / {np.median(factors):.4f} / {max(factors):.4f} "
+        "(min / median / max; below 1 keeps up)"
+    )
     return 0
 
 

@@ -154,18 +154,20 @@ def false_events_per_hour(events, seconds: float) -> float:
 def choose_thresholds(scored: dict, references: dict, labels, rule: EventRule) -> EventRule:
     """`rule` with each class's threshold the one of THRESHOLD_GRID that maximises the class's
     event F1 on `scored` streams with annotations `references` (on ties the highest, which
-    fires least on background); a class without annotated events keeps its threshold."""
+    fires least on background); a class without annotated events, or whose events no threshold
+    finds, keeps its threshold."""
     best = np.asarray(rule.thresholds, np.float64)
     best_f1 = np.full(len(labels), -1.0)
+    annotated = {e.label for events in references.values() for e in events}
     for threshold in THRESHOLD_GRID:
         trial = rule.with_threshold(threshold)
         detections = {name: stream.events(labels, trial) for name, stream in scored.items()}
         class_f1 = event_f1(references, detections, labels)["class_f1"]
-        annotated = {e.label for events in references.values() for e in events}
         for k, label in enumerate(labels):
             f1 = class_f1[label]
             if label in annotated and f1 is not None and f1 >= best_f1[k]:
                 best[k], best_f1[k] = threshold, f1
+    best = np.where(best_f1 > 0, best, rule.thresholds)  # never found: no evidence to move it
     return rule.replace(thresholds=tuple(float(t) for t in best))
 
 

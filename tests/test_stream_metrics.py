@@ -87,3 +87,12 @@ def test_choose_thresholds_picks_each_class_its_best():
     low, high = rule.thresholds
     assert 0.3 < low <= 0.6 and 0.5 < high <= 0.9
     assert low == max(t for t in stream_metrics.THRESHOLD_GRID if t <= 0.6)  # ties: the highest
+
+
+def test_a_class_no_threshold_finds_keeps_its_threshold():
+    starts = np.arange(4.0)
+    scores = np.zeros((4, 2))  # neither class ever scores
+    stream = stream_metrics.StreamScores(scores, starts, starts, starts + 1, 1.0, 4.0)
+    references = {"s": [Event(1.0, 2.0, "low")]}
+    rule = EventRule((0.4, 0.6))
+    assert stream_metrics.choose_thresholds({"s": stream}, references, LABELS, rule) == rule
