@@ -104,20 +104,22 @@ def stream(
     tracker = EventTracker(labels, rule)
     buffer = np.zeros(0, np.float32)
     heard, received = 0.0, 0
-    for chunk in pcm_chunks(source, stream_rate, round(hop * stream_rate / sample_rate)):
-        received += len(chunk)
-        buffer = np.concatenate([buffer, resample(chunk, stream_rate, sample_rate)])
-        while len(buffer) >= model.window_samples:
-            window = buffer[: model.window_samples]
-            scores = model.predict(window[None])[0]
-            onset, offset = loud_span(window, sample_rate)
-            for event in tracker.update(heard + onset, heard + offset, scores):
-                show_event(event.to_dict(), as_json)
-            if with_windows and not as_json:
-                show_window({"start_seconds": heard, "top": top(scores, labels, top_k)})
-            buffer, heard = buffer[hop:], heard + hop / sample_rate
-    for event in tracker.finish():
-        show_event(event.to_dict(), as_json)
+    try:
+        for chunk in pcm_chunks(source, stream_rate, round(hop * stream_rate / sample_rate)):
+            received += len(chunk)
+            buffer = np.concatenate([buffer, resample(chunk, stream_rate, sample_rate)])
+            while len(buffer) >= model.window_samples:
+                window = buffer[: model.window_samples]
+                scores = model.predict(window[None])[0]
+                onset, offset = loud_span(window, sample_rate)
+                for event in tracker.update(heard + onset, heard + offset, scores):
+                    show_event(event.to_dict(), as_json)
+                if with_windows and not as_json:
+                    show_window({"start_seconds": heard, "top": top(scores, labels, top_k)})
+                buffer, heard = buffer[hop:], heard + hop / sample_rate
+    finally:  # the end of the stream, or Ctrl-C: the events still going end here
+        for event in tracker.finish():
+            show_event(event.to_dict(), as_json)
     if not heard:
         raise EdgeModelError(
             f"--stream={source} ended after {received / stream_rate:.2f} s of audio, less than one "
@@ -193,18 +195,21 @@ def main(argv) -> int:
     if FLAGS.threshold is not None:
         rule = rule.with_threshold(FLAGS.threshold)
     if FLAGS.stream:
-        stream(
-            model,
-            labels,
-            rule,
-            hop or model.window_samples,
-            FLAGS.stream,
-            FLAGS.stream_rate,
-            sample_rate,
-            FLAGS.top_k,
-            FLAGS.json,
-            FLAGS.windows,
-        )
+        try:
+            stream(
+                model,
+                labels,
+                rule,
+                hop or model.window_samples,
+                FLAGS.stream,
+                FLAGS.stream_rate,
+                sample_rate,
+                FLAGS.top_k,
+                FLAGS.json,
+                FLAGS.windows,
+            )
+        except KeyboardInterrupt:  # how a microphone stream is stopped
+            return 130
         return 0
     failed = 0
     for path in files:

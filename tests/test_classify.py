@@ -185,3 +185,28 @@ def test_events_of_a_file(edge_model, tmp_path):
     assert len(tones) == 1 and tones[0]["onset"] < 0.05 and tones[0]["offset"] == 4.0, events
     text = classify(edge_model[0], path, "--events", "--threshold=0.5")
     assert sum(" s - " in line and "tone" in line for line in text.stdout.splitlines()) == 1
+
+
+def test_ctrl_c_ends_a_stream_with_the_event_still_going(edge_model):
+    import signal
+
+    model, _ = edge_model
+    t = np.arange(32000) / 16000
+    pcm = (0.3 * np.sin(2 * np.pi * 700 * t) * 32767).astype("<i2").tobytes()  # 2 s of tone
+    process = subprocess.Popen(
+        [sys.executable, "-c", NO_TENSORFLOW, f"--model={model}", "--stream=stdin"]
+        + ["--threshold=0.5", "--windows"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    process.stdin.write(pcm)
+    process.stdin.flush()  # the pipe stays open: a microphone that goes on
+    lines = [process.stdout.readline().decode(), process.stdout.readline().decode()]
+    assert [line.split()[0] for line in lines] == ["0.00", "1.00"]  # both windows heard
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and b"Traceback" not in err, err[-1000:]
+    ended = [line for line in out.decode().splitlines() if " s - " in line and "tone" in line]
+    assert len(ended) == 1 and ended[0].split()[:4] == ["0.00", "s", "-", "2.00"], out
