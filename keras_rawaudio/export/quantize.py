@@ -41,9 +41,12 @@ FLOAT_IMAGE_LAYERS = (
 
 def float_layers(model) -> tuple[str, ...]:
     """Names of the layers of `model` that its int8 file keeps in float32 (see the module
-    docstring)."""
+    docstring); none for a model other than a keras_rawaudio classifier (the benchmark's
+    YAMNet reference)."""
+    if not getattr(model, "learns_frontend", False):
+        return ()
     config = model.config
-    if not model.learns_frontend or not frontends.get(config.frontend).float_in_int8:
+    if not frontends.get(config.frontend).float_in_int8:
         return ()
     frontend = tuple(layer.name for layer in model.layers if layer.name.startswith("frontend_"))
     heads = tuple(
