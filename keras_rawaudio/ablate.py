@@ -40,7 +40,7 @@ import numpy as np
 from keras_rawaudio import cli, layouts
 from keras_rawaudio.data.options import MAX_SEED
 from keras_rawaudio.errors import InputError, check_choices, check_distinct
-from keras_rawaudio.files import check_directory, write_atomic
+from keras_rawaudio.files import check_directory, save_figure, write_atomic
 from keras_rawaudio.presets import PRESETS, preset_config
 from keras_rawaudio.processes import worker_pool
 from keras_rawaudio.train import Schedule
@@ -355,7 +355,7 @@ def plot_scarcity(scarcity: dict, path):
     axis.set_ylabel("test mAP")
     axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    save_figure(figure, path, dpi=100)
     plt.close(figure)
 
 

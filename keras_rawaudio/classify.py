@@ -31,6 +31,7 @@ import numpy as np
 from keras_rawaudio import cli
 from keras_rawaudio.audio_io import AudioError, resample
 from keras_rawaudio.edge import EdgeClassifier, EdgeModelError, classify_file, model_labels, top
+from keras_rawaudio.errors import InputError
 from keras_rawaudio.events import EventRule, EventTracker, loud_span
 from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE, Windowing
 
@@ -186,10 +187,20 @@ def main(argv) -> int:
         raise EdgeModelError("give audio files or --stream" + (", not both" if files else ""))
     model = EdgeClassifier(FLAGS.model, num_threads=FLAGS.threads)
     labels = model_labels(model, FLAGS.labels)
-    sample_rate = FLAGS.sample_rate or (
-        model.description.sample_rate if model.description else 16000
-    )
+    written_rate = model.description.sample_rate if model.description else None
+    if FLAGS.sample_rate and written_rate and FLAGS.sample_rate != written_rate:
+        raise InputError(
+            f"--sample_rate={FLAGS.sample_rate} contradicts {FLAGS.model}, whose metadata says "
+            f"{written_rate} Hz: leave the flag out"
+        )
+    sample_rate = FLAGS.sample_rate or written_rate or 16000
     hop = None if FLAGS.hop_seconds is None else max(1, round(FLAGS.hop_seconds * sample_rate))
+    if hop is not None and hop > model.window_samples:
+        raise InputError(
+            f"--hop_seconds={FLAGS.hop_seconds:g} is longer than the model's window "
+            f"({model.window_samples / sample_rate:g} s): the audio between windows would go "
+            "unheard"
+        )
     windowing = Windowing(model.window_samples, hop, FLAGS.combine)
     rule = model.event_rule or EventRule.uniform(len(labels))
     if FLAGS.threshold is not None:

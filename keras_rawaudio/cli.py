@@ -6,17 +6,27 @@ Each CLI module has `define_flags()` and `main(argv) -> int`, and runs through `
   * a flag error (unknown, malformed, missing, out of range, a number that is nan or ±inf)
     prints one line, exit status 2;
   * `main` raising `InputError` prints one line, exit status 2; `RunError`, exit status 1;
+  * output that fails (a full or read-only device, no permission) prints one line naming the
+    path, exit status 1; standard output closed by its reader (`| head`) ends the command quietly
+    with status 141, as SIGPIPE would;
+  * Ctrl-C prints one line, exit status 130: what was finished is kept (every file is written
+    atomically, `files.atomic_path`) and the same command resumes, as after a kill;
   * otherwise the exit status is what `main` returns (0: success).
 """
 
 import dataclasses
 import math
+import os
 import sys
 import typing
 
 from absl import app, flags
 
 from keras_rawaudio.errors import InputError, RunError
+from keras_rawaudio.files import write_failure
+
+CLOSED_PIPE_STATUS = 141  # 128 + SIGPIPE
+INTERRUPTED_STATUS = 130  # 128 + SIGINT
 
 HELP_FLAGS = ("--help", "-help", "-h", "--helpshort", "-?", "--helpfull")
 
@@ -90,15 +100,55 @@ def run(main, define_flags, argv=None):
 
 
 def call(main, argv, name) -> int:
-    """`main(argv)`'s status, with InputError → 2 and RunError → 1, each as one line."""
+    """`main(argv)`'s status, each failure as the module docstring says (one line on stderr)."""
     try:
-        return main(argv) or 0
+        status = main(argv) or 0
+        sys.stdout.flush()  # output that cannot be written fails here, not at exit
+        return status
     except InputError as error:
-        print(f"{name}: error: {error}", file=sys.stderr)
-        return 2
+        return fail(name, error, 2)
     except RunError as error:
-        print(f"{name}: error: {error}", file=sys.stderr)
-        return 1
+        return fail(name, error, 1)
+    except BrokenPipeError:
+        return closed_pipe()
+    except KeyboardInterrupt:
+        return fail(
+            name,
+            "interrupted: what was finished is kept; the same command resumes",
+            INTERRUPTED_STATUS,
+        )
+    except (OSError, RuntimeError) as error:  # a RuntimeError: h5py's full disk
+        reason = write_failure(error)
+        if reason is None:
+            raise
+        where = getattr(error, "filename", None)
+        if where is None:  # the standard output: nothing more can go there
+            silence_stdout()
+        return fail(name, f"{where or 'standard output'}: {reason}", 1)
+
+
+def fail(name, message, status) -> int:
+    try:
+        print(f"{name}: error: {message}", file=sys.stderr, flush=True)
+    except OSError:
+        pass  # stderr itself is gone
+    return status
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away: no more output, no message."""
+    silence_stdout()
+    return CLOSED_PIPE_STATUS
+
+
+def silence_stdout():
+    """Points stdout at /dev/null, so that the flush at exit does not fail again (Python's own
+    advice for a closed pipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout replaced by an object without a descriptor
+        pass
 
 
 def positional(main):

@@ -6,6 +6,9 @@ builders turn each row into layers with a loop, as YAMNet does with its layer ta
 
 import dataclasses
 import json
+import math
+import types
+import typing
 
 from keras_rawaudio.errors import ConfigError
 
@@ -40,6 +43,46 @@ def field(default, help=None, lower=None, upper=None, choices=None):
         {} if help is None else {"help": help, "lower": lower, "upper": upper, "choices": choices}
     )
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def check_fields(instance):
+    """ConfigError naming the first flag field of dataclass `instance` (one with a help,
+    `field`) whose value is not of its type (a bool is not a number; a number is finite) or lies
+    outside its bounds or choices. Each configuration class calls it first in __post_init__."""
+    for spec in dataclasses.fields(instance):
+        meta, value = spec.metadata, getattr(instance, spec.name)
+        if "help" not in meta:
+            continue
+        kinds = typing.get_args(spec.type) if isinstance(spec.type, types.UnionType) else ()
+        kind = next((k for k in kinds if k is not type(None)), spec.type)
+        if value is None and type(None) in kinds:
+            continue
+        number = kind in (int, float)
+        right_type = (
+            isinstance(value, kind) and not isinstance(value, bool)
+            if kind is int
+            else isinstance(value, (int, float)) and not isinstance(value, bool)
+            if kind is float
+            else isinstance(value, kind)
+        )
+        if not right_type or (number and not math.isfinite(value)):
+            article = "an" if kind is int else "a"
+            noun = {int: "integer", float: "finite number", str: "string", bool: "bool"}[kind]
+            raise ConfigError(f"{spec.name} must be {article} {noun}, got {value!r}")
+        if meta["choices"] and value not in meta["choices"]:
+            raise ConfigError(
+                f"{spec.name} must be one of {', '.join(meta['choices'])}, got {value!r}"
+            )
+        lower, upper = meta["lower"], meta["upper"]
+        if number and not ((lower is None or value >= lower) and (upper is None or value <= upper)):
+            bounds = (
+                f"in [{lower:g}, {upper:g}]"
+                if lower is not None and upper is not None
+                else f">= {lower:g}"
+                if lower is not None
+                else f"<= {upper:g}"
+            )
+            raise ConfigError(f"{spec.name} must be {bounds}, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,7 +150,7 @@ class ModelConfig:
         "gabor",
         "Raw model: the learned filterbank, the paper's 1D CNN or Gabor-initialised "
         "complex filters.",
-        choices=tuple(FRONTENDS),
+        choices=FRONTENDS,  # the registry itself: a front-end registered later is a choice
     )
     stem_filters: int = 16
     stem_kernel: int = 7
@@ -194,22 +237,7 @@ class ModelConfig:
     )
 
     def __post_init__(self):
-        if self.frontend not in FRONTENDS:
-            raise ConfigError(
-                f"frontend must be one of {', '.join(FRONTENDS)}, got {self.frontend!r}"
-            )
-        if self.frontend_compression not in FRONTEND_COMPRESSIONS:
-            raise ConfigError(
-                f"frontend_compression must be one of {', '.join(FRONTEND_COMPRESSIONS)}, "
-                f"got {self.frontend_compression!r}"
-            )
-        if self.mask_bands < 0 or self.mask_frames < 0:
-            raise ConfigError(
-                f"mask_bands and mask_frames must be >= 0, got {self.mask_bands}, "
-                f"{self.mask_frames}"
-            )
-        if self.filter_augment_db < 0:
-            raise ConfigError(f"filter_augment_db must be >= 0, got {self.filter_augment_db:g}")
+        check_fields(self)  # types, bounds and choices of every flag field
         if self.filter_augment_db and self.frontend_compression != "log":
             raise ConfigError(
                 "filter_augment_db adds gains in log units: it needs frontend_compression='log', "
@@ -232,8 +260,6 @@ class ModelConfig:
                 "gabor_learning_rate_scale must be in [0, 1], got "
                 f"{self.gabor_learning_rate_scale:g}"
             )
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if (
             isinstance(self.num_classes, bool)
             or not isinstance(self.num_classes, int)

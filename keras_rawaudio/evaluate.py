@@ -8,7 +8,6 @@ unless told otherwise), prints the metrics as one JSON object on the last stdout
 writes a per-class AP CSV and PNG plots next to the model.
 """
 
-import csv
 import json
 import pathlib
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from keras_rawaudio import cli, clip_metrics
 from keras_rawaudio.data.reading import score_split
+from keras_rawaudio.files import save_figure, write_csv
 from keras_rawaudio.models import keras_predict, load_classifier
 from keras_rawaudio.scoring import COMBINE, DEFAULT_COMBINE
 from keras_rawaudio.train.run_directory import check_labels, model_windowing
@@ -29,19 +29,22 @@ def write_reports(prefix: pathlib.Path, labels, y_true, scores):
     import matplotlib.pyplot as plt
 
     ap = clip_metrics.per_class_average_precision(y_true, scores)
-    with open(f"{prefix}_per_class_ap.csv", "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["class", "average_precision", "positives"])
-        for name, value, positives in zip(labels, ap, y_true.sum(axis=0)):
-            writer.writerow([name, "" if np.isnan(value) else f"{value:.4f}", int(positives)])
     written = [f"{prefix}_per_class_ap.csv", f"{prefix}_ap.png"]
+    write_csv(
+        written[0],
+        ["class", "average_precision", "positives"],
+        [
+            [name, "" if np.isnan(value) else f"{value:.4f}", int(positives)]
+            for name, value, positives in zip(labels, ap, y_true.sum(axis=0))
+        ],
+    )
     order = np.argsort(np.nan_to_num(ap, nan=-1.0))
     figure, axis = plt.subplots(figsize=(7, 0.25 * len(labels) + 1.5))
     axis.barh([labels[i] for i in order], np.nan_to_num(ap[order]))
     axis.set_xlabel("average precision")
     axis.set_xlim(0, 1)
     figure.tight_layout()
-    figure.savefig(written[1], dpi=100)
+    save_figure(figure, written[1], dpi=100)
     plt.close(figure)
     if np.all(y_true.sum(axis=1) == 1):
         k = len(labels)
@@ -58,7 +61,7 @@ def write_reports(prefix: pathlib.Path, labels, y_true, scores):
                 axis.text(j, i, n, ha="center", va="center", fontsize=7)
         figure.tight_layout()
         written.append(f"{prefix}_confusion.png")
-        figure.savefig(written[-1], dpi=100)
+        save_figure(figure, written[-1], dpi=100)
         plt.close(figure)
     return written
 

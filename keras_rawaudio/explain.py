@@ -18,7 +18,6 @@ is also a function returning a matplotlib figure (`filterbank_figure`, `image_fi
 `timeline_figure`). A log-mel model has no learned filterbank: its filterbank.png says so.
 """
 
-import csv
 import dataclasses
 import json
 import pathlib
@@ -30,7 +29,7 @@ from keras_rawaudio.audio_io import AudioError, stream_audio
 from keras_rawaudio.dsp import mel_band_edges, mel_to_hertz
 from keras_rawaudio.errors import InputError, RunError
 from keras_rawaudio.events import Event, EventRule, detect_events, read_rule
-from keras_rawaudio.files import check_directory
+from keras_rawaudio.files import check_directory, save_figure, write_atomic, write_csv
 
 SWEEP_POINTS = 160  # sine frequencies of the sweep, log-spaced
 SWEEP_LOWEST_HZ = 40.0
@@ -280,6 +279,7 @@ def frame_scores(model, path, window) -> tuple[np.ndarray, np.ndarray, np.ndarra
             axis=0,
         )
         keep = local < valid / rate
+        keep[0] = True  # a recording shorter than half a frame still has its one frame
         times.append(start / rate + local[keep])
         probabilities.append(mean[keep])
         attention.append(outputs[1][keep])
@@ -349,13 +349,6 @@ def run_labels(model, model_path) -> list[str]:
     return labels
 
 
-def write_rows(path, rows, fields):
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fields)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def explain(
     model_path,
     audio_path,
@@ -372,7 +365,7 @@ def explain(
     Example: `explain("runs/esc50/best.keras", "street.wav", "explain")`.
     """
     from keras_rawaudio.models import load_classifier
-    from keras_rawaudio.train.run_directory import training_window
+    from keras_rawaudio.train.run_directory import scoring_window
 
     model = load_classifier(model_path)
     labels = run_labels(model, model_path)
@@ -381,11 +374,7 @@ def explain(
         rule = rule.with_threshold(threshold)
     rule = rule.replace(min_duration=min_duration)
     rate = model.config.sample_rate
-    window = (
-        round(window_seconds * rate)
-        if window_seconds
-        else training_window(pathlib.Path(model_path).parent) or rate
-    )
+    window = scoring_window(model, model_path, window_seconds) or rate
     if window < model.config.min_samples:
         raise InputError(
             f"--window_seconds: {window / rate:g} s is shorter than the model's minimum input "
@@ -409,24 +398,29 @@ def write_explanation(model, labels, audio_path, start, window, out, rule, top_k
     """The work of `explain` once its inputs are checked: the files, then the result dict."""
     import matplotlib.pyplot as plt
 
-    figure, rows = filterbank_figure(model)
-    figure.savefig(out / "filterbank.png", dpi=80, bbox_inches="tight")
-    if rows is not None:
-        write_rows(out / "filterbank.csv", rows, ["channel", "centre_hz", "bandwidth_hz"])
-    image_figure(model, start).savefig(out / "image.png", dpi=80, bbox_inches="tight")
     times, probabilities, attention = frame_scores(model, audio_path, window)
     events = frame_events(times, probabilities, labels, rule)
-    timeline_figure(times, probabilities, attention, labels, events, rule, top_k).savefig(
-        out / "timeline.png", dpi=80, bbox_inches="tight"
-    )
-    plt.close("all")
     found = [e.to_dict() for e in events]
-    write_rows(out / "events.csv", found, ["onset", "offset", "label", "score"])
-    (out / "events.json").write_text(
+    filterbank, rows = filterbank_figure(model)
+    figures = {  # everything computed before the first file is written
+        "filterbank.png": filterbank,
+        "image.png": image_figure(model, start),
+        "timeline.png": timeline_figure(
+            times, probabilities, attention, labels, events, rule, top_k
+        ),
+    }
+    for name, figure in figures.items():
+        save_figure(figure, out / name, dpi=80, bbox_inches="tight")
+    plt.close("all")
+    if rows is not None:
+        write_csv(out / "filterbank.csv", ["channel", "centre_hz", "bandwidth_hz"], rows)
+    write_csv(out / "events.csv", ["onset", "offset", "label", "score"], found)
+    write_atomic(
+        out / "events.json",
         json.dumps(
             {"audio": str(audio_path), "event_rule": dataclasses.asdict(rule), "events": found},
             indent=2,
-        )
+        ),
     )
     return {"events": found, "filterbank": rows, "seconds": float(times[-1]) if len(times) else 0.0}
 

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from keras_rawaudio.errors import InputError
+
 
 def check_waveform(waveform, min_samples: int, fixed_samples: int | None = None) -> np.ndarray:
     """Returns `waveform` as a float32 (batch, samples) array, or raises a one-line ValueError.
@@ -30,7 +32,12 @@ def check_waveform(waveform, min_samples: int, fixed_samples: int | None = None)
         raise ValueError(
             f"this model takes exactly {fixed_samples} samples per clip, got {array.shape[1]}"
         )
-    bad = np.size(array) - np.count_nonzero(np.isfinite(array))
-    if bad:
-        raise ValueError(f"waveform contains {bad} NaN or Inf samples")
+    check_finite(array)
     return array.astype(np.float32, copy=False)
+
+
+def check_finite(waveform):
+    """InputError (a ValueError) if `waveform` holds NaN or Inf samples, saying how many."""
+    bad = np.size(waveform) - np.count_nonzero(np.isfinite(waveform))
+    if bad:
+        raise InputError(f"waveform contains {bad} NaN or Inf samples")

@@ -6,6 +6,7 @@ and the entries skipped while listing (unknown label, missing file, duplicate id
 
 import csv
 import dataclasses
+import os
 import pathlib
 import random
 from collections import defaultdict
@@ -81,9 +82,16 @@ def _fold(row, meta) -> int:
     return int(fold)
 
 
+def _hidden(path: pathlib.Path, root: pathlib.Path) -> bool:
+    """Whether a part of `path` below `root` is hidden (`.git/`, `.DS_Store`, `._x.wav`)."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 def _audio_files(directory: pathlib.Path):
     return sorted(
-        p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+        p
+        for p in directory.rglob("*")
+        if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not _hidden(p, directory)
     )
 
 
@@ -101,9 +109,23 @@ def stratified_split(keys_by_class: dict, val_fraction: float, test_fraction: fl
 
 
 def _finish(vocabulary, candidates, skipped) -> Listing:
-    """Drops items with labels outside the vocabulary, missing files and repeated ids."""
+    """Drops items with labels outside the vocabulary, missing files and repeated ids (a path
+    normalised first: `a/../a/x.wav` is `a/x.wav`); refuses class names that differ only in case."""
+    by_case = defaultdict(list)
+    for name in vocabulary:
+        by_case[name.casefold()].append(name)
+    clashing = [names for names in by_case.values() if len(names) > 1]
+    if clashing:
+        raise LayoutError(
+            "class names differ only in case: "
+            + "; ".join(" and ".join(repr(n) for n in names) for names in clashing)
+            + " (rename one, or merge them)"
+        )
     known, seen, items = set(vocabulary), set(), []
     for item in candidates:
+        item = dataclasses.replace(
+            item, clip_id=os.path.normpath(item.clip_id), path=os.path.normpath(item.path)
+        )
         unknown = [label for label in item.labels if label not in known]
         reason = (
             f"label not in the vocabulary: {', '.join(unknown)}"
@@ -130,11 +152,17 @@ def list_folders(
     """`input_dir/<class>/**/<audio>`; a stratified split by fractions. Errors name the folder as
     `flag`, the caller's command's flag."""
     root = pathlib.Path(input_dir)
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    classes = [name for name in folders if not name.startswith(".")]
     if not classes:
         raise LayoutError(f"{flag} {input_dir} has no class folders")
     files = {name: _audio_files(root / name) for name in classes}
     skipped = [
+        {"file": str(root / name), "reason": "hidden folder: not a class"}
+        for name in folders
+        if name.startswith(".")
+    ]
+    skipped += [
         {"file": str(p), "reason": "symlink not followed (to a folder, a loop or nothing)"}
         for name in classes
         for p in sorted((root / name).rglob("*"))

@@ -81,6 +81,29 @@ def define_flags():
     )
 
 
+# The flags that apply to some layouts only; given with another, they are refused.
+LAYOUT_FLAGS = {
+    "meta": ("esc50", "csv"),
+    "labels": ("folders", "esc50", "csv"),
+    "val_fraction": ("folders", "csv"),
+    "test_fraction": ("folders", "csv"),
+    "val_folds": ("esc50",),
+    "test_folds": ("esc50",),
+    **{f"{split}_csv": ("audioset",) for split in layouts.SPLITS},
+    "class_labels": ("audioset",),
+}
+
+
+def check_layout_flags(FLAGS):
+    """InputError naming the first flag given that does not apply to --layout."""
+    for name, applies in LAYOUT_FLAGS.items():
+        if FLAGS[name].present and FLAGS.layout not in applies:
+            raise InputError(
+                f"--{name} does not apply to --layout={FLAGS.layout} (it is for "
+                f"{', '.join(applies)})"
+            )
+
+
 def _require(FLAGS, *names):
     for name in names:
         if not FLAGS[name].value:
@@ -102,6 +125,7 @@ def read_vocabulary(path) -> list[str] | None:
 
 def list_dataset(FLAGS) -> layouts.Listing:
     """The `Listing` of the layout the flags name."""
+    check_layout_flags(FLAGS)
     vocabulary = read_vocabulary(FLAGS.labels)
     if FLAGS.val_fraction + FLAGS.test_fraction >= 1:
         raise InputError("--val_fraction + --test_fraction must be below 1")

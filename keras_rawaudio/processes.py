@@ -2,7 +2,9 @@
 
 A `ProcessPoolExecutor` shuts its workers down when the parent exits normally, but a parent
 killed with SIGKILL cannot: its spawned workers, re-parented to init, would wait for work
-forever. `worker_pool` starts spawned workers that end with their parent (`exit_with_parent`).
+forever. `worker_pool` starts spawned workers that end with their parent (`exit_with_parent`),
+ignore Ctrl-C (the parent alone handles it, once) and are ended at once when the block fails or
+is interrupted.
 
 Example:
 
@@ -11,8 +13,10 @@ Example:
 """
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
 
@@ -36,24 +40,34 @@ def exit_with_parent(parent_pid: int):
 
 
 def _start_worker(parent_pid: int, setup, setup_args: tuple):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent(parent_pid)
     if setup is not None:
         setup(*setup_args)
 
 
-def worker_pool(
-    workers: int, setup=None, setup_args: tuple = ()
-) -> concurrent.futures.ProcessPoolExecutor:
-    """A pool of `workers` spawned processes that end with this one.
+@contextlib.contextmanager
+def worker_pool(workers: int, setup=None, setup_args: tuple = ()):
+    """A `ProcessPoolExecutor` of `workers` spawned processes that end with this one; if the
+    block raises (Ctrl-C included), its queued work is cancelled and its processes terminated.
 
     Args:
         workers: the number of processes.
         setup: a module-level function each process runs first (`setup(*setup_args)`), or None.
         setup_args: its arguments (picklable).
     """
-    return concurrent.futures.ProcessPoolExecutor(
+    pool = concurrent.futures.ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
         initargs=(os.getpid(), setup, tuple(setup_args)),
     )
+    try:
+        yield pool
+    except BaseException:
+        processes = list((pool._processes or {}).values())  # the executor has no public handle
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        raise
+    pool.shutdown()

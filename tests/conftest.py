@@ -100,7 +100,7 @@ def process_alive(pid) -> bool:
 
 
 def shard_bytes(directory):
-    return {p.name: p.read_bytes() for p in sorted(directory.glob("*.tfrecord"))}
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("[!.]*.tfrecord"))}
 
 
 @pytest.fixture

@@ -210,3 +210,43 @@ def test_ctrl_c_ends_a_stream_with_the_event_still_going(edge_model):
     assert process.returncode == 130 and b"Traceback" not in err, err[-1000:]
     ended = [line for line in out.decode().splitlines() if " s - " in line and "tone" in line]
     assert len(ended) == 1 and ended[0].split()[:4] == ["0.00", "s", "-", "2.00"], out
+
+
+def test_flags_that_contradict_the_file_or_its_window_are_refused(edge_model, tmp_path):
+    model, _ = edge_model
+    write_tone(tmp_path / "tone.wav", 440.0, 1.0)
+    rate = classify(model, "--sample_rate=8000", tmp_path / "tone.wav")
+    assert (rate.returncode, rate.stderr.strip().splitlines()[-1]) == (
+        2,
+        f"classify: error: --sample_rate=8000 contradicts {model}, whose metadata says 16000 Hz: "
+        "leave the flag out",
+    )
+    hop = classify(model, "--hop_seconds=1e9", tmp_path / "tone.wav")
+    assert hop.returncode == 2 and hop.stderr.strip().endswith(
+        "--hop_seconds=1e+09 is longer than the model's window (1 s): the audio between windows "
+        "would go unheard"
+    )
+
+
+def test_output_that_fails_ends_in_one_line_or_quietly_on_a_closed_pipe(edge_model, tmp_path):
+    model, _ = edge_model
+    tones = [tmp_path / f"{n}.wav" for n in range(40)]
+    for n, path in enumerate(tones):
+        write_tone(path, 200.0 + 50 * n, 1.0)
+    command = [sys.executable, "-c", NO_TENSORFLOW, f"--model={model}", "--json", *tones]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert process.stdout.read(1) == b"{"
+    process.stdout.close()  # `classify ... | head -c1`
+    assert process.wait(timeout=120) == 141
+    # nothing but LiteRT's own notice ("INFO: Created TensorFlow Lite XNNPACK delegate")
+    assert [
+        line for line in process.stderr.read().decode().splitlines() if "INFO" not in line
+    ] == []
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            command, stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120
+        )
+    assert result.returncode == 1 and result.stderr.strip().splitlines()[-1] == (
+        "classify: error: standard output: No space left on device"
+    )
+    assert "Traceback" not in result.stderr

@@ -120,6 +120,12 @@ def test_log_mel_model_says_it_has_no_filterbank_and_bad_audio_is_one_line(tmp_p
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         n for n in OUTPUTS if n != "filterbank.csv"
     ]
+    sf.write(tmp_path / "one.wav", np.array([0.1], np.float32), 16000)  # one sample
+    short = explain(run / "best.keras", tmp_path / "one.wav", tmp_path / "one")
+    assert (
+        short["seconds"] == pytest.approx(0.0, abs=0.05)
+        and len(list((tmp_path / "one").iterdir())) == len(OUTPUTS) - 1
+    )  # every file written, from its one frame
 
     (tmp_path / "bad.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     bad = run_module(

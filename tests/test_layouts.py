@@ -153,3 +153,41 @@ def test_empty_class_folders_and_unfollowed_symlinks_are_reported(class_folders)
     assert (
         len(listing.items) == 14
     )  # 4 files per class, and a corrupt and an empty file (they fail at decoding)
+
+
+def test_hidden_folders_and_files_are_never_classes_or_clips(class_folders):
+    write_tone(class_folders / ".git" / "objects" / "x.wav")
+    write_tone(class_folders / "beep" / "._a.wav")  # a macOS resource fork
+    write_tone(class_folders / "beep" / ".cache" / "b.wav")
+    listing = layouts.list_folders(class_folders)
+    assert listing.vocabulary == ["beep", "buzz", "hum"]
+    assert not [i for i in listing.items if "/." in i.path or i.path.startswith(".")]
+    assert {"file": str(class_folders / ".git"), "reason": "hidden folder: not a class"} in (
+        listing.skipped
+    )
+
+
+def test_class_names_that_differ_only_in_case_are_refused(class_folders, tmp_path):
+    write_tone(class_folders / "Beep" / "x.wav")
+    with pytest.raises(layouts.LayoutError, match="differ only in case: 'Beep' and 'beep'"):
+        layouts.list_folders(class_folders)
+    write_tone(tmp_path / "a.wav")
+    (tmp_path / "meta.csv").write_text("path,labels\na.wav,Fire\na.wav,fire\n")
+    with pytest.raises(layouts.LayoutError, match="'Fire' and 'fire'"):
+        layouts.list_csv(tmp_path, tmp_path / "meta.csv")
+
+
+def test_a_path_is_normalised_before_the_duplicate_check(tmp_path):
+    write_tone(tmp_path / "audio" / "x.wav")
+    write_tone(tmp_path / "audio" / "y.wav")
+    (tmp_path / "meta.csv").write_text(
+        "path,labels,split\naudio/x.wav,a,train\naudio/../audio/x.wav,a,test\naudio/y.wav,a,test\n"
+    )
+    listing = layouts.list_csv(tmp_path, tmp_path / "meta.csv")
+    assert [(i.clip_id, i.split) for i in listing.items] == [
+        ("audio/x", "train"),
+        ("audio/y", "test"),
+    ]
+    assert listing.skipped == [
+        {"file": str(tmp_path / "audio" / "x.wav"), "reason": "duplicate clip id 'audio/x'"}
+    ]

@@ -87,7 +87,7 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tmp_path):
     moments = sorted(
         random.Random(0).sample(range(2, 20), 2)
     )  # killed twice, after these many shards
-    for moment in moments:
+    for moment, how in zip(moments, (signal.SIGINT, signal.SIGKILL)):  # Ctrl-C, then a kill
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -99,14 +99,15 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tmp_path):
             ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=(tmp_path / "stderr.txt").open("w"),  # a pipe would fill with progress bars
+            start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
         )
         # it is killed once it has written a shard of its own (the last run may have gone past this
         # moment) and the total has reached the moment
-        target = max(moment, len(list(killed.glob("*.tfrecord"))) + 1)
+        target = max(moment, len(list(killed.glob("[!.]*.tfrecord"))) + 1)
         deadline = time.time() + 120
         while (
-            len(list(killed.glob("*.tfrecord"))) < target
+            len(list(killed.glob("[!.]*.tfrecord"))) < target
             and time.time() < deadline
             and process.poll() is None
         ):
@@ -114,9 +115,17 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tmp_path):
         workers = (
             pathlib.Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
         )
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        finished = len(list(killed.glob("*.tfrecord")))
+        os.killpg(process.pid, how)  # the whole group: the workers get Ctrl-C too
+        process.wait(timeout=60)
+        stderr = (tmp_path / "stderr.txt").read_text()
+        if how == signal.SIGINT:
+            assert process.returncode == 130 and "Traceback" not in stderr, stderr[-2000:]
+            assert "Fatal Python error" not in stderr
+            assert stderr.strip().splitlines()[-1] == (
+                "make_tfrecords: error: interrupted: what was finished is kept; the same "
+                "command resumes"
+            )
+        finished = len(list(killed.glob("[!.]*.tfrecord")))
         assert moment <= finished < 24, "the run should have been killed part way"
         assert workers, "the run should have had its decoding workers"
         deadline = time.time() + 10  # the workers (and the resource tracker they share) end with it
@@ -127,7 +136,7 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tmp_path):
     resumed = run_module("make_tfrecords", *args, f"--output_dir={killed}", "--workers=2")
     assert resumed.returncode == 0, resumed.stderr
     assert shard_bytes(killed) == shard_bytes(reference)
-    assert not list(killed.rglob(".*.tmp"))  # the killed runs' temporary files are gone
+    assert not list(killed.rglob(".tmp-*"))  # the killed runs' temporary files are gone
     assert (
         json.loads((killed / "dataset_info.json").read_text())["splits"]
         == json.loads((reference / "dataset_info.json").read_text())["splits"]

@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,9 +16,9 @@ def worker_pid(_):
     return os.getpid()
 
 if __name__ == "__main__":
-    pool = worker_pool(2)
-    print(*set(pool.map(worker_pid, range(2000), chunksize=1)), flush=True)
-    os.kill(os.getpid(), signal.SIGKILL)
+    with worker_pool(2) as pool:
+        print(*set(pool.map(worker_pid, range(2000), chunksize=1)), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
@@ -34,3 +35,45 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
     while any(process_alive(pid) for pid in workers) and time.time() < deadline:
         time.sleep(0.1)
     assert not any(process_alive(pid) for pid in workers)
+
+
+# A pool whose workers sleep; the parent is interrupted as Ctrl-C would (SIGINT to the whole
+# process group) and prints what it caught.
+INTERRUPTED = """
+import os, signal, sys, time
+from keras_rawaudio.processes import worker_pool
+
+def nap(_):
+    time.sleep(30)
+    return os.getpid()
+
+if __name__ == "__main__":
+    try:
+        with worker_pool(2) as pool:
+            futures = [pool.submit(nap, n) for n in range(4)]
+            print(*[p.pid for p in pool._processes.values()], flush=True)
+            futures[0].result()
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_ends_the_workers_at_once_and_reaches_the_parent_alone(tmp_path):
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED)
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    pids = [int(p) for p in process.stdout.readline().split()]
+    time.sleep(1.0)  # the workers are asleep in `nap`
+    started = time.monotonic()
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert out.strip() == "interrupted" and time.monotonic() - started < 10
+    assert "Traceback" not in err and "Fatal Python error" not in err, err
+    assert len(pids) == 2 and not any(process_alive(pid) for pid in pids)

@@ -5,19 +5,23 @@ background alone, with an all-zero target, so that the model learns "nothing her
 `background_fraction` of the others gets background added at a signal-to-noise ratio uniform in
 [`background_snr_min_db`, `background_snr_max_db`], a sound's level measured as level-matched
 mixing measures it (its loudest frame, `models.layers.level`). A background is digital silence,
-white, pink or brown noise, or a stretch of real ambience (`background_dir`), each kind equally
-likely; alone, it lies at a level uniform in EMPTY_DBFS (RMS, dB re full scale).
+white, pink or brown noise, the quiet stretches of the window's own recording (its room tone:
+`quiet_stretches`), or a stretch of real ambience (`background_dir`), each kind equally likely;
+alone, it lies at a level uniform in EMPTY_DBFS (RMS, dB re full scale).
 """
 
 import numpy as np
 import tensorflow as tf
 
+from keras_rawaudio.data.mixing import LEVEL_FRAME
 from keras_rawaudio.data.options import DataOptions
 from keras_rawaudio.models.layers.level import loudest_frame_power
 
 EMPTY_DBFS = (-70.0, -20.0)
 NOISE_EXPONENTS = (0.0, 0.5, 1.0)  # amplitude ∝ f^-e: white, pink, brown
 SILENT_LEVEL = 1e-5  # −100 dBFS: a silent window gets no background under it
+QUIET_BELOW_DB = 30.0  # a frame this far under its recording's loudest lies between its sounds
+MIN_QUIET_FRAMES = 4  # fewer quiet frames than this: no room tone (brown noise instead)
 
 
 def coloured_noise(batch, samples, seed, exponents):
@@ -53,13 +57,43 @@ class Ambience:
         return tf.gather(self.flat, start[:, None] + tf.range(samples)[None])
 
 
-def backgrounds(batch, samples, seed, ambience: Ambience | None = None):
-    """(batch, samples) unit-RMS backgrounds of random kinds (silence: zeros)."""
-    kinds = 1 + len(NOISE_EXPONENTS) + (ambience is not None)
+def quiet_stretches(waveforms, frame_samples):
+    """(batch, samples) unit-RMS room tone of each recording, and (batch,) whether it has one.
+
+    The frames (of `frame_samples`, one after another) at least QUIET_BELOW_DB under the
+    recording's loudest and not digitally silent, in their order, repeated to the window's length;
+    a recording with fewer than MIN_QUIET_FRAMES of them has none (zeros).
+    """
+    batch, samples = tf.shape(waveforms)[0], tf.shape(waveforms)[1]
+    count = samples // frame_samples
+    frames = tf.reshape(waveforms[:, : count * frame_samples], [batch, count, frame_samples])
+    power = tf.reduce_mean(tf.square(frames), axis=2)
+    loudest = tf.reduce_max(power, axis=1, keepdims=True)
+    quiet = (power < loudest * 10 ** (-QUIET_BELOW_DB / 10)) & (power > SILENT_LEVEL**2)
+    found = tf.reduce_sum(tf.cast(quiet, tf.int32), axis=1)
+    order = tf.argsort(tf.cast(~quiet, tf.int32), axis=1, stable=True)  # quiet frames first
+    repeat = tf.range(count)[None] % tf.maximum(found, 1)[:, None]
+    tone = tf.reshape(
+        tf.gather(frames, tf.gather(order, repeat, batch_dims=1), batch_dims=1),
+        [batch, count * frame_samples],
+    )
+    tone = tf.concat([tone, tone[:, : samples - count * frame_samples]], axis=1)
+    has_tone = found >= MIN_QUIET_FRAMES
+    scale = tf.math.rsqrt(tf.reduce_mean(tf.square(tone), axis=1, keepdims=True) + 1e-20)
+    return tf.where(has_tone[:, None], tone * scale, 0.0), has_tone
+
+
+def backgrounds(batch, samples, seed, ambience: Ambience | None = None, room_tone=None):
+    """(batch, samples) unit-RMS backgrounds of random kinds (silence: zeros); `room_tone`, the
+    pair from `quiet_stretches`, adds the recordings' own quiet stretches as a kind."""
+    kinds = 1 + len(NOISE_EXPONENTS) + (room_tone is not None) + (ambience is not None)
     kind_seed, noise_seed, ambience_seed = tf.unstack(tf.random.split(seed, 3))
     kind = tf.random.stateless_uniform([batch], kind_seed, 0, kinds, tf.int32)
     exponents = tf.gather(NOISE_EXPONENTS, tf.clip_by_value(kind - 1, 0, 2))
     noise = coloured_noise(batch, samples, noise_seed, exponents)
+    if room_tone is not None:
+        tone, has_tone = room_tone
+        noise = tf.where(((kind == len(NOISE_EXPONENTS) + 1) & has_tone)[:, None], tone, noise)
     if ambience is not None:
         stretches = ambience.stretches(batch, samples, ambience_seed)
         noise = tf.where((kind == kinds - 1)[:, None], stretches, noise)
@@ -71,7 +105,9 @@ def add_background(waveforms, labels, seed, options: DataOptions, level_frame, a
     docstring)."""
     batch, samples = tf.shape(waveforms)[0], tf.shape(waveforms)[1]
     seeds = tf.unstack(tf.random.split(seed, 5))
-    background = backgrounds(batch, samples, seeds[0], ambience)
+    background = backgrounds(
+        batch, samples, seeds[0], ambience, quiet_stretches(waveforms, level_frame or LEVEL_FRAME)
+    )
     empty = tf.random.stateless_uniform([batch], seeds[1]) < options.empty_fraction
     noisy = tf.random.stateless_uniform([batch], seeds[2]) < options.background_fraction
     empty_level = 10 ** (tf.random.stateless_uniform([batch], seeds[3], *EMPTY_DBFS) / 20)

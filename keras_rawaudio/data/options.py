@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from keras_rawaudio.config import field
+from keras_rawaudio.config import check_fields, field
 from keras_rawaudio.errors import ConfigError
 
 MIX_MODES = ("none", "mix_training", "mixup")
@@ -58,8 +58,8 @@ class DataOptions:
         seed: makes shuffling, crops and mixing deterministic.
     """
 
-    batch_size: int = field(32, "Global batch size.", lower=2)
-    clip_seconds: float | None = field(1.0, "Training window in seconds.", lower=0.1)
+    batch_size: int = field(32, "Global batch size.", lower=1, upper=65536)
+    clip_seconds: float | None = field(1.0, "Training window in seconds.", lower=0.1, upper=600)
     mix: str = field("none", "Phase-1 mixing.", choices=MIX_MODES)
     mix_probability: float = field(1.0, "Fraction of clips mixed in phase 1.", lower=0, upper=1)
     mix_concentration: float | None = field(
@@ -117,23 +117,7 @@ class DataOptions:
     )
 
     def __post_init__(self):
-        if self.mix not in MIX_MODES:
-            raise ConfigError(f"mix must be one of {', '.join(MIX_MODES)}, got {self.mix!r}")
-        if not 0.0 <= self.mix_probability <= 1.0:
-            raise ConfigError(f"mix_probability must be in [0, 1], got {self.mix_probability}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
-        if self.clip_seconds is not None and not self.clip_seconds > 0:
-            raise ConfigError(f"clip_seconds must be positive, got {self.clip_seconds}")
-        if self.crop not in CROPS:
-            raise ConfigError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
-        if self.gain_db < 0:
-            raise ConfigError(f"gain_db must be >= 0, got {self.gain_db}")
-        if not 0 <= self.speed_semitones <= 12:
-            raise ConfigError(f"speed_semitones must be in [0, 12], got {self.speed_semitones}")
-        for name in ("empty_fraction", "background_fraction"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        check_fields(self)  # types, bounds and choices of every field
         if self.background_snr_min_db > self.background_snr_max_db:
             raise ConfigError(
                 f"background_snr_min_db ({self.background_snr_min_db}) is above "

@@ -13,7 +13,6 @@ Example:
 """
 
 import contextlib
-import json
 import pathlib
 
 import numpy as np
@@ -25,8 +24,11 @@ from keras_rawaudio.data.mixing import LEVEL_FRAME, mix_batches
 from keras_rawaudio.data.options import DataOptions
 from keras_rawaudio.data.records import RECORD_FORMAT, Recordings, parse, read_recordings
 from keras_rawaudio.errors import InputError
+from keras_rawaudio.files import DamagedFileError, damaged, read_json, read_lines
 from keras_rawaudio.scoring import Windowing, score_recordings
 from keras_rawaudio.soundscapes import read_ambience
+
+AGAIN = "restore the file that make_tfrecords wrote, or run it again with --overwrite"
 
 
 class DataError(InputError):
@@ -38,9 +40,9 @@ def read_labels(data_dir) -> list[str]:
     path = pathlib.Path(data_dir) / "labels.txt"
     if not path.is_file():
         raise DataError(f"{data_dir} has no labels.txt: is it an output of make_tfrecords?")
-    labels = [
-        line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    labels = read_lines(path)
+    if not labels:
+        raise DamagedFileError(damaged(path, "no class names", AGAIN))
     written = (
         read_info(data_dir).get("num_classes")
         if (path.parent / "dataset_info.json").is_file()
@@ -59,17 +61,17 @@ def read_info(data_dir) -> dict:
     path = pathlib.Path(data_dir) / "dataset_info.json"
     if not path.is_file():
         raise DataError(f"{data_dir} has no dataset_info.json: is it an output of make_tfrecords?")
-    try:
-        info = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise DataError(
-            f"{path} is not JSON: restore the file that make_tfrecords wrote, or run it again"
-        ) from None
-    if not isinstance(info, dict) or info.get("record_format") != RECORD_FORMAT:
+    info = read_json(path, dict, AGAIN)
+    if info.get("record_format") != RECORD_FORMAT:
         raise DataError(
             f"{data_dir} was written by an older make_tfrecords (record format "
             f"{info.get('record_format', 1)}, now {RECORD_FORMAT}): run it again with --overwrite"
         )
+    rate, splits = info.get("sample_rate"), info.get("splits")
+    if not (isinstance(rate, int) and rate > 0 and isinstance(splits, dict)) or not all(
+        isinstance(s, dict) and isinstance(s.get("clips", 0), int) for s in splits.values()
+    ):
+        raise DamagedFileError(damaged(path, "sample_rate or splits malformed", AGAIN))
     return info
 
 

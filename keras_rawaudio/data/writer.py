@@ -28,7 +28,14 @@ from tqdm import tqdm
 from keras_rawaudio.audio_io import prepare_clip
 from keras_rawaudio.data.records import RECORD_FORMAT, serialize
 from keras_rawaudio.errors import InputError, RunError
-from keras_rawaudio.files import write_atomic
+from keras_rawaudio.files import (
+    DirectoryLock,
+    atomic_path,
+    read_json,
+    read_lines,
+    remove_partial_files,
+    write_atomic,
+)
 from keras_rawaudio.layouts import SPLITS, Listing
 from keras_rawaudio.processes import worker_pool
 
@@ -74,14 +81,15 @@ def _fingerprint(listing: Listing, options: WriteOptions) -> str:
 
 def _prepare_output(output_dir: pathlib.Path, fingerprint: str, overwrite: bool):
     """Checks the directory holds nothing from other inputs (or clears it with overwrite)."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "shard_stats").mkdir(exist_ok=True)
+    (output_dir / "shard_stats").mkdir(parents=True, exist_ok=True)
+    for directory in (output_dir, output_dir / "shard_stats"):
+        remove_partial_files(directory)  # what a killed run was writing
     stamp = output_dir / "shard_stats" / "plan.sha256"
     old = [*output_dir.glob("*.tfrecord"), *(output_dir / "shard_stats").glob("*.json")]
     if overwrite:
         for path in old:
             path.unlink()
-    elif old and (not stamp.exists() or stamp.read_text() != fingerprint):
+    elif old and (not stamp.exists() or read_lines(stamp) != [fingerprint]):
         raise WriteError(
             f"--output_dir {output_dir} holds records made from other files or flags; "
             "pass --overwrite to replace them"
@@ -120,6 +128,13 @@ def write_tfrecords(
 ):
     """Converts `listing` into TFRecords in `output_dir`; returns the dataset_info dict."""
     output_dir = pathlib.Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with DirectoryLock(output_dir, "output_dir"):
+        return _write_locked(listing, output_dir, options, workers, overwrite, description)
+
+
+def _write_locked(listing, output_dir, options, workers, overwrite, description):
+    """write_tfrecords, in the output directory it holds locked."""
     _prepare_output(output_dir, _fingerprint(listing, options), overwrite)
     workers = workers or os.cpu_count()
     index = {name: i for i, name in enumerate(listing.vocabulary)}
@@ -148,21 +163,19 @@ def _write_shard(path: pathlib.Path, decoded, index, options: WriteOptions, prog
     """Writes one shard's (item, prepare_clip result) pairs to a temporary file, then its
     stats, then renames the file into place: a shard exists only once it is complete."""
     stats = merge_stats([]) | {"skipped": []}
-    temporary = path.with_name(f".{path.name}.tmp")
     try:
-        _write_records(temporary, decoded, index, options, progress, stats)
-        write_atomic(path.parent / "shard_stats" / f"{path.stem}.json", json.dumps(stats))
+        with atomic_path(path) as temporary:
+            _write_records(temporary, decoded, index, options, progress, stats)
+            write_atomic(path.parent / "shard_stats" / f"{path.stem}.json", json.dumps(stats))
     except (
         OSError,
         tf.errors.OpError,
     ) as error:  # a full disk: TensorFlow raises ResourceExhaustedError
-        temporary.unlink(missing_ok=True)
         reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
         raise RunError(
             f"cannot write {path}: {reason.splitlines()[0][:200]}; the finished shards are intact, "
             "and the same command resumes once there is room"
         ) from None
-    os.replace(temporary, path)
 
 
 def clip_records(item, prepared, index, sample_rate) -> list[bytes]:
@@ -222,7 +235,12 @@ def _write_records(temporary, decoded, index, options: WriteOptions, progress, s
 def _dataset_info(output_dir, listing, options, shard_paths, description) -> dict:
     splits, skipped = {}, []
     for path in shard_paths:
-        stats = json.loads((output_dir / "shard_stats" / f"{path.stem}.json").read_text())
+        stats = read_json(
+            output_dir / "shard_stats" / f"{path.stem}.json",
+            dict,
+            "run make_tfrecords again with --overwrite",
+            ("clips", "files", "seconds", "classes", "skipped"),
+        )
         splits.setdefault(path.name.split("-")[0], []).append(stats)
         skipped += stats["skipped"]
     return dataset_info(

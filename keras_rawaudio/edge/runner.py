@@ -19,6 +19,7 @@ import numpy as np
 from keras_rawaudio.edge.metadata import MetadataError, read_description, signatures
 from keras_rawaudio.errors import InputError
 from keras_rawaudio.events import EventRule, EventRuleError
+from keras_rawaudio.inputs import check_finite
 
 
 def in_layers(tensor_name: str, layers) -> bool:
@@ -156,6 +157,7 @@ class EdgeClassifier:
                 PCM16_SCALE
             )  # exact: the int16 input file gets the samples back
         windows = windows.astype(np.float32).reshape(-1, self.window_samples)
+        check_finite(windows)
         scores = np.empty((len(windows), self.num_classes), np.float32)
         scale, zero = self.output["quantization"]
         for i, window in enumerate(windows):

@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import os
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from keras_rawaudio.export.checks import (
 from keras_rawaudio.export.convert import INTEGER_MODES, MODES, ExportError, convert
 from keras_rawaudio.export.quantize import default_percentile, float_layers
 from keras_rawaudio.export.report import latency_ms, metadata_summary, report_markdown
-from keras_rawaudio.files import check_directory, remove_partial_files, write_atomic
+from keras_rawaudio.files import atomic_path, check_directory, remove_partial_files, write_atomic
 from keras_rawaudio.scoring import DEFAULT_COMBINE
 
 
@@ -66,9 +65,7 @@ def export(
         )
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    remove_partial_files(
-        output_dir, (".model_*.tflite.tmp", ".labels.txt.tmp", ".export_report.*.tmp")
-    )
+    remove_partial_files(output_dir, ("model_*.tflite", "labels.txt", "export_report.*"))
     report = {
         "model": str(model_path),
         "window_samples": window,
@@ -126,25 +123,21 @@ def export_mode(
     """Converts one mode (`converted` as `convert` says), checks it against `reference`, and keeps
     the file only if every check passes; returns its report entry."""
     final = output_dir / f"model_{mode}.tflite"
-    temporary = output_dir / f".model_{mode}.tflite.tmp"
-    temporary.write_bytes(
-        describe(
-            convert(reference.model, mode, calibration, percentile, converted),
-            reference.description(mode),
-        )
+    content = describe(
+        convert(reference.model, mode, calibration, percentile, converted),
+        reference.description(mode),
     )
-    try:
-        runner = EdgeClassifier(temporary)
-    except EdgeModelError as error:
-        temporary.unlink()
-        raise ExportError(f"{mode}: LiteRT cannot run the converted file: {error}") from None
-    probe_scores = runner.predict(reference.probes)
-    _, val_scores = score_split(runner.predict, reference.data_dir, "val", reference.windowing)
-    problems = file_problems(runner, mode, reference, probe_scores, val_scores)
-    if problems:
-        temporary.unlink()
-        raise ExportError(f"{mode}: the exported file fails its checks: {'; '.join(problems)}")
-    os.replace(temporary, final)
+    with atomic_path(final) as temporary:  # renamed into place only if every check passes
+        temporary.write_bytes(content)
+        try:
+            runner = EdgeClassifier(temporary)
+        except EdgeModelError as error:
+            raise ExportError(f"{mode}: LiteRT cannot run the converted file: {error}") from None
+        probe_scores = runner.predict(reference.probes)
+        _, val_scores = score_split(runner.predict, reference.data_dir, "val", reference.windowing)
+        problems = file_problems(runner, mode, reference, probe_scores, val_scores)
+        if problems:
+            raise ExportError(f"{mode}: the exported file fails its checks: {'; '.join(problems)}")
     result = clip_metrics(reference.val_labels, val_scores)
     difference = float(np.abs(probe_scores - reference.probe_scores).max())
     print(

@@ -99,107 +99,109 @@ def fit_mix_then_finetune(
             f"of {model.config.min_samples} samples"
         )
     validation = ValidationMetrics(load_recordings(data_dir, "val"), Windowing(window))
-    run = RunDirectory(model_dir)
-    run.check_config(
-        {
-            "model": model.config.to_dict(),
-            "model_class": type(model).__name__,
-            "schedule": schedule.to_dict(),
-            "window_samples": window,
-        }
-    )
-    write_atomic(run.path / "labels.txt", "".join(f"{name}\n" for name in labels))
-    if model.learns_frontend and schedule.frontend_pretraining_epochs and not run.state["history"]:
-        with _scope(strategy):
-            initialise_frontend(model, data_dir, run, schedule)
-    phases = schedule.phases()
-
-    for index, phase in enumerate(phases):
-        state = run.state
+    config = {
+        "model": model.config.to_dict(),
+        "model_class": type(model).__name__,
+        "schedule": schedule.to_dict(),
+        "window_samples": window,
+    }
+    with RunDirectory(model_dir, config) as run:  # locked: one process writes it
+        write_atomic(run.path / "labels.txt", "".join(f"{name}\n" for name in labels))
         if (
-            index < state["phase"]
-            or state["done"]
-            or (index == state["phase"] and state["epoch"] >= phase.epochs)
+            model.learns_frontend
+            and schedule.frontend_pretraining_epochs
+            and not run.state["history"]
         ):
-            continue
-        resuming = index == state["phase"] and state["epoch"] > 0
+            with _scope(strategy):
+                initialise_frontend(model, data_dir, run, schedule)
+        phases = schedule.phases()
+
+        for index, phase in enumerate(phases):
+            state = run.state
+            if (
+                index < state["phase"]
+                or state["done"]
+                or (index == state["phase"] and state["epoch"] >= phase.epochs)
+            ):
+                continue
+            resuming = index == state["phase"] and state["epoch"] > 0
+            with _scope(strategy):
+                if resuming:  # inside this phase, optimizer state included
+                    model = keras.saving.load_model(run.checkpoint_path(state))
+                else:
+                    if index:
+                        model.load_weights(run.phase_best(phases[index - 1].name))
+                    model.compile(
+                        learning_rate=schedule.rate(phase, index, steps_per_epoch),
+                        weight_decay=schedule.weight_decay,
+                        ema_momentum=schedule.ema_momentum(steps_per_epoch),
+                    )
+                    state.update(phase=index, epoch=0, phase_best=float("-inf"))
+            nan_guard = StopOnNaN()
+            print(
+                f"phase {index + 1}/{len(phases)}: {phase.name} (mix={phase.mix}, "
+                f"lr={phase.learning_rate:g}), "
+                f"epochs {state['epoch'] + 1}..{phase.epochs}",
+                flush=True,
+            )
+            data = schedule.data.replace(mix=phase.mix, seed=schedule.seed + index)
+            with reading_shards(data_dir, "train"):
+                model.fit(
+                    # One endless stream of passes (each checked against dataset_info.json, new
+                    # crops and mixes) cut into epochs: Keras keeps its iterator between epochs.
+                    load_dataset(
+                        data_dir,
+                        "train",
+                        data,
+                        training=True,
+                        repeat=True,
+                        level_frame=model.config.level_frame_samples,
+                    ),
+                    epochs=phase.epochs,
+                    initial_epoch=state["epoch"],
+                    steps_per_epoch=steps_per_epoch,
+                    shuffle=False,  # the tf.data pipeline shuffles
+                    verbose=verbose,
+                    callbacks=[
+                        *([AveragedWeights(resuming)] if model.optimizer.use_ema else []),
+                        nan_guard,
+                        validation,
+                        *callbacks,
+                        keras.callbacks.TensorBoard(str(run.path / "logs" / phase.name)),
+                        RunCheckpoint(run, index, phase.name, nan_guard, checkpoint_seconds),
+                    ],
+                )
+            if nan_guard.where:
+                epoch, batch = nan_guard.where
+                last = next(run.path.glob("checkpoint-*.keras"), None)
+                raise RunError(
+                    f"loss became NaN in phase {phase.name}, epoch {epoch}, batch {batch}; "
+                    + (
+                        f"the last good checkpoint {last} is intact"
+                        if last
+                        else "no checkpoint had been written"
+                    )
+                )
         with _scope(strategy):
-            if resuming:  # inside this phase, optimizer state included
-                model = keras.saving.load_model(run.checkpoint_path(state))
-            else:
-                if index:
-                    model.load_weights(run.phase_best(phases[index - 1].name))
-                model.compile(
-                    learning_rate=schedule.rate(phase, index, steps_per_epoch),
-                    weight_decay=schedule.weight_decay,
-                    ema_momentum=schedule.ema_momentum(steps_per_epoch),
-                )
-                state.update(phase=index, epoch=0, phase_best=float("-inf"))
-        nan_guard = StopOnNaN()
-        print(
-            f"phase {index + 1}/{len(phases)}: {phase.name} (mix={phase.mix}, "
-            f"lr={phase.learning_rate:g}), "
-            f"epochs {state['epoch'] + 1}..{phase.epochs}",
-            flush=True,
-        )
-        data = schedule.data.replace(mix=phase.mix, seed=schedule.seed + index)
-        with reading_shards(data_dir, "train"):
-            model.fit(
-                # One endless stream of passes (each checked against dataset_info.json, new crops
-                # and mixes) cut into epochs: Keras keeps its iterator from epoch to epoch.
-                load_dataset(
-                    data_dir,
-                    "train",
-                    data,
-                    training=True,
-                    repeat=True,
-                    level_frame=model.config.level_frame_samples,
-                ),
-                epochs=phase.epochs,
-                initial_epoch=state["epoch"],
-                steps_per_epoch=steps_per_epoch,
-                shuffle=False,  # the tf.data pipeline shuffles
-                verbose=verbose,
-                callbacks=[
-                    *([AveragedWeights(resuming)] if model.optimizer.use_ema else []),
-                    nan_guard,
-                    validation,
-                    *callbacks,
-                    keras.callbacks.TensorBoard(str(run.path / "logs" / phase.name)),
-                    RunCheckpoint(run, index, phase.name, nan_guard, checkpoint_seconds),
-                ],
+            best = keras.saving.load_model(run.best)
+        if not (run.path / RULE_FILE).exists():
+            rule = choose_event_rule(
+                keras_predict(best),
+                data_dir,
+                window,
+                info["sample_rate"],
+                schedule.data.background_dir,
+                seed=schedule.seed,
             )
-        if nan_guard.where:
-            epoch, batch = nan_guard.where
-            last = next(run.path.glob("checkpoint-*.keras"), None)
-            raise RunError(
-                f"loss became NaN in phase {phase.name}, epoch {epoch}, batch {batch}; "
-                + (
-                    f"the last good checkpoint {last} is intact"
-                    if last
-                    else "no checkpoint had been written"
-                )
+            write_event_rule(run.path, rule)
+            print(
+                "event thresholds (validation soundscapes): "
+                + ", ".join(f"{name} {t:g}" for name, t in zip(labels, rule.thresholds)),
+                flush=True,
             )
-    with _scope(strategy):
-        best = keras.saving.load_model(run.best)
-    if not (run.path / RULE_FILE).exists():
-        rule = choose_event_rule(
-            keras_predict(best),
-            data_dir,
-            window,
-            info["sample_rate"],
-            schedule.data.background_dir,
-            seed=schedule.seed,
-        )
-        write_event_rule(run.path, rule)
-        print(
-            "event thresholds (validation soundscapes): "
-            + ", ".join(f"{name} {t:g}" for name, t in zip(labels, rule.thresholds)),
-            flush=True,
-        )
-    run.state["done"] = True
-    run.save_state()
-    return best, run.state["history"]
+        run.state["done"] = True
+        run.save_state()
+        return best, run.state["history"]
 
 
 def check_onednn(config):

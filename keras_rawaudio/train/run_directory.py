@@ -7,16 +7,25 @@ A run directory holds `best.keras` (the best model by validation mAP over the wh
 checkpointed epoch, with optimizer state), `frontend_init.weights.h5` (the pretrained
 front-end, until the first epoch), `state.json`, `history.json` (the epochs up to that
 checkpoint), `labels.txt`, `config.json` (model, schedule and the training window in samples)
-and TensorBoard logs in `logs/`.
+and TensorBoard logs in `logs/`. While training, `.lock` holds the trainer's PID: one process at a
+time writes a run directory (`files.DirectoryLock`).
 """
 
 import json
 import pathlib
-import re
 
 from keras_rawaudio.data.reading import read_info, read_labels
 from keras_rawaudio.errors import InputError, RunError
-from keras_rawaudio.files import check_directory, remove_partial_files, write_atomic
+from keras_rawaudio.files import (
+    DamagedFileError,
+    DirectoryLock,
+    atomic_path,
+    check_directory,
+    read_json,
+    remove_partial_files,
+    write_atomic,
+    write_failure,
+)
 from keras_rawaudio.scoring import DEFAULT_COMBINE, Windowing
 
 
@@ -31,14 +40,23 @@ class EvaluationError(InputError):
 class RunDirectory:
     """The files of one training run (see the module docstring)."""
 
-    def __init__(self, path):
+    def __init__(self, path, config: dict):
+        """Checks the run's settings against `config` (a run of other settings, or a damaged
+        state.json or config.json, is refused before anything is written) and reads its state;
+        then locks the directory, removes what a killed run left half-written and writes
+        config.json."""
         self.path = check_directory(path, "model_dir")
-        self.path.mkdir(parents=True, exist_ok=True)
-        remove_partial_files(self.path, (".tmp-*", ".*.tmp"))  # save_atomic's and write_atomic's
         self.best = self.path / "best.keras"
-        state_file = self.path / "state.json"
+        state_file, config_file = self.path / "state.json", self.path / "config.json"
+        if config_file.exists() and with_defaults(
+            read_config(config_file), EARLIER_DEFAULTS
+        ) != json.loads(json.dumps(config)):
+            raise TrainingError(
+                f"--model_dir {self.path} holds a run with other settings; use a new --model_dir "
+                "or the flags of that run (see its config.json)"
+            )
         self.state = (
-            json.loads(state_file.read_text())
+            read_state(state_file)
             if state_file.exists()
             else {
                 "phase": 0,
@@ -49,6 +67,16 @@ class RunDirectory:
                 "done": False,
             }
         )
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.lock = DirectoryLock(self.path, "model_dir")
+        remove_partial_files(self.path)
+        write_atomic(config_file, json.dumps(config, indent=2))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.lock.release()
 
     @property
     def frontend_init(self) -> pathlib.Path:
@@ -67,12 +95,10 @@ class RunDirectory:
     def save_atomic(self, model, path, weights_only=False):
         """Saves through a temporary file and a rename; a failed write (a full disk) leaves the
         previous file intact and is a RunError naming the file."""
-        temporary = path.with_name(f".tmp-{path.name}")
         try:
-            model.save_weights(temporary) if weights_only else model.save(temporary)
-            temporary.replace(path)
+            with atomic_path(path) as temporary:
+                model.save_weights(temporary) if weights_only else model.save(temporary)
         except (OSError, RuntimeError) as error:
-            temporary.unlink(missing_ok=True)
             reason = write_failure(error)
             if reason is None:
                 raise
@@ -84,20 +110,6 @@ class RunDirectory:
     def save_state(self):
         write_atomic(self.path / "state.json", json.dumps(self.state, indent=1))
         write_atomic(self.path / "history.json", json.dumps(self.state["history"], indent=1))
-
-    def check_config(self, config: dict):
-        """Writes config.json, or checks that a resumed run has the same one (the settings a run
-        of an earlier version did not write taken as that version's behaviour,
-        EARLIER_DEFAULTS)."""
-        path = self.path / "config.json"
-        if path.exists() and with_defaults(
-            json.loads(path.read_text()), EARLIER_DEFAULTS
-        ) != json.loads(json.dumps(config)):
-            raise TrainingError(
-                f"--model_dir {self.path} holds a run with other settings; use a new --model_dir "
-                "or the flags of that run (see its config.json)"
-            )
-        write_atomic(path, json.dumps(config, indent=2))
 
 
 # What a run of 0.4.0 or earlier did where its config.json is silent: no background training, the
@@ -129,20 +141,34 @@ def with_defaults(config, defaults: dict):
     return merged
 
 
-def write_failure(error: Exception) -> str | None:
-    """The system's reason for a failed write: an OSError's, or the one h5py reports inside a
-    RuntimeError when a full disk fails an .h5 file ("... error message = 'No space left on
-    device' ..."); None for any other error."""
-    if isinstance(error, OSError):
-        return error.strerror or str(error)
-    found = re.search(r"error message = '([^']+)'", str(error))
-    return found.group(1) if found else None
+MAX_WINDOW_SECONDS = 60.0  # the longest window scored when a model's training window is unknown
+STATE_KEYS = ("phase", "epoch", "best", "phase_best", "history", "done")
+RESTART = "remove the run directory (or that file) and train again"
+
+
+def read_state(path) -> dict:
+    """A run's state.json, checked (DamagedFileError naming it otherwise)."""
+    state = read_json(path, dict, RESTART, STATE_KEYS)
+    if not isinstance(state["history"], list) or not all(
+        isinstance(state[key], int) and state[key] >= 0 for key in ("phase", "epoch")
+    ):
+        raise DamagedFileError(f"{path} is damaged (phase, epoch or history malformed); {RESTART}")
+    return state
+
+
+def read_config(path) -> dict:
+    """A run's config.json, checked (DamagedFileError naming it otherwise)."""
+    config = read_json(path, dict, RESTART, ("model", "schedule"))
+    window = config.get("window_samples")
+    if window is not None and not (isinstance(window, int) and window > 0):
+        raise DamagedFileError(f"{path} is damaged (window_samples {window!r}); {RESTART}")
+    return config
 
 
 def training_window(model_dir) -> int | None:
     """The training window in samples of the run in `model_dir` (None without a config.json)."""
     config = pathlib.Path(model_dir) / "config.json"
-    return json.loads(config.read_text()).get("window_samples") if config.is_file() else None
+    return read_config(config).get("window_samples") if config.is_file() else None
 
 
 def check_labels(model, model_path, data_dir) -> list[str]:
@@ -159,23 +185,42 @@ def check_labels(model, model_path, data_dir) -> list[str]:
     return labels
 
 
+def scoring_window(model, model_path, window_seconds=None) -> int | None:
+    """The window in samples that scores `model`: `window_seconds`, else its fixed input, else
+    its run's training window (None if unknown); one longer than it was trained on (or than
+    MAX_WINDOW_SECONDS, not knowing it) is an EvaluationError."""
+    rate = model.config.sample_rate
+    trained = model.config.input_samples or training_window(pathlib.Path(model_path).parent)
+    window = round(window_seconds * rate) if window_seconds else trained
+    longest = trained or MAX_WINDOW_SECONDS * rate
+    if window is not None and window > longest:
+        raise EvaluationError(
+            f"--window_seconds={window_seconds:g} is longer than the "
+            + (
+                f"model's training window ({trained / rate:g} s)"
+                if trained
+                else f"longest window there is any sense in ({MAX_WINDOW_SECONDS:g} s)"
+            )
+        )
+    return window
+
+
 def model_windowing(
     model, model_path, data_dir, window_seconds=None, hop_seconds=None, combine=DEFAULT_COMBINE
 ) -> Windowing:
     """The scoring of `model`: its training window (or `window_seconds`), hop and combine rule.
 
     The window is the model's fixed input if it has one, else the run's training window
-    (config.json beside the model), else `window_seconds`, which is required then.
+    (config.json beside the model), else `window_seconds`, which is required then. A window
+    longer than the one it was trained on (or MAX_WINDOW_SECONDS, not knowing it), or a hop
+    longer than the window, is refused.
     """
     rate = read_info(data_dir)["sample_rate"]
     if rate != model.config.sample_rate:
         raise EvaluationError(
             f"{data_dir} is at {rate} Hz but the model takes {model.config.sample_rate} Hz"
         )
-    if window_seconds:
-        window = round(window_seconds * rate)
-    else:
-        window = model.config.input_samples or training_window(pathlib.Path(model_path).parent)
+    window = scoring_window(model, model_path, window_seconds)
     if window is None:
         raise EvaluationError(
             "the model's training window is unknown (no config.json beside it): pass "
@@ -187,4 +232,9 @@ def model_windowing(
             f"{model.config.min_samples}"
         )
     hop = None if hop_seconds is None else max(1, round(hop_seconds * rate))
+    if hop is not None and hop > window:
+        raise EvaluationError(
+            f"--hop_seconds={hop_seconds:g} is longer than the window ({window / rate:g} s): the "
+            "audio between windows would go unheard"
+        )
     return Windowing(window, hop, combine)

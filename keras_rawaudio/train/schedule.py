@@ -4,13 +4,14 @@ import dataclasses
 
 import keras
 
-from keras_rawaudio.config import field
+from keras_rawaudio.config import check_fields, field
 from keras_rawaudio.data.options import DataOptions
 from keras_rawaudio.errors import ConfigError
 from keras_rawaudio.models.classifiers import WEIGHT_DECAY
 
 LR_SCHEDULES = ("constant", "warmup_cosine")
 MAX_EPOCHS = 100_000
+MAX_STEPS = 10_000_000  # batches an epoch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,14 +80,19 @@ class Schedule:
         "Validate and keep a moving average of the weights over about this "
         "many epochs (0: the weights themselves).",
         lower=0,
+        upper=MAX_EPOCHS,
     )
     steps_per_epoch: int | None = field(
         None,
         "Batches per epoch (default: one pass over train, at least min_steps_per_epoch).",
         lower=1,
+        upper=MAX_STEPS,
     )
     min_steps_per_epoch: int = field(
-        8, "A train split of fewer batches is repeated up to this many an epoch.", lower=1
+        8,
+        "A train split of fewer batches is repeated up to this many an epoch.",
+        lower=1,
+        upper=MAX_STEPS,
     )
     frontend_pretraining_epochs: int = field(
         10,
@@ -96,6 +102,7 @@ class Schedule:
     )
 
     def __post_init__(self):
+        check_fields(self)  # types, bounds and choices of every field
         if self.data.clip_seconds is None:
             raise ConfigError("training needs a fixed window: set clip_seconds")
         if self.data.balanced and self.steps_per_epoch is None:
@@ -110,22 +117,8 @@ class Schedule:
             raise ConfigError(
                 f"epochs must be >= 0 and not both 0, got {self.epochs} + {self.finetune_epochs}"
             )
-        if self.min_steps_per_epoch < 1:
-            raise ConfigError(f"min_steps_per_epoch must be >= 1, got {self.min_steps_per_epoch}")
-        if self.frontend_pretraining_epochs < 0:
-            raise ConfigError(
-                f"frontend_pretraining_epochs must be >= 0, got {self.frontend_pretraining_epochs}"
-            )
         if not 0 <= self.weight_decay < 1:
             raise ConfigError(f"weight_decay must be in [0, 1), got {self.weight_decay}")
-        if self.weight_averaging_epochs < 0:
-            raise ConfigError(
-                f"weight_averaging_epochs must be >= 0, got {self.weight_averaging_epochs}"
-            )
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(
-                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
-            )
 
     @property
     def seed(self) -> int:

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rawaudio.data.background import EMPTY_DBFS, Ambience, add_background, backgrounds
+from keras_rawaudio.data.background import (
+    EMPTY_DBFS,
+    Ambience,
+    add_background,
+    backgrounds,
+    quiet_stretches,
+)
 from keras_rawaudio.data.options import DataOptions
 from keras_rawaudio.errors import ConfigError
 from keras_rawaudio.soundscapes import peak_level
@@ -64,3 +70,27 @@ def test_background_options_are_checked():
         DataOptions(empty_fraction=1.5)
     with pytest.raises(ConfigError, match=r"background_snr_min_db \(20\) is above"):
         DataOptions(background_snr_min_db=20, background_snr_max_db=10)
+
+
+def test_room_tone_is_the_quiet_stretches_of_the_recording_itself():
+    rng = np.random.default_rng(1)
+    hiss = 0.001 * rng.standard_normal(RATE)
+    hit = hiss.copy()
+    hit[4000:4800] += 0.5 * np.sin(np.arange(800))  # a 50 ms hit 50 dB over the hiss
+    steady = 0.2 * rng.standard_normal(RATE)  # a sound all through: no quiet stretch
+    silent_tail = np.concatenate([0.5 * rng.standard_normal(RATE // 2), np.zeros(RATE // 2)])
+    waveforms = tf.constant(np.stack([hit, steady, silent_tail]), tf.float32)
+    tone, has_tone = (np.asarray(t) for t in quiet_stretches(waveforms, 800))
+    assert has_tone.tolist() == [True, False, False]  # digital silence is not room tone
+    assert np.allclose(db(tone[:1]), 0.0, atol=0.01) and np.all(tone[1:] == 0)
+    quiet = np.concatenate(np.delete(hiss.reshape(20, 800), 5, axis=0))  # all but the hit's
+    scale = tone[0, :15200] @ quiet / (quiet @ quiet)
+    assert np.allclose(tone[0, :15200], scale * quiet, atol=1e-4)  # the hiss, in its order
+
+
+def test_backgrounds_use_room_tone_where_a_recording_has_it():
+    tone = np.ones((300, 100), np.float32)
+    has_tone = np.arange(300) % 2 == 0
+    drawn = np.asarray(backgrounds(300, 100, tf.constant([7, 8]), room_tone=(tone, has_tone)))
+    ones = np.all(drawn == 1, axis=1)
+    assert 15 < ones.sum() < 60 and np.all(has_tone[ones])

@@ -218,7 +218,11 @@ def test_training_batches_are_shaped_mixed_and_seeded(records):
 
 def test_balanced_sampling_equalises_class_frequencies(records):
     ds = reading.load_dataset(
-        records / "train", "train", data.DataOptions(30, 0.5, balanced=True, cache=True, seed=0)
+        records / "train",
+        "train",
+        data.DataOptions(
+            30, 0.5, balanced=True, cache=True, seed=0, empty_fraction=0, background_fraction=0
+        ),
     )
     counts = sum(y.numpy().sum(axis=0) for _, y in ds.take(40))
     np.testing.assert_allclose(counts / counts.sum(), 1 / 3, atol=0.03)  # the data are 12:4:2

@@ -18,7 +18,7 @@ def test_resume_after_a_lost_shard_gives_identical_records(class_folders, tmp_pa
     assert len(expected) == 5  # 14 files, 3 per shard
     last = sorted(full.glob("train-*.tfrecord"))[-1]
     last.unlink()
-    (full / f".{last.name}.tmp").write_bytes(b"half-written")
+    (full / f".tmp-{last.name}").write_bytes(b"half-written")
     info = write_tfrecords(listing, full, options, workers=1)
     assert shard_bytes(full) == expected
     assert info["splits"]["train"]["shards"] == 5
@@ -66,7 +66,7 @@ def test_a_full_disk_is_one_error_and_keeps_the_finished_shards(
         "train-00000-of-00005.tfrecord",
         "train-00001-of-00005.tfrecord",
     ]
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".tmp-*"))
     monkeypatch.setattr(
         tf.io, "TFRecordWriter", real_writer
     )  # room again: the same call finishes the job

@@ -142,7 +142,7 @@ def test_int8_that_fails_its_check_is_named_and_not_written(
     trained_run, synthetic_records, tmp_path
 ):
     # Ranges cut at each activation's median clip most of the signal: the file must be refused.
-    (tmp_path / ".model_dynamic.tflite.tmp").write_bytes(b"half a file from a killed export")
+    (tmp_path / ".tmp-model_dynamic.tflite").write_bytes(b"half a file from a killed export")
     (tmp_path / ".notes.tmp").write_text("the user's, not the export's")
     with pytest.raises(
         ExportError, match=r"^int8: the exported file fails its checks: validation mAP"
@@ -157,7 +157,7 @@ def test_int8_that_fails_its_check_is_named_and_not_written(
             calibration_percentile=50.0,
         )
     assert "most of it in class '" in str(failure.value)  # names the class that lost the most AP
-    assert not list(tmp_path.glob("*.tflite")) and [p.name for p in tmp_path.glob(".*.tmp")] == [
+    assert not list(tmp_path.glob("*.tflite")) and [p.name for p in tmp_path.glob(".*")] == [
         ".notes.tmp"
     ]
     assert "int8" not in json.loads((tmp_path / "export_report.json").read_text())["files"]

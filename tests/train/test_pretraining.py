@@ -80,7 +80,12 @@ def test_a_run_pretrains_once_and_reuses_the_initialisation(
     again = RawWaveformClassifier(tiny_config.replace(num_classes=5))
     (tmp_path / "again").mkdir()
     shutil.copy(init, tmp_path / "again" / init.name)
-    initialise_frontend(again, synthetic_records, RunDirectory(tmp_path / "again"), schedule)
+    initialise_frontend(
+        again,
+        synthetic_records,
+        RunDirectory(tmp_path / "again", {"model": {}, "schedule": {}}),
+        schedule,
+    )
     assert "front-end pretraining" not in capsys.readouterr().out
     saved = RawWaveformClassifier(tiny_config.replace(num_classes=5))
     saved.load_weights(init)
@@ -96,5 +101,7 @@ def test_a_run_pretrains_once_and_reuses_the_initialisation(
     )
     assert "front-end pretraining" not in capsys.readouterr().out
     assert not (tmp_path / "logmel" / init.name).exists()
-    with pytest.raises(ConfigError, match="frontend_pretraining_epochs must be >= 0"):
+    with pytest.raises(
+        ConfigError, match=r"frontend_pretraining_epochs must be in \[0, 100000\], got -1"
+    ):
         Schedule(frontend_pretraining_epochs=-1)
