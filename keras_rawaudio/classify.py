@@ -176,6 +176,10 @@ def define_flags():
     flags.DEFINE_integer("threads", None, "Interpreter threads.", lower_bound=1)
 
 
+# The flags of one mode only: a stream always detects events, window by window.
+MODE_FLAGS = {"stream_rate": ("--stream",), "events": ("files",), "combine": ("files",)}
+
+
 @cli.positional
 def main(argv) -> int:
     """Classifies the files named after the flags (or the stream); 1 if any file failed."""
@@ -185,6 +189,8 @@ def main(argv) -> int:
     files = argv[1:]
     if bool(files) == bool(FLAGS.stream):
         raise EdgeModelError("give audio files or --stream" + (", not both" if files else ""))
+    mode = "--stream" if FLAGS.stream else "files"
+    cli.check_flags_apply(MODE_FLAGS, mode, "--stream" if FLAGS.stream else "audio files")
     model = EdgeClassifier(FLAGS.model, num_threads=FLAGS.threads)
     labels = model_labels(model, FLAGS.labels)
     written_rate = model.description.sample_rate if model.description else None

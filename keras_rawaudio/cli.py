@@ -112,11 +112,8 @@ def call(main, argv, name) -> int:
     except BrokenPipeError:
         return closed_pipe()
     except KeyboardInterrupt:
-        return fail(
-            name,
-            "interrupted: what was finished is kept; the same command resumes",
-            INTERRUPTED_STATUS,
-        )
+        fail(name, "interrupted: what was finished is kept; the same command resumes", 0)
+        interrupted_exit()
     except (OSError, RuntimeError) as error:  # a RuntimeError: h5py's full disk
         reason = write_failure(error)
         if reason is None:
@@ -135,6 +132,18 @@ def fail(name, message, status) -> int:
     return status
 
 
+def interrupted_exit():
+    """Ends the process at once with INTERRUPTED_STATUS, as a kill would but after the line:
+    the interpreter's own exit would join threads that an interrupted pool may have left
+    waiting forever (concurrent.futures' manager thread), and every file is already whole."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(INTERRUPTED_STATUS)
+
+
 def closed_pipe() -> int:
     """The reader of stdout went away: no more output, no message."""
     silence_stdout()
@@ -149,6 +158,16 @@ def silence_stdout():
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # stdout replaced by an object without a descriptor
         pass
+
+
+def check_flags_apply(table: dict, mode: str, described: str):
+    """InputError naming the first flag given on the command line whose modes (`table`: flag
+    name → the modes it applies to) do not include `mode` (`described` names it: "--layout=csv")."""
+    for name, modes in table.items():
+        if flags.FLAGS[name].present and mode not in modes:
+            raise InputError(
+                f"--{name} does not apply to {described} (it is for {', '.join(modes)})"
+            )
 
 
 def positional(main):

@@ -94,16 +94,6 @@ LAYOUT_FLAGS = {
 }
 
 
-def check_layout_flags(FLAGS):
-    """InputError naming the first flag given that does not apply to --layout."""
-    for name, applies in LAYOUT_FLAGS.items():
-        if FLAGS[name].present and FLAGS.layout not in applies:
-            raise InputError(
-                f"--{name} does not apply to --layout={FLAGS.layout} (it is for "
-                f"{', '.join(applies)})"
-            )
-
-
 def _require(FLAGS, *names):
     for name in names:
         if not FLAGS[name].value:
@@ -125,7 +115,7 @@ def read_vocabulary(path) -> list[str] | None:
 
 def list_dataset(FLAGS) -> layouts.Listing:
     """The `Listing` of the layout the flags name."""
-    check_layout_flags(FLAGS)
+    cli.check_flags_apply(LAYOUT_FLAGS, FLAGS.layout, f"--layout={FLAGS.layout}")
     vocabulary = read_vocabulary(FLAGS.labels)
     if FLAGS.val_fraction + FLAGS.test_fraction >= 1:
         raise InputError("--val_fraction + --test_fraction must be below 1")

@@ -56,6 +56,10 @@ def worker_pool(workers: int, setup=None, setup_args: tuple = ()):
         setup: a module-level function each process runs first (`setup(*setup_args)`), or None.
         setup_args: its arguments (picklable).
     """
+    # An interrupted pool's workers are terminated, as a kill would; multiprocessing's resource
+    # tracker then removes the queues' semaphores they held, which it reports as a warning after
+    # the command's last line. The tracker starts with the first pool and reads this variable.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
     pool = concurrent.futures.ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("spawn"),
@@ -64,7 +68,7 @@ def worker_pool(workers: int, setup=None, setup_args: tuple = ()):
     )
     try:
         yield pool
-    except BaseException:
+    except BaseException:  # Ctrl-C (the command then ends at once, `cli.interrupted_exit`)
         processes = list((pool._processes or {}).values())  # the executor has no public handle
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:

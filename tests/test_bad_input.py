@@ -876,6 +876,18 @@ DEMO = [  # each refused before the demo generates or trains anything
 
 CLASSIFY = [
     (
+        "stream_rate_for_files",
+        ["--model={tflite}", "--labels={labels3}", "--stream_rate=8000", "{clip}"],
+        r"--stream_rate does not apply to audio files \(it is for --stream\)$",
+        False,
+    ),
+    (
+        "events_for_a_stream",
+        ["--model={tflite}", "--labels={labels3}", "--stream=stdin", "--events"],
+        r"--events does not apply to --stream \(it is for files\)$",
+        False,
+    ),
+    (
         "hop_beyond_the_window",
         ["--model={tflite}", "--labels={labels3}", "--hop_seconds=1e9", "{clip}"],
         r"--hop_seconds=1e\+09 is longer than the model's window \(1 s\)",
