@@ -9,7 +9,11 @@ steps are timed in `--repeats` windows of `--steps` each: the median window's ra
 figure, the min and max show how much a shared machine moved it.
 
   python bench/train_bench.py [--preset=edge] [--batch_size=32] [--steps=40] [--repeats=5]
-  [--jit_compile]
+  [--jit_compile] [--backends=tensorflow,jax]
+
+`--backends` measures each Keras backend in a process of its own (KERAS_BACKEND), one after
+the other on the same data and batches: TensorFlow against JAX (the multi-process backend,
+`train --distribute=multi_worker`). On JAX every step is compiled with XLA.
 
 Threads and kernels are TensorFlow's environment variables (TF_NUM_INTRAOP_THREADS,
 TF_ENABLE_ONEDNN_OPTS: on, the package's default, unless set to 0); the run prints both.
@@ -17,6 +21,8 @@ TF_ENABLE_ONEDNN_OPTS: on, the package's default, unless set to 0); the run prin
 
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -36,9 +42,26 @@ def define_flags():
     )
     flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
     flags.DEFINE_float("peak_gflops", 157.0, "The CPU's fp32 peak in GFLOP/s.", lower_bound=1)
+    flags.DEFINE_list(
+        "backends", [], "Keras backends to measure, each in its own process (default: this one)."
+    )
 
 
 def main(argv) -> int:
+    FLAGS = flags.FLAGS
+    if FLAGS.backends:
+        for backend in FLAGS.backends:  # the same flags, one backend per process
+            arguments = [a for a in sys.argv[1:] if not a.startswith("--backends")]
+            subprocess.run(
+                [sys.executable, __file__, *arguments],
+                env={**os.environ, "KERAS_BACKEND": backend},
+                check=True,
+            )
+        return 0
+    return measure()
+
+
+def measure() -> int:
     import keras
 
     from keras_rawaudio import RawWaveformClassifier, macs_per_second
@@ -67,9 +90,15 @@ def main(argv) -> int:
         for name in ("TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
     )
     print(
-        f"{FLAGS.preset}: {macs_per_second(model) / 1e6:.1f} MMAC per 1 s clip; batch "
+        f"{FLAGS.preset} on {keras.backend.backend()}: {macs_per_second(model) / 1e6:.1f} MMAC "
+        f"per 1 s clip; batch "
         f"{FLAGS.batch_size}; "
-        f"jit_compile={FLAGS.jit_compile}; {settings}"
+        + (
+            "XLA (always on JAX)"
+            if keras.backend.backend() == "jax"
+            else f"jit_compile={FLAGS.jit_compile}"
+        )
+        + f"; {settings}"
     )
     print(
         f"training: {rate:.1f} clips/s (windows of {FLAGS.steps} steps: min {min(rates):.1f}, max "

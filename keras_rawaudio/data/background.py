@@ -13,7 +13,7 @@ alone, it lies at a level uniform in EMPTY_DBFS (RMS, dB re full scale).
 import numpy as np
 import tensorflow as tf
 
-from keras_rawaudio.data.mixing import LEVEL_FRAME
+from keras_rawaudio.data.mixing import LEVEL_FRAME, TF_OPS
 from keras_rawaudio.data.options import DataOptions
 from keras_rawaudio.models.layers.level import loudest_frame_power
 
@@ -114,7 +114,7 @@ def add_background(waveforms, labels, seed, options: DataOptions, level_frame, a
     snr = tf.random.stateless_uniform(
         [batch], seeds[4], options.background_snr_min_db, options.background_snr_max_db
     )
-    sound_level = tf.sqrt(loudest_frame_power(waveforms, level_frame))[:, 0]
+    sound_level = tf.sqrt(loudest_frame_power(waveforms, level_frame, TF_OPS))[:, 0]
     under_level = tf.where(
         noisy & (sound_level > SILENT_LEVEL), sound_level * 10 ** (-snr / 20), 0.0
     )

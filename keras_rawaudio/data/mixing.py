@@ -9,6 +9,8 @@ as the model's level normalisation measures it (`models.layers.level`), so that 
 of the two sounds' levels in the mix rather than of their recorded amplitudes.
 """
 
+import types
+
 import tensorflow as tf
 
 from keras_rawaudio.config import LEVEL_FRAME_MS, SAMPLE_RATE
@@ -17,6 +19,15 @@ from keras_rawaudio.errors import InputError
 from keras_rawaudio.models.layers.level import loudest_frame_power
 
 _EPSILON = 1e-3  # α is kept in [ε, 1 − ε] so that both clips are heard
+# The ops of `loudest_frame_power` in TensorFlow: tf.data runs TensorFlow whatever Keras' backend.
+TF_OPS = types.SimpleNamespace(
+    mean=tf.reduce_mean,
+    max=tf.reduce_max,
+    expand_dims=tf.expand_dims,
+    average_pool=lambda x, size, strides, padding: tf.nn.avg_pool1d(
+        x, size, strides, padding.upper()
+    ),
+)
 LEVEL_FRAME = SAMPLE_RATE * LEVEL_FRAME_MS // 1000  # samples of the default level frame
 MIX_LEVEL_FLOOR = 1e-4  # levels below -80 dBFS count as -80 dBFS: no division by a silent clip's 0
 
@@ -84,7 +95,9 @@ def mix_batch(
     partner_x, partner_y = tf.gather(waveforms, partner), tf.gather(labels, partner)
     a = alpha[:, None]
     if match_levels:
-        level = tf.maximum(tf.sqrt(loudest_frame_power(waveforms, level_frame)), MIX_LEVEL_FLOOR)
+        level = tf.maximum(
+            tf.sqrt(loudest_frame_power(waveforms, level_frame, TF_OPS)), MIX_LEVEL_FLOOR
+        )
         partner_level = tf.gather(level, partner)
         x = (a * level + (1.0 - a) * partner_level) * (
             a * waveforms / level + (1.0 - a) * partner_x / partner_level

@@ -34,7 +34,14 @@ def define_flags():
         "preset", "edge", list(PRESETS), "Model size (see keras_rawaudio.presets.PRESETS)."
     )
     define_training_flags()
-    flags.DEFINE_enum("distribute", "none", ["none", "mirrored"], "tf.distribute strategy.")
+    flags.DEFINE_enum(
+        "distribute",
+        "none",
+        ["none", "mirrored", "multi_worker"],
+        "none; mirrored: tf.distribute over this machine's GPUs; multi_worker: keras.distribution "
+        "DataParallel over every process of the job (KERAS_BACKEND=jax and the "
+        "KERAS_DISTRIBUTION_* variables; keras_rawaudio.train.distribution).",
+    )
     flags.DEFINE_enum(
         "progress",
         "bar",

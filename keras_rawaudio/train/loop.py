@@ -35,6 +35,7 @@ from keras_rawaudio.train.callbacks import (
     StopOnNaN,
     ValidationMetrics,
 )
+from keras_rawaudio.train.distribution import start_multi_worker
 from keras_rawaudio.train.event_rule import choose_event_rule, write_event_rule
 from keras_rawaudio.train.pretraining import pretrain_frontend
 from keras_rawaudio.train.run_directory import RunDirectory, TrainingError
@@ -52,6 +53,7 @@ def fit_mix_then_finetune(
     verbose="auto",
     callbacks=(),
     checkpoint_seconds=CHECKPOINT_SECONDS,
+    chief=True,
 ):
     """Trains `model` on `data_dir` with the two-phase schedule; returns (best model, history).
 
@@ -105,7 +107,7 @@ def fit_mix_then_finetune(
         "schedule": schedule.to_dict(),
         "window_samples": window,
     }
-    with RunDirectory(model_dir, config) as run:  # locked: one process writes it
+    with RunDirectory(model_dir, config, chief) as run:  # locked: one process writes it
         write_atomic(run.path / "labels.txt", "".join(f"{name}\n" for name in labels))
         if (
             model.learns_frontend
@@ -270,11 +272,11 @@ def build_model(kind: str, preset: str, num_classes: int, **overrides):
 def make_strategy(name: str):
     import tensorflow as tf
 
-    if name == "none":
+    if name in ("none", "multi_worker"):  # multi_worker: keras.distribution, no tf.distribute
         return None
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    raise TrainingError(f"--distribute must be none or mirrored, got {name!r}")
+    raise TrainingError(f"--distribute must be none, mirrored or multi_worker, got {name!r}")
 
 
 def train(
@@ -288,7 +290,12 @@ def train(
     model_overrides=None,
     checkpoint_seconds=CHECKPOINT_SECONDS,
 ):
-    """Builds the model and runs `fit_mix_then_finetune`; returns (best model, history, seconds)."""
+    """Builds the model and runs `fit_mix_then_finetune`; returns (best model, history, seconds).
+    With `distribute="multi_worker"` this process joins the job its environment describes
+    (`train.distribution`); the chief, process 0, writes `model_dir`."""
+    chief = True
+    if distribute == "multi_worker":
+        chief = start_multi_worker() == 0
     strategy = make_strategy(distribute)
     num_classes = len(read_labels(data_dir))
     keras.utils.set_random_seed(schedule.seed)
@@ -303,6 +310,7 @@ def train(
         strategy,
         verbose,
         checkpoint_seconds=checkpoint_seconds,
+        chief=chief,
     )
     return best, history, time.perf_counter() - start
 

@@ -25,6 +25,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_rawaudio.errors import InputError
 from keras_rawaudio.models import frontends, names
 from keras_rawaudio.models.layers import LogMelSpectrogram
 
@@ -81,6 +82,12 @@ def pretrain_frontend(model, dataset, epochs, learning_rate=1e-3, verbose=0) -> 
     `dataset` (batches of (waveform, labels) of a fixed length; labels unused). Returns the
     last epoch's mean squared error, in units of each band's variance (1.0: no better than
     the band means)."""
+    steps = int(dataset.cardinality())
+    if steps < 1:
+        raise InputError(
+            "pretrain_frontend needs a finite dataset of known length (load_dataset's, not "
+            f"repeated); its cardinality is {steps}"
+        )
     frontend = frontend_model(model)
     frames = frontend_frames(dataset.element_spec[0].shape[1], model.config)
     log_mel = centred_log_mel(model.config)
@@ -90,12 +97,26 @@ def pretrain_frontend(model, dataset, epochs, learning_rate=1e-3, verbose=0) -> 
         [ops.convert_to_numpy(target(x)) for x, _ in dataset.take(STATISTICS_BATCHES)]
     )
     mean, std = sample.mean(axis=(0, 1)), sample.std(axis=(0, 1)) + 1e-3
-    pairs = dataset.map(lambda x, _: (x, (target(x) - mean) / std))
-    frontend.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    frontend.optimizer.build(
-        frontend.trainable_variables
+    # The target is computed in the model (not in tf.data, which runs TensorFlow only), out of
+    # the gradient: the model's output is the front-end's error, and the loss its mean square.
+    waveform = frontend.input
+    error = frontend.output - ops.stop_gradient((target(waveform) - mean) / std)
+    residual = keras.Model(waveform, error, name="frontend_error")
+    residual.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=lambda _, predicted: ops.mean(ops.square(predicted), axis=(1, 2)),
+    )
+    residual.optimizer.build(
+        residual.trainable_variables
     )  # before `fit`, which would trace its step twice
-    history = frontend.fit(
-        pairs, epochs=epochs, verbose=verbose, shuffle=False
-    )  # the tf.data pipeline shuffles
+    # One endless stream cut into passes: an iterator Keras restarts each epoch would end after
+    # the first under a multi-process distribution. The second x is a placeholder the loss
+    # ignores; the tf.data pipeline shuffles.
+    history = residual.fit(
+        dataset.map(lambda x, _: (x, x)).repeat(),
+        epochs=epochs,
+        steps_per_epoch=steps,
+        verbose=verbose,
+        shuffle=False,
+    )
     return float(history.history["loss"][-1])

@@ -13,6 +13,8 @@ time writes a run directory (`files.DirectoryLock`).
 
 import json
 import pathlib
+import shutil
+import tempfile
 
 from keras_rawaudio.data.reading import read_info, read_labels
 from keras_rawaudio.errors import InputError, RunError
@@ -40,13 +42,14 @@ class EvaluationError(InputError):
 class RunDirectory:
     """The files of one training run (see the module docstring)."""
 
-    def __init__(self, path, config: dict):
+    def __init__(self, path, config: dict, chief=True):
         """Checks the run's settings against `config` (a run of other settings, or a damaged
         state.json or config.json, is refused before anything is written) and reads its state;
         then locks the directory, removes what a killed run left half-written and writes
-        config.json."""
+        config.json. A process that is not the `chief` of a multi-process run (`train.
+        distribution`) works in a private scratch copy of the directory instead, removed when
+        the run ends: it never writes the run directory."""
         self.path = check_directory(path, "model_dir")
-        self.best = self.path / "best.keras"
         state_file, config_file = self.path / "state.json", self.path / "config.json"
         if config_file.exists() and with_defaults(
             read_config(config_file), EARLIER_DEFAULTS
@@ -67,16 +70,27 @@ class RunDirectory:
                 "done": False,
             }
         )
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.lock = DirectoryLock(self.path, "model_dir")
-        remove_partial_files(self.path)
-        write_atomic(config_file, json.dumps(config, indent=2))
+        self.chief = chief
+        if chief:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.lock = DirectoryLock(self.path, "model_dir")
+            remove_partial_files(self.path)
+            write_atomic(config_file, json.dumps(config, indent=2))
+        else:
+            shared, self.path = self.path, pathlib.Path(tempfile.mkdtemp(prefix="keras_rawaudio-"))
+            for name in shared.iterdir() if shared.is_dir() else ():
+                if name.is_file() and not name.name.startswith("."):
+                    shutil.copy2(name, self.path)
+        self.best = self.path / "best.keras"
 
     def __enter__(self):
         return self
 
     def __exit__(self, *_):
-        self.lock.release()
+        if self.chief:
+            self.lock.release()
+        else:
+            shutil.rmtree(self.path, ignore_errors=True)
 
     @property
     def frontend_init(self) -> pathlib.Path:

@@ -14,17 +14,20 @@ LEVEL_FLOOR = (
 )
 
 
-def loudest_frame_power(waveforms, frame_samples=None):
+def loudest_frame_power(waveforms, frame_samples=None, backend=ops):
     """(batch, samples) → (batch, 1): the mean square of each waveform's loudest frame of
     `frame_samples` (frames every half frame, 'same' padding), the level of the sound it holds
-    whatever its duration; with `frame_samples` None, of the whole waveform."""
+    whatever its duration; with `frame_samples` None, of the whole waveform.
+
+    `backend`: the ops of the running Keras backend (`keras.ops`) in the model,
+    `data.mixing.TF_OPS` in a tf.data pipeline, which runs TensorFlow whatever the backend."""
     squared = waveforms * waveforms  # MUL: int8 TFLite has no SQUARE
     if frame_samples is None:
-        return ops.mean(squared, axis=-1, keepdims=True)
-    frames = ops.average_pool(
-        ops.expand_dims(squared, -1), frame_samples, frame_samples // 2, "same"
+        return backend.mean(squared, axis=-1, keepdims=True)
+    frames = backend.average_pool(
+        backend.expand_dims(squared, -1), frame_samples, frame_samples // 2, "same"
     )
-    return ops.max(frames, axis=1)
+    return backend.max(frames, axis=1)
 
 
 @keras.saving.register_keras_serializable(package="keras_rawaudio")
