@@ -255,11 +255,6 @@ class ModelConfig:
                 f"{self.sample_rate / 2:g} "
                 f"(half the sample rate), got {self.mel_min_hz:g}-{self.mel_max_hz:g} Hz"
             )
-        if not 0 <= self.gabor_learning_rate_scale <= 1:
-            raise ConfigError(
-                "gabor_learning_rate_scale must be in [0, 1], got "
-                f"{self.gabor_learning_rate_scale:g}"
-            )
         if (
             isinstance(self.num_classes, bool)
             or not isinstance(self.num_classes, int)
