@@ -116,7 +116,11 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tmp_path):
             pathlib.Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
         )
         os.killpg(process.pid, how)  # the whole group: the workers get Ctrl-C too
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # leave nothing running behind a failure
+            raise
         stderr = (tmp_path / "stderr.txt").read_text()
         if how == signal.SIGINT:
             assert process.returncode == 130 and "Traceback" not in stderr, stderr[-2000:]
