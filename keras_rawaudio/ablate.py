@@ -387,7 +387,7 @@ def define_flags():
         "Runs trained at a time, each in its own process with its share of the cores.",
         lower_bound=1,
     )
-    define_training_flags(mix=False)  # each run sets its own
+    define_training_flags(one_run=False)  # each run sets its own mix and starts anew
 
 
 def numbers(flag, values, kind):

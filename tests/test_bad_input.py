@@ -419,6 +419,25 @@ TRAIN = [
         False,
     ),
     (
+        "init_model_missing",
+        [
+            "--data_dir={records}",
+            "--model_dir={out}",
+            "--preset=tiny",
+            "--batch_size=2",
+            "--init_model={missing}/best.keras",
+        ],
+        r"--init_model .*missing/best.keras does not exist$",
+        False,
+    ),
+    (
+        "init_model_of_another_preset",
+        ["--data_dir={records}", "--model_dir={out}", "--batch_size=2", "--init_model={model}"],
+        r"--init_model .*tiny.keras is another architecture: .* \(a warm start needs the same "
+        r"model, preset and front-end\)$",
+        False,
+    ),
+    (
         "learning_rate_zero",
         ["--data_dir={records}", "--model_dir={out}", "--learning_rate=0"],
         r"learning_rate must be positive, got 0.0",

@@ -169,21 +169,22 @@ def keras_predict(model):
     )
 
 
-def load_classifier(path) -> AudioClassifier:
-    """Loads a keras_rawaudio `.keras` model, or raises InputError saying why not.
+def load_classifier(path, flag="--model") -> AudioClassifier:
+    """Loads a keras_rawaudio `.keras` model, or raises InputError saying why not (naming `path`
+    as the value of `flag`).
 
     Example: `model = keras_rawaudio.load_classifier("runs/esc50/best.keras")`.
     """
     if not pathlib.Path(path).is_file():
-        raise InputError(f"--model {path} does not exist")
+        raise InputError(f"{flag} {path} does not exist")
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # noqa: BLE001 - any load failure is reported in one line
         raise InputError(
-            f"--model {path} is not a loadable .keras file ({type(error).__name__})"
+            f"{flag} {path} is not a loadable .keras file ({type(error).__name__})"
         ) from None
     if not isinstance(model, AudioClassifier):
         raise InputError(
-            f"--model {path} is a {type(model).__name__}, not a keras_rawaudio classifier"
+            f"{flag} {path} is a {type(model).__name__}, not a keras_rawaudio classifier"
         )
     return model

@@ -26,6 +26,7 @@ from keras_rawaudio.models.classifiers import (
     LogMelClassifier,
     RawWaveformClassifier,
     keras_predict,
+    load_classifier,
 )
 from keras_rawaudio.presets import preset_config
 from keras_rawaudio.scoring import Windowing
@@ -101,6 +102,7 @@ def fit_mix_then_finetune(
             f"of {model.config.min_samples} samples"
         )
     validation = ValidationMetrics(load_recordings(data_dir, "val"), Windowing(window))
+    start = warm_start(model, schedule.init_model) if schedule.init_model else None
     config = {
         "model": model.config.to_dict(),
         "model_class": type(model).__name__,
@@ -109,7 +111,16 @@ def fit_mix_then_finetune(
     }
     with RunDirectory(model_dir, config, chief) as run:  # locked: one process writes it
         write_atomic(run.path / "labels.txt", "".join(f"{name}\n" for name in labels))
-        if (
+        if start and not run.state["history"]:
+            with _scope(strategy):
+                for variable, value in start:
+                    variable.assign(value)
+            print(
+                f"warm start: {len(start)} of {len(model.weights)} weights from "
+                f"{schedule.init_model}",
+                flush=True,
+            )
+        elif (
             model.learns_frontend
             and schedule.frontend_pretraining_epochs
             and not run.state["history"]
@@ -220,6 +231,38 @@ def check_onednn(config):
             "training a one-channel Conv1D with fewer than 16 filters; use >= 16 or set "
             "TF_ENABLE_ONEDNN_OPTS=0 before importing TensorFlow"
         )
+
+
+def warm_start(model, path) -> list:
+    """The (weight, value) pairs that start `model` from the keras_rawaudio classifier at `path`:
+    each of its weights with the same path and shape. A weight whose shape differs only in
+    its last axis, the number of classes (the heads' class layers, for another label set), keeps
+    its start. TrainingError if any other weight differs or is missing on either side: a warm
+    start needs the same model, preset and front-end."""
+    source = load_classifier(path, flag="--init_model")
+    weights = {variable.path: variable for variable in source.weights}
+    classes = (source.config.num_classes, model.config.num_classes)
+    start = []
+    for variable in model.weights:
+        origin = weights.pop(variable.path, None)
+        if origin is not None and tuple(origin.shape) == tuple(variable.shape):
+            start.append((variable, origin.numpy()))
+        elif origin is None or (
+            tuple(origin.shape[:-1]),
+            (origin.shape[-1], variable.shape[-1]),
+        ) != (tuple(variable.shape[:-1]), classes):
+            found = f"{tuple(origin.shape)}" if origin is not None else "absent"
+            raise TrainingError(
+                f"--init_model {path} is another architecture: its weight {variable.path} is "
+                f"{found}, this model's {tuple(variable.shape)} (a warm start needs the same "
+                f"model, preset and front-end)"
+            )
+    if weights:
+        raise TrainingError(
+            f"--init_model {path} is another architecture: it has a weight {next(iter(weights))} "
+            f"that this model lacks (a warm start needs the same model, preset and front-end)"
+        )
+    return start
 
 
 def initialise_frontend(model, data_dir, run: RunDirectory, schedule: Schedule):

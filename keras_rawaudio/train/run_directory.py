@@ -126,18 +126,19 @@ class RunDirectory:
         write_atomic(self.path / "history.json", json.dumps(self.state["history"], indent=1))
 
 
-# What a run of 0.4.0 or earlier did where its config.json is silent: no background training, the
-# level floor at -60 dBFS.
+# What a run of an earlier version did where its config.json is silent: no background training
+# and the level floor at -60 dBFS (0.4.0 or earlier), no warm start (0.6.0 or earlier).
 EARLIER_DEFAULTS = {
     "model": {"level_floor_dbfs": -60.0},
     "schedule": {
+        "init_model": None,
         "data": {
             "empty_fraction": 0.0,
             "background_fraction": 0.0,
             "background_snr_min_db": 10.0,
             "background_snr_max_db": 40.0,
             "background_dir": None,
-        }
+        },
     },
 }
 

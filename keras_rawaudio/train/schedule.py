@@ -53,6 +53,10 @@ class Schedule:
             fit the raw model's learned filterbank to a log-mel image
             (`keras_rawaudio.train.pretraining`); 0: start from random weights. The log-mel
             model, whose filterbank is fixed, skips this step.
+        init_model: a warm start: the `.keras` file of a classifier of the same preset and
+            front-end (another run's best.keras, trained on other data or labels) whose weights
+            the model starts from (`train.loop.warm_start`; the class layers of another label
+            set start anew). The front-end comes from it, so front-end pretraining is skipped.
     """
 
     data: DataOptions = DataOptions(mix="mix_training", seed=0)
@@ -99,6 +103,12 @@ class Schedule:
         "Raw model: epochs that first fit the learned filterbank to a log-mel image (0: off).",
         lower=0,
         upper=MAX_EPOCHS,
+    )
+    init_model: str | None = field(
+        None,
+        "Warm start: a .keras classifier of the same preset and front-end (e.g. another run's "
+        "best.keras) whose weights training starts from; its class layers are kept only for the "
+        "same number of classes. Front-end pretraining is then skipped.",
     )
 
     def __post_init__(self):

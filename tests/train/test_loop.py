@@ -402,6 +402,52 @@ def test_settings_that_cannot_train_are_refused_before_anything_is_written(
     assert not (tmp_path / "run6").exists()
 
 
+def test_a_warm_start_takes_every_weight_but_the_class_layers_of_another_label_set(
+    synthetic_records, small_config, tmp_path
+):
+    from keras_rawaudio.models.classifiers import LogMelClassifier
+    from keras_rawaudio.train.loop import warm_start
+
+    source = RawWaveformClassifier(small_config.replace(num_classes=3))
+    for variable in source.weights:  # every weight distinct from any fresh model's
+        variable.assign(np.random.default_rng(0).normal(size=variable.shape))
+    source.save(tmp_path / "source.keras")
+    model = RawWaveformClassifier(small_config)  # 5 classes
+    start = dict((v.path, value) for v, value in warm_start(model, tmp_path / "source.keras"))
+    kept = {v.path for v in model.weights} - set(start)
+    assert kept == {v.path for v in model.weights if v.path.startswith("head") and v.shape[-1] == 5}
+    assert len(kept) == 4 * small_config.num_heads  # attention and classifier, kernel and bias
+    for variable in source.weights:
+        if variable.path in start:
+            np.testing.assert_array_equal(start[variable.path], variable.numpy())
+
+    # In a run: the first step starts from the source's weights; no front-end pretraining.
+    class FirstWeights(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.weights = {v.path: v.numpy().copy() for v in self.model.weights}
+
+    seen = FirstWeights()
+    schedule = SCHEDULE.replace(
+        epochs=1,
+        finetune_epochs=0,
+        steps_per_epoch=2,
+        frontend_pretraining_epochs=5,
+        init_model=str(tmp_path / "source.keras"),
+    )
+    fit_mix_then_finetune(
+        model, synthetic_records, tmp_path / "run", schedule, verbose=0, callbacks=[seen]
+    )
+    for path, value in start.items():
+        np.testing.assert_array_equal(seen.weights[path], value)
+    assert not (tmp_path / "run" / "frontend_init.weights.h5").exists()
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["schedule"]["init_model"] == str(tmp_path / "source.keras")
+
+    LogMelClassifier(small_config).save(tmp_path / "logmel.keras")
+    with pytest.raises(TrainingError, match="logmel.keras is another architecture: its weight"):
+        warm_start(RawWaveformClassifier(small_config), tmp_path / "logmel.keras")
+
+
 MIRRORED = """
 import sys
 import tensorflow as tf
