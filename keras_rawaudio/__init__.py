@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # package is imported before TensorFlow; set the variable to 0 to keep TensorFlow's choice.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"
 
 _LAZY = {
     "PRESETS": "presets",
