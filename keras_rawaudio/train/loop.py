@@ -39,7 +39,7 @@ from keras_rawaudio.train.callbacks import (
 from keras_rawaudio.train.distribution import start_multi_worker
 from keras_rawaudio.train.event_rule import choose_event_rule, write_event_rule
 from keras_rawaudio.train.pretraining import pretrain_frontend
-from keras_rawaudio.train.run_directory import RunDirectory, TrainingError
+from keras_rawaudio.train.run_directory import RunDirectory, TrainingError, has_history
 from keras_rawaudio.train.schedule import Schedule
 
 CHECKPOINT_SECONDS = 60.0  # a resumed run repeats at most about this much training
@@ -102,7 +102,12 @@ def fit_mix_then_finetune(
             f"of {model.config.min_samples} samples"
         )
     validation = ValidationMetrics(load_recordings(data_dir, "val"), Windowing(window))
-    start = warm_start(model, schedule.init_model) if schedule.init_model else None
+    # Checked before anything is written; a resumed run starts from its checkpoint instead.
+    start = (
+        warm_start(model, schedule.init_model)
+        if schedule.init_model and not has_history(model_dir)
+        else None
+    )
     config = {
         "model": model.config.to_dict(),
         "model_class": type(model).__name__,
@@ -111,7 +116,7 @@ def fit_mix_then_finetune(
     }
     with RunDirectory(model_dir, config, chief) as run:  # locked: one process writes it
         write_atomic(run.path / "labels.txt", "".join(f"{name}\n" for name in labels))
-        if start and not run.state["history"]:
+        if start:
             with _scope(strategy):
                 for variable, value in start:
                     variable.assign(value)
@@ -245,16 +250,14 @@ def warm_start(model, path) -> list:
     start = []
     for variable in model.weights:
         origin = weights.pop(variable.path, None)
-        if origin is not None and tuple(origin.shape) == tuple(variable.shape):
+        shape = tuple(variable.shape)
+        found = tuple(origin.shape) if origin is not None else None
+        if found == shape:
             start.append((variable, origin.numpy()))
-        elif origin is None or (
-            tuple(origin.shape[:-1]),
-            (origin.shape[-1], variable.shape[-1]),
-        ) != (tuple(variable.shape[:-1]), classes):
-            found = f"{tuple(origin.shape)}" if origin is not None else "absent"
+        elif not (found and found[:-1] == shape[:-1] and (found[-1], shape[-1]) == classes):
             raise TrainingError(
                 f"--init_model {path} is another architecture: its weight {variable.path} is "
-                f"{found}, this model's {tuple(variable.shape)} (a warm start needs the same "
+                f"{found or 'absent'}, this model's {shape} (a warm start needs the same "
                 f"model, preset and front-end)"
             )
     if weights:

@@ -171,6 +171,13 @@ def read_state(path) -> dict:
     return state
 
 
+def has_history(model_dir) -> bool:
+    """Whether the run in `model_dir` has trained an epoch (a resume starts from its checkpoint,
+    not from its initial weights)."""
+    state = pathlib.Path(model_dir) / "state.json"
+    return state.is_file() and bool(read_state(state)["history"])
+
+
 def read_config(path) -> dict:
     """A run's config.json, checked (DamagedFileError naming it otherwise)."""
     config = read_json(path, dict, RESTART, ("model", "schedule"))
